@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+// The KVM userspace-ABI conformance suite and its reference hypervisor.
+// Data flows one way: GuestPayloads -> Conformance -> (HostKVM | RefHypervisor) via KVMABI.
+import PackageDescription
+
+/// The reference engine is an interpreter: it must be fast even in the debug builds that
+/// `swift test` uses, so it is always optimised, with exclusivity checks off (the hot state
+/// lives behind unsafe pointers and is never accessed re-entrantly).
+let engineSettings: [SwiftSetting] = [
+    .unsafeFlags(["-O", "-wmo", "-enforce-exclusivity=unchecked"]),
+]
+
+let package = Package(
+    name: "kvm-conformance",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kvm-unit", targets: ["kvm-unit"]),
+        .library(name: "Conformance", targets: ["Conformance"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C shim: fixed-arity ioctl wrappers returning -errno, and linux/kvm.h for Swift.
+        .target(name: "CKVM"),
+        // The ABI vocabulary and the backend protocols. Pure Swift, no Linux headers.
+        .target(name: "KVMABI"),
+        // The /dev/kvm backend.
+        .target(name: "HostKVM", dependencies: ["CKVM", "KVMABI"]),
+        // The reference engine: KVM on Intel VMX with EPT, in software.
+        .target(name: "RefHypervisor", dependencies: ["KVMABI"], swiftSettings: engineSettings),
+        // nasm -> Swift: assembles guests/**/*.asm and reads each payload header.
+        .executableTarget(name: "payload-assembler"),
+        .plugin(name: "GuestAssembler", capability: .buildTool(), dependencies: ["payload-assembler"]),
+        .target(name: "GuestPayloads", dependencies: ["KVMABI"], plugins: ["GuestAssembler"]),
+        // The harness: load, run loop, userspace devices, trace, compare, report.
+        .target(name: "Conformance", dependencies: ["KVMABI", "HostKVM", "GuestPayloads"]),  // TEMP: RefHypervisor re-added when the engine lands
+        .executableTarget(name: "kvm-unit", dependencies: [
+            "Conformance",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "ABITests", dependencies: ["CKVM", "KVMABI", "HostKVM", "Conformance"]),
+        .testTarget(name: "RefHypervisorTests", dependencies: ["RefHypervisor", "KVMABI"]),
+        .testTarget(name: "Exits", dependencies: ["Conformance"]),
+        .testTarget(name: "MMU", dependencies: ["Conformance"]),
+        .testTarget(name: "Emulator", dependencies: ["Conformance"]),
+        .testTarget(name: "IRQ", dependencies: ["Conformance"]),
+    ]
+)

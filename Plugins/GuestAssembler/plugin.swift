@@ -1,0 +1,5 @@
+import PackagePlugin
+struct GuestAssembler: BuildToolPlugin {
+    func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] { [] }
+}
+@main extension GuestAssembler {}

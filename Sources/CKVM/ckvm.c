@@ -1,0 +1,124 @@
+#define _GNU_SOURCE
+#include "ckvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+// Every wrapper funnels through here: the result, or -errno.
+static inline int ret(long r) { return r < 0 ? -errno : (int)r; }
+
+int ckvm_open(const char *path) { return ret(open(path, O_RDWR | O_CLOEXEC)); }
+int ckvm_close(int fd) { return ret(close(fd)); }
+
+struct kvm_run *ckvm_mmap_run(int vcpu_fd, size_t size, int *err) {
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_fd, 0);
+    if (p == MAP_FAILED) { if (err) *err = errno; return NULL; }
+    if (err) *err = 0;
+    return (struct kvm_run *)p;
+}
+int ckvm_munmap(void *addr, size_t size) { return ret(munmap(addr, size)); }
+
+int ckvm_get_api_version(int fd) { return ret(ioctl(fd, KVM_GET_API_VERSION, 0)); }
+int ckvm_check_extension(int fd, long cap) { return ret(ioctl(fd, KVM_CHECK_EXTENSION, cap)); }
+int ckvm_create_vm(int fd, unsigned long type) { return ret(ioctl(fd, KVM_CREATE_VM, type)); }
+int ckvm_get_vcpu_mmap_size(int fd) { return ret(ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0)); }
+int ckvm_get_supported_cpuid(int fd, struct kvm_cpuid2 *c) { return ret(ioctl(fd, KVM_GET_SUPPORTED_CPUID, c)); }
+int ckvm_get_msr_index_list(int fd, struct kvm_msr_list *l) { return ret(ioctl(fd, KVM_GET_MSR_INDEX_LIST, l)); }
+
+int ckvm_set_user_memory_region(int fd, const struct kvm_userspace_memory_region *r) {
+    return ret(ioctl(fd, KVM_SET_USER_MEMORY_REGION, r));
+}
+int ckvm_create_vcpu(int fd, unsigned long id) { return ret(ioctl(fd, KVM_CREATE_VCPU, id)); }
+int ckvm_create_irqchip(int fd) { return ret(ioctl(fd, KVM_CREATE_IRQCHIP, 0)); }
+int ckvm_create_pit2(int fd, const struct kvm_pit_config *c) { return ret(ioctl(fd, KVM_CREATE_PIT2, c)); }
+int ckvm_irq_line(int fd, struct kvm_irq_level *l) { return ret(ioctl(fd, KVM_IRQ_LINE, l)); }
+int ckvm_signal_msi(int fd, const struct kvm_msi *m) { return ret(ioctl(fd, KVM_SIGNAL_MSI, m)); }
+int ckvm_get_dirty_log(int fd, struct kvm_dirty_log *l) { return ret(ioctl(fd, KVM_GET_DIRTY_LOG, l)); }
+int ckvm_set_tss_addr(int fd, unsigned long a) { return ret(ioctl(fd, KVM_SET_TSS_ADDR, a)); }
+int ckvm_set_identity_map_addr(int fd, uint64_t a) { return ret(ioctl(fd, KVM_SET_IDENTITY_MAP_ADDR, &a)); }
+int ckvm_get_stats_fd(int fd) { return ret(ioctl(fd, KVM_GET_STATS_FD, 0)); }
+
+int ckvm_run(int fd) { return ret(ioctl(fd, KVM_RUN, 0)); }
+int ckvm_get_regs(int fd, struct kvm_regs *r) { return ret(ioctl(fd, KVM_GET_REGS, r)); }
+int ckvm_set_regs(int fd, const struct kvm_regs *r) { return ret(ioctl(fd, KVM_SET_REGS, r)); }
+int ckvm_get_sregs(int fd, struct kvm_sregs *s) { return ret(ioctl(fd, KVM_GET_SREGS, s)); }
+int ckvm_set_sregs(int fd, const struct kvm_sregs *s) { return ret(ioctl(fd, KVM_SET_SREGS, s)); }
+int ckvm_get_fpu(int fd, struct kvm_fpu *f) { return ret(ioctl(fd, KVM_GET_FPU, f)); }
+int ckvm_set_fpu(int fd, const struct kvm_fpu *f) { return ret(ioctl(fd, KVM_SET_FPU, f)); }
+int ckvm_get_msrs(int fd, struct kvm_msrs *m) { return ret(ioctl(fd, KVM_GET_MSRS, m)); }
+int ckvm_set_msrs(int fd, const struct kvm_msrs *m) { return ret(ioctl(fd, KVM_SET_MSRS, m)); }
+int ckvm_set_cpuid2(int fd, const struct kvm_cpuid2 *c) { return ret(ioctl(fd, KVM_SET_CPUID2, c)); }
+int ckvm_get_vcpu_events(int fd, struct kvm_vcpu_events *e) { return ret(ioctl(fd, KVM_GET_VCPU_EVENTS, e)); }
+int ckvm_set_vcpu_events(int fd, const struct kvm_vcpu_events *e) { return ret(ioctl(fd, KVM_SET_VCPU_EVENTS, e)); }
+int ckvm_interrupt(int fd, const struct kvm_interrupt *i) { return ret(ioctl(fd, KVM_INTERRUPT, i)); }
+int ckvm_nmi(int fd) { return ret(ioctl(fd, KVM_NMI, 0)); }
+int ckvm_set_guest_debug(int fd, const struct kvm_guest_debug *d) { return ret(ioctl(fd, KVM_SET_GUEST_DEBUG, d)); }
+
+static void kick_handler(int signo) { (void)signo; }
+
+int ckvm_install_kick_handler(int signo) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = kick_handler;   // no SA_RESTART: KVM_RUN must come back with EINTR
+    sigemptyset(&sa.sa_mask);
+    return ret(sigaction(signo, &sa, NULL));
+}
+int ckvm_kick(unsigned long thread, int signo) {
+    int e = pthread_kill((pthread_t)thread, signo);
+    return e ? -e : 0;
+}
+unsigned long ckvm_self(void) { return (unsigned long)pthread_self(); }
+
+#define LAYOUT(name, expr) if (strcmp(what, name) == 0) return (expr)
+size_t ckvm_layout(const char *what) {
+    LAYOUT("sizeof(struct kvm_run)", sizeof(struct kvm_run));
+    LAYOUT("kvm_run.request_interrupt_window", offsetof(struct kvm_run, request_interrupt_window));
+    LAYOUT("kvm_run.immediate_exit", offsetof(struct kvm_run, immediate_exit));
+    LAYOUT("kvm_run.exit_reason", offsetof(struct kvm_run, exit_reason));
+    LAYOUT("kvm_run.ready_for_interrupt_injection", offsetof(struct kvm_run, ready_for_interrupt_injection));
+    LAYOUT("kvm_run.if_flag", offsetof(struct kvm_run, if_flag));
+    LAYOUT("kvm_run.io", offsetof(struct kvm_run, io));
+    LAYOUT("kvm_run.io.direction", offsetof(struct kvm_run, io.direction));
+    LAYOUT("kvm_run.io.size", offsetof(struct kvm_run, io.size));
+    LAYOUT("kvm_run.io.port", offsetof(struct kvm_run, io.port));
+    LAYOUT("kvm_run.io.count", offsetof(struct kvm_run, io.count));
+    LAYOUT("kvm_run.io.data_offset", offsetof(struct kvm_run, io.data_offset));
+    LAYOUT("kvm_run.mmio", offsetof(struct kvm_run, mmio));
+    LAYOUT("kvm_run.mmio.phys_addr", offsetof(struct kvm_run, mmio.phys_addr));
+    LAYOUT("kvm_run.mmio.data", offsetof(struct kvm_run, mmio.data));
+    LAYOUT("kvm_run.mmio.len", offsetof(struct kvm_run, mmio.len));
+    LAYOUT("kvm_run.mmio.is_write", offsetof(struct kvm_run, mmio.is_write));
+    LAYOUT("kvm_run.internal", offsetof(struct kvm_run, internal));
+    LAYOUT("kvm_run.internal.suberror", offsetof(struct kvm_run, internal.suberror));
+    LAYOUT("kvm_run.internal.ndata", offsetof(struct kvm_run, internal.ndata));
+    LAYOUT("kvm_run.internal.data", offsetof(struct kvm_run, internal.data));
+    LAYOUT("sizeof(struct kvm_regs)", sizeof(struct kvm_regs));
+    LAYOUT("kvm_regs.rip", offsetof(struct kvm_regs, rip));
+    LAYOUT("kvm_regs.rflags", offsetof(struct kvm_regs, rflags));
+    LAYOUT("sizeof(struct kvm_sregs)", sizeof(struct kvm_sregs));
+    LAYOUT("kvm_sregs.tr", offsetof(struct kvm_sregs, tr));
+    LAYOUT("kvm_sregs.gdt", offsetof(struct kvm_sregs, gdt));
+    LAYOUT("kvm_sregs.cr0", offsetof(struct kvm_sregs, cr0));
+    LAYOUT("kvm_sregs.efer", offsetof(struct kvm_sregs, efer));
+    LAYOUT("kvm_sregs.apic_base", offsetof(struct kvm_sregs, apic_base));
+    LAYOUT("kvm_sregs.interrupt_bitmap", offsetof(struct kvm_sregs, interrupt_bitmap));
+    LAYOUT("sizeof(struct kvm_segment)", sizeof(struct kvm_segment));
+    LAYOUT("kvm_segment.limit", offsetof(struct kvm_segment, limit));
+    LAYOUT("kvm_segment.selector", offsetof(struct kvm_segment, selector));
+    LAYOUT("kvm_segment.type", offsetof(struct kvm_segment, type));
+    LAYOUT("kvm_segment.unusable", offsetof(struct kvm_segment, unusable));
+    LAYOUT("sizeof(struct kvm_vcpu_events)", sizeof(struct kvm_vcpu_events));
+    LAYOUT("kvm_vcpu_events.interrupt", offsetof(struct kvm_vcpu_events, interrupt));
+    LAYOUT("kvm_vcpu_events.nmi", offsetof(struct kvm_vcpu_events, nmi));
+    LAYOUT("kvm_vcpu_events.sipi_vector", offsetof(struct kvm_vcpu_events, sipi_vector));
+    LAYOUT("kvm_vcpu_events.flags", offsetof(struct kvm_vcpu_events, flags));
+    LAYOUT("kvm_vcpu_events.smi", offsetof(struct kvm_vcpu_events, smi));
+    LAYOUT("kvm_vcpu_events.triple_fault", offsetof(struct kvm_vcpu_events, triple_fault));
+    return (size_t)-1;
+}

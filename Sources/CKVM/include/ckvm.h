@@ -1,0 +1,79 @@
+// CKVM: the C side of the /dev/kvm backend.
+//
+// One fixed-arity wrapper per ioctl the backends use, so Swift never calls the variadic
+// ioctl(2). Every wrapper returns the ioctl's non-negative result, or -errno on failure
+// (so errno never has to cross into Swift). linux/kvm.h is exported as is.
+#ifndef CKVM_H
+#define CKVM_H
+
+#include <linux/kvm.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+// --- file descriptors and mappings -------------------------------------------------------
+int ckvm_open(const char *path);                    // O_RDWR | O_CLOEXEC
+int ckvm_close(int fd);
+// Maps a vCPU's struct kvm_run (size from KVM_GET_VCPU_MMAP_SIZE). NULL and *err = errno on failure.
+struct kvm_run *ckvm_mmap_run(int vcpu_fd, size_t size, int *err);
+int ckvm_munmap(void *addr, size_t size);
+
+// --- system fd -----------------------------------------------------------------------------
+int ckvm_get_api_version(int kvm_fd);
+int ckvm_check_extension(int fd, long capability);  // system or VM fd
+int ckvm_create_vm(int kvm_fd, unsigned long type);
+int ckvm_get_vcpu_mmap_size(int kvm_fd);
+int ckvm_get_supported_cpuid(int kvm_fd, struct kvm_cpuid2 *cpuid);
+int ckvm_get_msr_index_list(int kvm_fd, struct kvm_msr_list *list);
+
+// --- VM fd ---------------------------------------------------------------------------------
+int ckvm_set_user_memory_region(int vm_fd, const struct kvm_userspace_memory_region *region);
+int ckvm_create_vcpu(int vm_fd, unsigned long vcpu_id);
+int ckvm_create_irqchip(int vm_fd);
+int ckvm_create_pit2(int vm_fd, const struct kvm_pit_config *config);
+int ckvm_irq_line(int vm_fd, struct kvm_irq_level *level);
+int ckvm_signal_msi(int vm_fd, const struct kvm_msi *msi);
+int ckvm_get_dirty_log(int vm_fd, struct kvm_dirty_log *log);
+int ckvm_set_tss_addr(int vm_fd, unsigned long addr);
+int ckvm_set_identity_map_addr(int vm_fd, uint64_t addr);
+int ckvm_get_stats_fd(int fd);                      // VM or vCPU fd
+
+// --- vCPU fd -------------------------------------------------------------------------------
+int ckvm_run(int vcpu_fd);
+int ckvm_get_regs(int vcpu_fd, struct kvm_regs *regs);
+int ckvm_set_regs(int vcpu_fd, const struct kvm_regs *regs);
+int ckvm_get_sregs(int vcpu_fd, struct kvm_sregs *sregs);
+int ckvm_set_sregs(int vcpu_fd, const struct kvm_sregs *sregs);
+int ckvm_get_fpu(int vcpu_fd, struct kvm_fpu *fpu);
+int ckvm_set_fpu(int vcpu_fd, const struct kvm_fpu *fpu);
+int ckvm_get_msrs(int vcpu_fd, struct kvm_msrs *msrs);   // returns the number read
+int ckvm_set_msrs(int vcpu_fd, const struct kvm_msrs *msrs);
+int ckvm_set_cpuid2(int vcpu_fd, const struct kvm_cpuid2 *cpuid);
+int ckvm_get_vcpu_events(int vcpu_fd, struct kvm_vcpu_events *events);
+int ckvm_set_vcpu_events(int vcpu_fd, const struct kvm_vcpu_events *events);
+int ckvm_interrupt(int vcpu_fd, const struct kvm_interrupt *irq);
+int ckvm_nmi(int vcpu_fd);
+int ckvm_set_guest_debug(int vcpu_fd, const struct kvm_guest_debug *debug);
+
+// --- the watchdog's kick ---------------------------------------------------------------------
+// Installs a do-nothing handler for `signo` without SA_RESTART, so that a signal sent to a
+// thread inside KVM_RUN makes the ioctl return -EINTR. Idempotent. Returns 0 or -errno.
+int ckvm_install_kick_handler(int signo);
+// pthread_kill(thread, signo) for the thread id captured by ckvm_self(); 0 or -errno.
+int ckvm_kick(unsigned long thread, int signo);
+unsigned long ckvm_self(void);
+
+// --- kvm_run accessors (static inline: they compile into the Swift caller) -------------------
+// The anonymous union of struct kvm_run is reachable from Swift, but these keep the byte
+// arithmetic of the I/O data page (data_offset) in one readable place.
+static inline uint8_t *ckvm_run_io_data(struct kvm_run *run) {
+    return (uint8_t *)run + run->io.data_offset;
+}
+static inline volatile uint8_t *ckvm_run_immediate_exit(struct kvm_run *run) {
+    return (volatile uint8_t *)&run->immediate_exit;
+}
+
+// --- layout facts for the ABI tests (sizeof/offsetof as the C compiler sees them) ------------
+size_t ckvm_layout(const char *what);
+
+#endif

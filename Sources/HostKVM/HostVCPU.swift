@@ -1,0 +1,244 @@
+import CKVM
+import KVMABI
+
+/// A vCPU fd and its mmapped `struct kvm_run`.
+public final class HostVCPU: VirtualCPU {
+    public let id: UInt32
+    let fd: Int32
+    let run: UnsafeMutablePointer<kvm_run>
+    let mmapSize: Int
+    private let slot: Watchdog.Slot
+    private var closed = false
+    /// What the last exit asked userspace to supply before the next run.
+    private var pendingIn: (offset: Int, count: Int)?
+    private var pendingMMIORead: Int?
+
+    init(fd: Int32, id: UInt32, mmapSize: Int) throws(KVMError) {
+        var err: Int32 = 0
+        guard let run = ckvm_mmap_run(fd, mmapSize, &err) else {
+            throw KVMError(errno: err, operation: "mmap kvm_run")
+        }
+        self.fd = fd
+        self.id = id
+        self.run = run
+        self.mmapSize = mmapSize
+        self.slot = Watchdog.Slot(immediateExit: UnsafeMutableRawPointer(run).advanced(by: 1).assumingMemoryBound(to: UInt8.self))
+        Watchdog.shared.register(slot)
+    }
+
+    deinit { close() }
+
+    /// Unmaps kvm_run and closes the fd. The owning VM calls it on close().
+    func close() {
+        guard !closed else { return }
+        closed = true
+        Watchdog.shared.unregister(slot)
+        _ = ckvm_munmap(run, mmapSize)
+        _ = ckvm_close(fd)
+    }
+
+    // MARK: KVM_RUN
+
+    public func run(budget: RunBudget) throws(KVMError) -> Exit {
+        slot.thread = ckvm_self()
+        slot.deadline.store(Watchdog.now() &+ budget.wallClockNanoseconds, ordering: .releasing)
+        let r = ckvm_run(fd)
+        // Disarm. If the swap finds 0, the watchdog claimed this run: wait until it has
+        // finished kicking, then undo its immediate_exit.
+        if slot.deadline.exchange(0, ordering: .acquiringAndReleasing) == 0 {
+            while !slot.fired.load(ordering: .acquiring) {}
+            slot.fired.store(false, ordering: .relaxed)
+            run.pointee.immediate_exit = 0
+            if r == -Errno.EINTR || (r >= 0 && run.pointee.exit_reason == UInt32(KVM_EXIT_INTR)) {
+                return .timeout
+            }
+        }
+        if r < 0 {
+            if r == -Errno.EINTR { return .intr }
+            throw KVMError(errno: -r, operation: "KVM_RUN")
+        }
+        return decodeExit()
+    }
+
+    private func decodeExit() -> Exit {
+        pendingIn = nil
+        pendingMMIORead = nil
+        let p = run.pointee
+        switch Int32(bitPattern: p.exit_reason) {
+        case KVM_EXIT_UNKNOWN: return .unknown(hardwareExitReason: p.hw.hardware_exit_reason)
+        case KVM_EXIT_EXCEPTION: return .exception(vector: p.ex.exception, errorCode: p.ex.error_code)
+        case KVM_EXIT_IO:
+            let io = p.io
+            let bytes = Int(io.size) * Int(io.count)
+            let isOut = io.direction == UInt8(KVM_EXIT_IO_OUT)
+            var data: [UInt8] = []
+            if isOut {
+                data = Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(run) + Int(io.data_offset), count: bytes))
+            } else {
+                pendingIn = (Int(io.data_offset), bytes)
+            }
+            return .io(IOExit(direction: isOut ? .out : .in, size: io.size, port: io.port, count: io.count, data: data))
+        case KVM_EXIT_HYPERCALL:
+            let h = p.hypercall
+            return .hypercall(nr: h.nr, args: [h.args.0, h.args.1, h.args.2, h.args.3, h.args.4, h.args.5],
+                              ret: h.ret, longMode: h.longmode != 0)
+        case KVM_EXIT_DEBUG:
+            let d = p.debug.arch
+            return .debug(exception: d.exception, pc: d.pc, dr6: d.dr6, dr7: d.dr7)
+        case KVM_EXIT_HLT: return .hlt
+        case KVM_EXIT_MMIO:
+            let m = p.mmio
+            var data: [UInt8] = []
+            let len = Int(min(m.len, 8))
+            if m.is_write != 0 {
+                data = withUnsafeBytes(of: m.data) { Array($0.prefix(len)) }
+            } else {
+                pendingMMIORead = len
+            }
+            return .mmio(MMIOExit(physicalAddress: m.phys_addr, length: m.len, isWrite: m.is_write != 0, data: data))
+        case KVM_EXIT_IRQ_WINDOW_OPEN: return .irqWindowOpen
+        case KVM_EXIT_SHUTDOWN: return .shutdown
+        case KVM_EXIT_FAIL_ENTRY:
+            return .failEntry(hardwareEntryFailureReason: p.fail_entry.hardware_entry_failure_reason, cpu: p.fail_entry.cpu)
+        case KVM_EXIT_INTR: return .intr
+        case KVM_EXIT_SET_TPR: return .setTPR
+        case KVM_EXIT_TPR_ACCESS: return .tprAccess(rip: p.tpr_access.rip, isWrite: p.tpr_access.is_write != 0)
+        case KVM_EXIT_NMI: return .nmi
+        case KVM_EXIT_INTERNAL_ERROR:
+            let i = p.internal
+            let n = Int(min(i.ndata, 16))
+            let data = withUnsafeBytes(of: i.data) { Array($0.bindMemory(to: UInt64.self).prefix(n)) }
+            return .internalError(suberror: i.suberror, data: data)
+        case KVM_EXIT_SYSTEM_EVENT:
+            let s = p.system_event
+            let n = Int(min(s.ndata, 16))
+            let data = withUnsafeBytes(of: s.data) { Array($0.bindMemory(to: UInt64.self).prefix(n)) }
+            return .systemEvent(type: s.type, data: data)
+        case KVM_EXIT_IOAPIC_EOI: return .ioapicEOI(vector: p.eoi.vector)
+        case KVM_EXIT_HYPERV: return .hyperv(type: p.hyperv.type, data: [])
+        case KVM_EXIT_X86_RDMSR: return .rdmsr(index: p.msr.index, reason: p.msr.reason)
+        case KVM_EXIT_X86_WRMSR: return .wrmsr(index: p.msr.index, data: p.msr.data, reason: p.msr.reason)
+        case KVM_EXIT_DIRTY_RING_FULL: return .dirtyRingFull
+        case KVM_EXIT_AP_RESET_HOLD: return .apResetHold
+        case KVM_EXIT_X86_BUS_LOCK: return .busLock
+        case KVM_EXIT_XEN: return .xen(type: p.xen.type)
+        case KVM_EXIT_NOTIFY: return .notify(flags: p.notify.flags)
+        default: return .otherArchitecture(reason: p.exit_reason)
+        }
+    }
+
+    public func completeIO(_ data: [UInt8]) {
+        guard let (offset, count) = pendingIn else { return }
+        data.withUnsafeBytes { src in
+            let n = min(count, src.count)
+            if n > 0, let b = src.baseAddress { (UnsafeMutableRawPointer(run) + offset).copyMemory(from: b, byteCount: n) }
+        }
+        pendingIn = nil
+    }
+
+    public func completeMMIORead(_ data: [UInt8]) {
+        guard let len = pendingMMIORead else { return }
+        withUnsafeMutableBytes(of: &run.pointee.mmio.data) { dst in
+            data.withUnsafeBytes { src in
+                let n = min(len, src.count, dst.count)
+                if n > 0, let b = src.baseAddress { dst.baseAddress!.copyMemory(from: b, byteCount: n) }
+            }
+        }
+        pendingMMIORead = nil
+    }
+
+    // MARK: kvm_run flags
+
+    public var requestInterruptWindow: Bool {
+        get { run.pointee.request_interrupt_window != 0 }
+        set { run.pointee.request_interrupt_window = newValue ? 1 : 0 }
+    }
+    public var immediateExit: Bool {
+        get { run.pointee.immediate_exit != 0 }
+        set { run.pointee.immediate_exit = newValue ? 1 : 0 }
+    }
+    public var readyForInterruptInjection: Bool { run.pointee.ready_for_interrupt_injection != 0 }
+    public var ifFlag: Bool { run.pointee.if_flag != 0 }
+
+    // MARK: state ioctls
+
+    public func regs() throws(KVMError) -> Regs {
+        var r = kvm_regs()
+        try check(ckvm_get_regs(fd, &r), "KVM_GET_REGS")
+        return Regs(r)
+    }
+    public func setRegs(_ regs: Regs) throws(KVMError) {
+        var r = regs.c
+        try check(ckvm_set_regs(fd, &r), "KVM_SET_REGS")
+    }
+    public func sregs() throws(KVMError) -> SpecialRegisters {
+        var s = kvm_sregs()
+        try check(ckvm_get_sregs(fd, &s), "KVM_GET_SREGS")
+        return SpecialRegisters(s)
+    }
+    public func setSregs(_ sregs: SpecialRegisters) throws(KVMError) {
+        var s = sregs.c
+        try check(ckvm_set_sregs(fd, &s), "KVM_SET_SREGS")
+    }
+    public func fpu() throws(KVMError) -> FPU {
+        var f = kvm_fpu()
+        try check(ckvm_get_fpu(fd, &f), "KVM_GET_FPU")
+        return FPU(f)
+    }
+    public func setFPU(_ fpu: FPU) throws(KVMError) {
+        var f = fpu.c
+        try check(ckvm_set_fpu(fd, &f), "KVM_SET_FPU")
+    }
+    public func msrs(_ indices: [UInt32]) throws(KVMError) -> [MSREntry] {
+        let (r, out) = withFlexibleStruct(kvm_msrs.self, kvm_msr_entry.self, count: indices.count) { hdr, e in
+            hdr.pointee.nmsrs = UInt32(indices.count)
+            for (i, index) in indices.enumerated() { e[i].index = index }
+            let r = ckvm_get_msrs(fd, hdr)
+            return (r, r < 0 ? [] : (0..<Int(r)).map { MSREntry(index: e[$0].index, data: e[$0].data) })
+        }
+        try check(r, "KVM_GET_MSRS")
+        return out
+    }
+    public func setMSRs(_ entries: [MSREntry]) throws(KVMError) -> Int {
+        let r = withFlexibleStruct(kvm_msrs.self, kvm_msr_entry.self, count: entries.count) { hdr, e in
+            hdr.pointee.nmsrs = UInt32(entries.count)
+            for (i, m) in entries.enumerated() { e[i].index = m.index; e[i].data = m.data }
+            return ckvm_set_msrs(fd, hdr)
+        }
+        try check(r, "KVM_SET_MSRS")
+        return Int(r)
+    }
+    public func setCPUID(_ entries: [CPUIDEntry]) throws(KVMError) {
+        let r = withFlexibleStruct(kvm_cpuid2.self, kvm_cpuid_entry2.self, count: entries.count) { hdr, e in
+            hdr.pointee.nent = UInt32(entries.count)
+            for (i, c) in entries.enumerated() { e[i] = c.c }
+            return ckvm_set_cpuid2(fd, hdr)
+        }
+        try check(r, "KVM_SET_CPUID2")
+    }
+    public func vcpuEvents() throws(KVMError) -> VCPUEvents {
+        var e = kvm_vcpu_events()
+        try check(ckvm_get_vcpu_events(fd, &e), "KVM_GET_VCPU_EVENTS")
+        return VCPUEvents(e)
+    }
+    public func setVCPUEvents(_ events: VCPUEvents) throws(KVMError) {
+        var e = events.c
+        try check(ckvm_set_vcpu_events(fd, &e), "KVM_SET_VCPU_EVENTS")
+    }
+    public func interrupt(vector: UInt8) throws(KVMError) {
+        var i = kvm_interrupt(irq: UInt32(vector))
+        try check(ckvm_interrupt(fd, &i), "KVM_INTERRUPT")
+    }
+    public func nmi() throws(KVMError) { try check(ckvm_nmi(fd), "KVM_NMI") }
+    public func setGuestDebug(_ debug: GuestDebug) throws(KVMError) {
+        var d = kvm_guest_debug()
+        d.control = debug.control
+        withUnsafeMutableBytes(of: &d.arch.debugreg) { dst in
+            debug.debugreg.prefix(8).withUnsafeBytes { dst.copyMemory(from: $0) }
+        }
+        try check(ckvm_set_guest_debug(fd, &d), "KVM_SET_GUEST_DEBUG")
+    }
+    public func statistics() throws(KVMError) -> Statistics {
+        try StatsReader.read(ownerFD: fd, operation: "KVM_GET_STATS_FD (vCPU)")
+    }
+}

@@ -1,0 +1,112 @@
+import CKVM
+import KVMABI
+
+/// A VM fd. Owns its vCPUs and the guest memory it allocated; `close()` releases all of
+/// them, in the order KVM needs (vCPUs and their kvm_run mappings first, then the VM fd,
+/// then the memory the slots pointed at).
+public final class HostVM: VirtualMachine {
+    let fd: Int32
+    let hypervisor: HostHypervisor
+    private var vcpus: [HostVCPU] = []
+    private var memories: [GuestMemory] = []
+    private var closed = false
+
+    init(fd: Int32, hypervisor: HostHypervisor) {
+        self.fd = fd
+        self.hypervisor = hypervisor
+    }
+
+    deinit { close() }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        for v in vcpus { v.close() }
+        vcpus.removeAll()
+        _ = ckvm_close(fd)
+        for m in memories { m.release() }
+        memories.removeAll()
+    }
+
+    public func allocateGuestMemory(size: Int) throws(KVMError) -> GuestMemory {
+        let m = try GuestMemory(size: size)
+        memories.append(m)
+        return m
+    }
+
+    public func setUserMemoryRegion(_ region: MemoryRegion) throws(KVMError) {
+        var r = kvm_userspace_memory_region(slot: region.slot, flags: region.flags.rawValue,
+                                            guest_phys_addr: region.guestPhysicalAddress,
+                                            memory_size: region.memorySize, userspace_addr: region.userspaceAddress)
+        try check(ckvm_set_user_memory_region(fd, &r), "KVM_SET_USER_MEMORY_REGION")
+    }
+
+    public func createVCPU(id: UInt32) throws(KVMError) -> any VirtualCPU { try createHostVCPU(id: id) }
+
+    public func createHostVCPU(id: UInt32) throws(KVMError) -> HostVCPU {
+        let r = ckvm_create_vcpu(fd, UInt(id))
+        try check(r, "KVM_CREATE_VCPU")
+        do {
+            let v = try HostVCPU(fd: r, id: id, mmapSize: hypervisor.vcpuMmapSize)
+            vcpus.append(v)
+            return v
+        } catch {
+            _ = ckvm_close(r)
+            throw error
+        }
+    }
+
+    public func createIRQChip() throws(KVMError) { try check(ckvm_create_irqchip(fd), "KVM_CREATE_IRQCHIP") }
+
+    public func createPIT2() throws(KVMError) {
+        var config = kvm_pit_config()
+        try check(ckvm_create_pit2(fd, &config), "KVM_CREATE_PIT2")
+    }
+
+    public func irqLine(_ gsi: UInt32, level: Bool) throws(KVMError) {
+        var l = kvm_irq_level()
+        l.irq = gsi
+        l.level = level ? 1 : 0
+        try check(ckvm_irq_line(fd, &l), "KVM_IRQ_LINE")
+    }
+
+    public func signalMSI(address: UInt64, data: UInt32) throws(KVMError) -> Int32 {
+        var m = kvm_msi()
+        m.address_lo = UInt32(truncatingIfNeeded: address)
+        m.address_hi = UInt32(truncatingIfNeeded: address >> 32)
+        m.data = data
+        let r = ckvm_signal_msi(fd, &m)
+        try check(r, "KVM_SIGNAL_MSI")
+        return r
+    }
+
+    public func dirtyLog(slot: UInt32) throws(KVMError) -> [UInt64] {
+        // The bitmap size follows from the slot's size, which only the caller knows; KVM
+        // writes ceil(pages / 64) words. 4096 words covers a 1 GiB slot.
+        var bitmap = [UInt64](repeating: 0, count: 4096)
+        let r = bitmap.withUnsafeMutableBytes { buf -> Int32 in
+            var log = kvm_dirty_log()
+            log.slot = slot
+            log.dirty_bitmap = buf.baseAddress
+            return ckvm_get_dirty_log(fd, &log)
+        }
+        try check(r, "KVM_GET_DIRTY_LOG")
+        return bitmap
+    }
+
+    public func checkExtension(_ capability: Capability) -> Int32 {
+        max(0, ckvm_check_extension(fd, Int(capability.rawValue)))
+    }
+
+    public func statistics() throws(KVMError) -> Statistics {
+        try StatsReader.read(ownerFD: fd, operation: "KVM_GET_STATS_FD (VM)")
+    }
+
+    /// KVM_SET_TSS_ADDR: VMX needs three pages for real-mode emulation on old CPUs.
+    public func setTSSAddress(_ address: UInt) throws(KVMError) { try check(ckvm_set_tss_addr(fd, address), "KVM_SET_TSS_ADDR") }
+}
+
+@inline(__always)
+func check(_ r: Int32, _ operation: @autoclosure () -> String) throws(KVMError) {
+    if r < 0 { throw KVMError(errno: -r, operation: operation()) }
+}

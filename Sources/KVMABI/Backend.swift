@@ -1,0 +1,106 @@
+// The three fd kinds of the KVM API as Swift protocols. HostKVM implements them over
+// /dev/kvm; RefHypervisor implements them in software. The harness drives both through
+// these and nothing else, so every difference it sees is a difference of implementation.
+
+/// The system fd (`/dev/kvm`): API version, capabilities, VM creation.
+public protocol Hypervisor: AnyObject {
+    /// Which KVM this is; every result is printed under it.
+    var identity: ImplementationIdentity { get }
+    /// KVM_GET_API_VERSION (12 on every Linux since 2.6.22).
+    func apiVersion() throws(KVMError) -> Int32
+    /// KVM_CHECK_EXTENSION on the system fd: 0 = absent, otherwise a capability-specific value.
+    func checkExtension(_ capability: Capability) -> Int32
+    /// KVM_GET_SUPPORTED_CPUID.
+    func supportedCPUID() throws(KVMError) -> [CPUIDEntry]
+    /// KVM_CREATE_VM (type 0).
+    func createVM() throws(KVMError) -> any VirtualMachine
+}
+
+/// The VM fd.
+public protocol VirtualMachine: AnyObject {
+    /// Page-aligned, zeroed host memory to back a memory slot. The VM keeps it alive until
+    /// `close()`; `GuestMemory.hostAddress` goes into `MemoryRegion.userspaceAddress`.
+    func allocateGuestMemory(size: Int) throws(KVMError) -> GuestMemory
+    /// KVM_SET_USER_MEMORY_REGION: create, move, change flags of, or (size 0) delete a slot.
+    func setUserMemoryRegion(_ region: MemoryRegion) throws(KVMError)
+    /// KVM_CREATE_VCPU.
+    func createVCPU(id: UInt32) throws(KVMError) -> any VirtualCPU
+    /// KVM_CREATE_IRQCHIP: two PICs, an IOAPIC and a LAPIC per vCPU. Before any vCPU.
+    func createIRQChip() throws(KVMError)
+    /// KVM_CREATE_PIT2 (flags 0). Needs the irqchip.
+    func createPIT2() throws(KVMError)
+    /// KVM_IRQ_LINE on a GSI.
+    func irqLine(_ gsi: UInt32, level: Bool) throws(KVMError)
+    /// KVM_SIGNAL_MSI. Returns >0 delivered, 0 blocked by the guest.
+    func signalMSI(address: UInt64, data: UInt32) throws(KVMError) -> Int32
+    /// KVM_GET_DIRTY_LOG: one bit per page of the slot, set if written since the last call.
+    func dirtyLog(slot: UInt32) throws(KVMError) -> [UInt64]
+    /// KVM_CHECK_EXTENSION on the VM fd.
+    func checkExtension(_ capability: Capability) -> Int32
+    /// KVM_GET_STATS_FD on the VM fd, read once.
+    func statistics() throws(KVMError) -> Statistics
+    /// Releases every vCPU, the VM and the guest memory. Idempotent; deinit calls it too.
+    func close()
+}
+
+/// The vCPU fd with its `struct kvm_run`.
+public protocol VirtualCPU: AnyObject {
+    var id: UInt32 { get }
+    /// KVM_RUN under the watchdog: returns the exit, or `.timeout` when the guest did not
+    /// exit within `budget`. An unexpected errno throws.
+    func run(budget: RunBudget) throws(KVMError) -> Exit
+    /// The data for the IN exit just returned (`size * count` bytes), given to the guest on the next run.
+    func completeIO(_ data: [UInt8])
+    /// The data for the MMIO read exit just returned (`length` bytes).
+    func completeMMIORead(_ data: [UInt8])
+
+    func regs() throws(KVMError) -> Regs
+    func setRegs(_ regs: Regs) throws(KVMError)
+    func sregs() throws(KVMError) -> SpecialRegisters
+    func setSregs(_ sregs: SpecialRegisters) throws(KVMError)
+    func fpu() throws(KVMError) -> FPU
+    func setFPU(_ fpu: FPU) throws(KVMError)
+    /// KVM_GET_MSRS: the entries KVM returned (it stops at the first MSR it cannot read).
+    func msrs(_ indices: [UInt32]) throws(KVMError) -> [MSREntry]
+    /// KVM_SET_MSRS: returns how many entries were set.
+    func setMSRs(_ entries: [MSREntry]) throws(KVMError) -> Int
+    /// KVM_SET_CPUID2.
+    func setCPUID(_ entries: [CPUIDEntry]) throws(KVMError)
+    func vcpuEvents() throws(KVMError) -> VCPUEvents
+    func setVCPUEvents(_ events: VCPUEvents) throws(KVMError)
+    /// KVM_INTERRUPT: queue an external interrupt (no in-kernel irqchip only).
+    func interrupt(vector: UInt8) throws(KVMError)
+    /// KVM_NMI.
+    func nmi() throws(KVMError)
+    /// KVM_SET_GUEST_DEBUG.
+    func setGuestDebug(_ debug: GuestDebug) throws(KVMError)
+    /// KVM_GET_STATS_FD on the vCPU fd, read once.
+    func statistics() throws(KVMError) -> Statistics
+
+    /// kvm_run.request_interrupt_window (in).
+    var requestInterruptWindow: Bool { get set }
+    /// kvm_run.immediate_exit (in): the next KVM_RUN returns KVM_EXIT_INTR at once.
+    var immediateExit: Bool { get set }
+    /// kvm_run.ready_for_interrupt_injection (out).
+    var readyForInterruptInjection: Bool { get }
+    /// kvm_run.if_flag (out).
+    var ifFlag: Bool { get }
+}
+
+/// How long one KVM_RUN may go on before the watchdog ends it. HostKVM enforces the wall
+/// clock; the reference engine enforces the instruction count (it is deterministic).
+public struct RunBudget: Sendable, Equatable {
+    public var wallClockNanoseconds: UInt64
+    public var instructions: UInt64
+
+    public init(wallClockNanoseconds: UInt64, instructions: UInt64) {
+        self.wallClockNanoseconds = wallClockNanoseconds
+        self.instructions = instructions
+    }
+
+    /// One second, 100 million instructions.
+    public static let standard = RunBudget(wallClockNanoseconds: 1_000_000_000, instructions: 100_000_000)
+    public static func milliseconds(_ ms: UInt64, instructions: UInt64 = 100_000_000) -> RunBudget {
+        RunBudget(wallClockNanoseconds: ms * 1_000_000, instructions: instructions)
+    }
+}

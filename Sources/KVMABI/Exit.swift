@@ -1,0 +1,153 @@
+/// Why KVM_RUN returned: the `exit_reason` of `struct kvm_run` with its payload.
+///
+/// Every x86 exit reason of the 6.1 header has a case. Exits of other architectures
+/// (s390, PowerPC, ARM, RISC-V) are `.otherArchitecture`. `.timeout` is not a KVM exit:
+/// it is the harness's watchdog ending a KVM_RUN that did not exit within its budget.
+public enum Exit: Equatable, Sendable {
+    /// KVM_EXIT_UNKNOWN (0)
+    case unknown(hardwareExitReason: UInt64)
+    /// KVM_EXIT_EXCEPTION (1)
+    case exception(vector: UInt32, errorCode: UInt32)
+    /// KVM_EXIT_IO (2). For `.in`, supply the data with `VirtualCPU.completeIO` before the next run.
+    case io(IOExit)
+    /// KVM_EXIT_HYPERCALL (3)
+    case hypercall(nr: UInt64, args: [UInt64], ret: UInt64, longMode: Bool)
+    /// KVM_EXIT_DEBUG (4)
+    case debug(exception: UInt32, pc: UInt64, dr6: UInt64, dr7: UInt64)
+    /// KVM_EXIT_HLT (5): HLT with no in-kernel LAPIC. The next run resumes after the HLT.
+    case hlt
+    /// KVM_EXIT_MMIO (6). For reads, supply the data with `VirtualCPU.completeMMIORead`.
+    case mmio(MMIOExit)
+    /// KVM_EXIT_IRQ_WINDOW_OPEN (7): userspace asked for it and the guest can take an interrupt.
+    case irqWindowOpen
+    /// KVM_EXIT_SHUTDOWN (8): triple fault (or a shutdown-class event).
+    case shutdown
+    /// KVM_EXIT_FAIL_ENTRY (9)
+    case failEntry(hardwareEntryFailureReason: UInt64, cpu: UInt32)
+    /// KVM_EXIT_INTR (10): a signal interrupted KVM_RUN, or immediate_exit was set.
+    case intr
+    /// KVM_EXIT_SET_TPR (11)
+    case setTPR
+    /// KVM_EXIT_TPR_ACCESS (12)
+    case tprAccess(rip: UInt64, isWrite: Bool)
+    /// KVM_EXIT_NMI (16)
+    case nmi
+    /// KVM_EXIT_INTERNAL_ERROR (17): e.g. suberror 1 = KVM_INTERNAL_ERROR_EMULATION.
+    case internalError(suberror: UInt32, data: [UInt64])
+    /// KVM_EXIT_SYSTEM_EVENT (24): type 1 shutdown, 2 reset, 3 crash, ...
+    case systemEvent(type: UInt32, data: [UInt64])
+    /// KVM_EXIT_IOAPIC_EOI (26): split irqchip, level-triggered EOI.
+    case ioapicEOI(vector: UInt8)
+    /// KVM_EXIT_HYPERV (27): the raw `struct kvm_hyperv_exit` type and first words.
+    case hyperv(type: UInt32, data: [UInt64])
+    /// KVM_EXIT_X86_RDMSR (29): userspace supplies the value (or an error) before the next run.
+    case rdmsr(index: UInt32, reason: UInt32)
+    /// KVM_EXIT_X86_WRMSR (30)
+    case wrmsr(index: UInt32, data: UInt64, reason: UInt32)
+    /// KVM_EXIT_DIRTY_RING_FULL (31)
+    case dirtyRingFull
+    /// KVM_EXIT_AP_RESET_HOLD (32)
+    case apResetHold
+    /// KVM_EXIT_X86_BUS_LOCK (33)
+    case busLock
+    /// KVM_EXIT_XEN (34): the raw `struct kvm_xen_exit` type.
+    case xen(type: UInt32)
+    /// KVM_EXIT_NOTIFY (37)
+    case notify(flags: UInt32)
+    /// An exit reason of another architecture, or one newer than the 6.1 header.
+    case otherArchitecture(reason: UInt32)
+    /// Not a KVM exit: the watchdog ended a KVM_RUN that overran its budget.
+    case timeout
+
+    /// The `KVM_EXIT_*` number (`.timeout` has none and reports -1).
+    public var reason: Int32 {
+        switch self {
+        case .unknown: 0
+        case .exception: 1
+        case .io: 2
+        case .hypercall: 3
+        case .debug: 4
+        case .hlt: 5
+        case .mmio: 6
+        case .irqWindowOpen: 7
+        case .shutdown: 8
+        case .failEntry: 9
+        case .intr: 10
+        case .setTPR: 11
+        case .tprAccess: 12
+        case .nmi: 16
+        case .internalError: 17
+        case .systemEvent: 24
+        case .ioapicEOI: 26
+        case .hyperv: 27
+        case .rdmsr: 29
+        case .wrmsr: 30
+        case .dirtyRingFull: 31
+        case .apResetHold: 32
+        case .busLock: 33
+        case .xen: 34
+        case .notify: 37
+        case .otherArchitecture(let r): Int32(bitPattern: r)
+        case .timeout: -1
+        }
+    }
+
+    /// KVM's name for the exit (`KVM_EXIT_IO`), or `TIMEOUT` for the watchdog.
+    public var name: String {
+        if case .timeout = self { return "TIMEOUT" }
+        return Exit.reasonNames[reason] ?? "KVM_EXIT_\(reason)"
+    }
+
+    public static let reasonNames: [Int32: String] = [
+        0: "KVM_EXIT_UNKNOWN", 1: "KVM_EXIT_EXCEPTION", 2: "KVM_EXIT_IO", 3: "KVM_EXIT_HYPERCALL",
+        4: "KVM_EXIT_DEBUG", 5: "KVM_EXIT_HLT", 6: "KVM_EXIT_MMIO", 7: "KVM_EXIT_IRQ_WINDOW_OPEN",
+        8: "KVM_EXIT_SHUTDOWN", 9: "KVM_EXIT_FAIL_ENTRY", 10: "KVM_EXIT_INTR", 11: "KVM_EXIT_SET_TPR",
+        12: "KVM_EXIT_TPR_ACCESS", 13: "KVM_EXIT_S390_SIEIC", 14: "KVM_EXIT_S390_RESET",
+        15: "KVM_EXIT_DCR", 16: "KVM_EXIT_NMI", 17: "KVM_EXIT_INTERNAL_ERROR", 18: "KVM_EXIT_OSI",
+        19: "KVM_EXIT_PAPR_HCALL", 20: "KVM_EXIT_S390_UCONTROL", 21: "KVM_EXIT_WATCHDOG",
+        22: "KVM_EXIT_S390_TSCH", 23: "KVM_EXIT_EPR", 24: "KVM_EXIT_SYSTEM_EVENT",
+        25: "KVM_EXIT_S390_STSI", 26: "KVM_EXIT_IOAPIC_EOI", 27: "KVM_EXIT_HYPERV",
+        28: "KVM_EXIT_ARM_NISV", 29: "KVM_EXIT_X86_RDMSR", 30: "KVM_EXIT_X86_WRMSR",
+        31: "KVM_EXIT_DIRTY_RING_FULL", 32: "KVM_EXIT_AP_RESET_HOLD", 33: "KVM_EXIT_X86_BUS_LOCK",
+        34: "KVM_EXIT_XEN", 35: "KVM_EXIT_RISCV_SBI", 36: "KVM_EXIT_RISCV_CSR", 37: "KVM_EXIT_NOTIFY",
+    ]
+}
+
+/// The `io` member of `struct kvm_run`.
+public struct IOExit: Equatable, Sendable {
+    public enum Direction: UInt8, Sendable { case `in` = 0, out = 1 }
+    public var direction: Direction
+    /// Bytes per access: 1, 2 or 4.
+    public var size: UInt8
+    public var port: UInt16
+    /// Accesses in this exit (more than one for REP INS/OUTS).
+    public var count: UInt32
+    /// For OUT: the `size * count` bytes written. Empty for IN.
+    public var data: [UInt8]
+
+    public init(direction: Direction, size: UInt8, port: UInt16, count: UInt32, data: [UInt8]) {
+        self.direction = direction; self.size = size; self.port = port; self.count = count; self.data = data
+    }
+}
+
+/// The `mmio` member of `struct kvm_run`.
+public struct MMIOExit: Equatable, Sendable {
+    public var physicalAddress: UInt64
+    /// 1 to 8 bytes.
+    public var length: UInt32
+    public var isWrite: Bool
+    /// For writes: the `length` bytes written. Empty for reads.
+    public var data: [UInt8]
+
+    public init(physicalAddress: UInt64, length: UInt32, isWrite: Bool, data: [UInt8]) {
+        self.physicalAddress = physicalAddress; self.length = length; self.isWrite = isWrite; self.data = data
+    }
+}
+
+/// KVM_INTERNAL_ERROR_* suberrors.
+public enum InternalErrorSuberror {
+    public static let emulation: UInt32 = 1
+    public static let simulEx: UInt32 = 2
+    public static let deliveryEv: UInt32 = 3
+    public static let unexpectedExitReason: UInt32 = 4
+}

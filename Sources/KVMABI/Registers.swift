@@ -1,0 +1,187 @@
+// The x86 vCPU state as the KVM ABI presents it (asm/kvm.h), in Swift.
+// Field names and order follow the C structs so that a reader can map one to the other.
+
+/// General-purpose registers, RIP and RFLAGS (`struct kvm_regs`).
+public struct Regs: Equatable, Sendable {
+    public var rax: UInt64 = 0, rbx: UInt64 = 0, rcx: UInt64 = 0, rdx: UInt64 = 0
+    public var rsi: UInt64 = 0, rdi: UInt64 = 0, rsp: UInt64 = 0, rbp: UInt64 = 0
+    public var r8: UInt64 = 0, r9: UInt64 = 0, r10: UInt64 = 0, r11: UInt64 = 0
+    public var r12: UInt64 = 0, r13: UInt64 = 0, r14: UInt64 = 0, r15: UInt64 = 0
+    public var rip: UInt64 = 0
+    /// Bit 1 is reserved-as-one on x86; KVM's reset value is 0x2.
+    public var rflags: UInt64 = 0x2
+
+    public init() {}
+
+    /// The 16 GPRs in encoding order (rax = 0 ... r15 = 15), as ModRM numbers them.
+    public var gprs: [UInt64] {
+        get { [rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15] }
+        set {
+            precondition(newValue.count == 16, "16 GPRs")
+            rax = newValue[0]; rcx = newValue[1]; rdx = newValue[2]; rbx = newValue[3]
+            rsp = newValue[4]; rbp = newValue[5]; rsi = newValue[6]; rdi = newValue[7]
+            r8 = newValue[8]; r9 = newValue[9]; r10 = newValue[10]; r11 = newValue[11]
+            r12 = newValue[12]; r13 = newValue[13]; r14 = newValue[14]; r15 = newValue[15]
+        }
+    }
+
+    /// Register names in encoding order, for reports.
+    public static let gprNames = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                  "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
+}
+
+/// A segment register with its hidden descriptor cache (`struct kvm_segment`).
+public struct Segment: Equatable, Sendable {
+    public var base: UInt64 = 0
+    public var limit: UInt32 = 0xFFFF
+    public var selector: UInt16 = 0
+    /// Descriptor type field (4 bits): 0x3 = read/write accessed data, 0xB = exec/read accessed code.
+    public var type: UInt8 = 0x3
+    public var present: UInt8 = 1, dpl: UInt8 = 0, db: UInt8 = 0, s: UInt8 = 1, l: UInt8 = 0, g: UInt8 = 0, avl: UInt8 = 0
+    public var unusable: UInt8 = 0
+
+    public init() {}
+
+    public init(base: UInt64, limit: UInt32, selector: UInt16, type: UInt8, present: UInt8 = 1,
+                dpl: UInt8 = 0, db: UInt8 = 0, s: UInt8 = 1, l: UInt8 = 0, g: UInt8 = 0,
+                avl: UInt8 = 0, unusable: UInt8 = 0) {
+        self.base = base; self.limit = limit; self.selector = selector; self.type = type
+        self.present = present; self.dpl = dpl; self.db = db; self.s = s; self.l = l; self.g = g
+        self.avl = avl; self.unusable = unusable
+    }
+
+    /// A real-mode segment: base = selector * 16, 64 KiB limit.
+    public static func realMode(selector: UInt16, code: Bool = false) -> Segment {
+        Segment(base: UInt64(selector) << 4, limit: 0xFFFF, selector: selector, type: code ? 0xB : 0x3)
+    }
+}
+
+/// GDTR / IDTR (`struct kvm_dtable`).
+public struct DescriptorTable: Equatable, Sendable {
+    public var base: UInt64 = 0
+    public var limit: UInt16 = 0xFFFF
+    public init(base: UInt64 = 0, limit: UInt16 = 0xFFFF) { self.base = base; self.limit = limit }
+}
+
+/// Segment, control and system registers (`struct kvm_sregs`).
+public struct SpecialRegisters: Equatable, Sendable {
+    public var cs = Segment(base: 0, limit: 0xFFFF, selector: 0, type: 0xB)
+    public var ds = Segment(), es = Segment(), fs = Segment(), gs = Segment(), ss = Segment()
+    public var tr = Segment(base: 0, limit: 0xFFFF, selector: 0, type: 0xB, s: 0)
+    public var ldt = Segment(base: 0, limit: 0xFFFF, selector: 0, type: 0x2, s: 0)
+    public var gdt = DescriptorTable(), idt = DescriptorTable()
+    /// KVM's reset CR0 is 0x60000010 (CD | NW | ET).
+    public var cr0: UInt64 = 0x6000_0010
+    public var cr2: UInt64 = 0, cr3: UInt64 = 0, cr4: UInt64 = 0, cr8: UInt64 = 0
+    public var efer: UInt64 = 0
+    /// 0xFEE00900: default LAPIC base, enabled, BSP.
+    public var apicBase: UInt64 = 0xFEE0_0900
+    /// One bit per pending external interrupt vector (only one may be set, see KVM_SET_SREGS).
+    public var interruptBitmap: [UInt64] = [0, 0, 0, 0]
+
+    public init() {}
+}
+
+/// x87/SSE state (`struct kvm_fpu`).
+public struct FPU: Equatable, Sendable {
+    /// ST0-ST7, 16 bytes each (80-bit value + padding).
+    public var fpr: [UInt8] = Array(repeating: 0, count: 128)
+    public var fcw: UInt16 = 0x37F
+    public var fsw: UInt16 = 0
+    public var ftwx: UInt8 = 0
+    public var lastOpcode: UInt16 = 0
+    public var lastIP: UInt64 = 0
+    public var lastDP: UInt64 = 0
+    /// XMM0-XMM15, 16 bytes each.
+    public var xmm: [UInt8] = Array(repeating: 0, count: 256)
+    public var mxcsr: UInt32 = 0x1F80
+    public init() {}
+}
+
+/// One MSR (`struct kvm_msr_entry`).
+public struct MSREntry: Equatable, Sendable {
+    public var index: UInt32
+    public var data: UInt64
+    public init(index: UInt32, data: UInt64) { self.index = index; self.data = data }
+}
+
+/// One CPUID leaf (`struct kvm_cpuid_entry2`).
+public struct CPUIDEntry: Equatable, Sendable {
+    public var function: UInt32
+    public var index: UInt32
+    /// KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1: the subleaf (index) matters.
+    public var flags: UInt32
+    public var eax: UInt32, ebx: UInt32, ecx: UInt32, edx: UInt32
+    public init(function: UInt32, index: UInt32 = 0, flags: UInt32 = 0,
+                eax: UInt32, ebx: UInt32, ecx: UInt32, edx: UInt32) {
+        self.function = function; self.index = index; self.flags = flags
+        self.eax = eax; self.ebx = ebx; self.ecx = ecx; self.edx = edx
+    }
+    public static let significantIndex: UInt32 = 1
+}
+
+/// Pending and injected events (`struct kvm_vcpu_events`).
+public struct VCPUEvents: Equatable, Sendable {
+    public struct Exception: Equatable, Sendable {
+        public var injected: UInt8 = 0, nr: UInt8 = 0, hasErrorCode: UInt8 = 0, pending: UInt8 = 0
+        public var errorCode: UInt32 = 0
+        public init() {}
+    }
+    public struct Interrupt: Equatable, Sendable {
+        public var injected: UInt8 = 0, nr: UInt8 = 0, soft: UInt8 = 0
+        /// KVM_X86_SHADOW_INT_MOV_SS = 1, KVM_X86_SHADOW_INT_STI = 2.
+        public var shadow: UInt8 = 0
+        public init() {}
+    }
+    public struct NMI: Equatable, Sendable {
+        public var injected: UInt8 = 0, pending: UInt8 = 0, masked: UInt8 = 0
+        public init() {}
+    }
+    public struct SMI: Equatable, Sendable {
+        public var smm: UInt8 = 0, pending: UInt8 = 0, smmInsideNMI: UInt8 = 0, latchedInit: UInt8 = 0
+        public init() {}
+    }
+    public var exception = Exception()
+    public var interrupt = Interrupt()
+    public var nmi = NMI()
+    public var sipiVector: UInt32 = 0
+    /// KVM_VCPUEVENT_VALID_* bits.
+    public var flags: UInt32 = 0
+    public var smi = SMI()
+    public var tripleFaultPending: UInt8 = 0
+    public var exceptionHasPayload: UInt8 = 0
+    public var exceptionPayload: UInt64 = 0
+    public init() {}
+
+    public static let validNMIPending: UInt32 = 0x1
+    public static let validSIPIVector: UInt32 = 0x2
+    public static let validShadow: UInt32 = 0x4
+    public static let validSMM: UInt32 = 0x8
+    public static let validPayload: UInt32 = 0x10
+    public static let validTripleFault: UInt32 = 0x20
+}
+
+/// KVM_SET_GUEST_DEBUG (`struct kvm_guest_debug`).
+public struct GuestDebug: Equatable, Sendable {
+    public static let enable: UInt32 = 0x1
+    public static let singleStep: UInt32 = 0x2
+    public static let useSoftwareBreakpoints: UInt32 = 0x1_0000
+    public static let useHardwareBreakpoints: UInt32 = 0x2_0000
+    public static let injectDB: UInt32 = 0x4_0000
+    public static let injectBP: UInt32 = 0x8_0000
+    public static let blockIRQ: UInt32 = 0x10_0000
+
+    public var control: UInt32 = 0
+    /// DR0-DR7 as the guest should see them while debugging (DR4/DR5 unused).
+    public var debugreg: [UInt64] = Array(repeating: 0, count: 8)
+    public init(control: UInt32 = 0, debugreg: [UInt64] = Array(repeating: 0, count: 8)) {
+        self.control = control; self.debugreg = debugreg
+    }
+}
+
+/// KVM_IRQ_LINE (`struct kvm_irq_level`).
+public struct IRQLevel: Equatable, Sendable {
+    public var irq: UInt32
+    public var level: UInt32
+    public init(irq: UInt32, level: UInt32) { self.irq = irq; self.level = level }
+}
