@@ -7,7 +7,7 @@ import PackageDescription
 /// `swift test` uses, so it is always optimised, with exclusivity checks off (the hot state
 /// lives behind unsafe pointers and is never accessed re-entrantly).
 let engineSettings: [SwiftSetting] = [
-    .unsafeFlags(["-O", "-wmo", "-enforce-exclusivity=unchecked"]),
+    .unsafeFlags(["-O", "-wmo", "-num-threads", "2", "-enforce-exclusivity=unchecked"]),
 ]
 
 let package = Package(
@@ -39,7 +39,7 @@ let package = Package(
             "Conformance",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "ABITests", dependencies: ["CKVM", "KVMABI", "HostKVM", "Conformance"]),
+        .testTarget(name: "HostKVMTests", dependencies: ["CKVM", "KVMABI", "HostKVM", "Conformance"]),
         .testTarget(name: "RefHypervisorTests", dependencies: ["RefHypervisor", "KVMABI"]),
         .testTarget(name: "Exits", dependencies: ["Conformance"]),
         .testTarget(name: "MMU", dependencies: ["Conformance"]),

@@ -75,6 +75,25 @@ int ckvm_kick(unsigned long thread, int signo) {
 }
 unsigned long ckvm_self(void) { return (unsigned long)pthread_self(); }
 
+int ckvm_set_kick_signal_mask(int vcpu_fd, int signo) {
+    sigset_t set;
+    if (pthread_sigmask(SIG_BLOCK, NULL, &set) != 0) return -errno;
+    sigdelset(&set, signo);
+    // struct kvm_signal_mask ends in a flexible array; KVM wants the kernel's 8-byte sigset.
+    struct { struct kvm_signal_mask hdr; uint8_t bits[8]; } m;
+    m.hdr.len = 8;
+    memcpy(m.bits, &set, 8);
+    return ret(ioctl(vcpu_fd, KVM_SET_SIGNAL_MASK, &m));
+}
+
+int ckvm_drain_kick(int signo) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signo);
+    struct timespec zero = {0, 0};
+    return sigtimedwait(&set, NULL, &zero) == signo ? 1 : 0;
+}
+
 #define LAYOUT(name, expr) if (strcmp(what, name) == 0) return (expr)
 size_t ckvm_layout(const char *what) {
     LAYOUT("sizeof(struct kvm_run)", sizeof(struct kvm_run));

@@ -24,6 +24,12 @@ public final class HostVCPU: VirtualCPU {
         self.mmapSize = mmapSize
         self.slot = Watchdog.Slot(immediateExit: UnsafeMutableRawPointer(run).advanced(by: 1).assumingMemoryBound(to: UInt8.self))
         Watchdog.shared.register(slot)
+        let r = ckvm_set_kick_signal_mask(fd, Watchdog.kickSignal)
+        guard r >= 0 else {
+            Watchdog.shared.unregister(slot)
+            _ = ckvm_munmap(run, mmapSize)
+            throw KVMError(errno: -r, operation: "KVM_SET_SIGNAL_MASK")
+        }
     }
 
     deinit { close() }
@@ -49,6 +55,9 @@ public final class HostVCPU: VirtualCPU {
             while !slot.fired.load(ordering: .acquiring) {}
             slot.fired.store(false, ordering: .relaxed)
             run.pointee.immediate_exit = 0
+            // If this thread blocks the kick, it is still pending: consume it now, or it
+            // would end the next KVM_RUN at once.
+            _ = ckvm_drain_kick(Watchdog.kickSignal)
             if r == -Errno.EINTR || (r >= 0 && run.pointee.exit_reason == UInt32(KVM_EXIT_INTR)) {
                 return .timeout
             }

@@ -62,6 +62,13 @@ int ckvm_install_kick_handler(int signo);
 // pthread_kill(thread, signo) for the thread id captured by ckvm_self(); 0 or -errno.
 int ckvm_kick(unsigned long thread, int signo);
 unsigned long ckvm_self(void);
+// KVM_SET_SIGNAL_MASK with the calling thread's mask minus `signo`: whatever the vCPU
+// thread blocks (libdispatch workers block almost everything), the kick still interrupts
+// KVM_RUN. 0 or -errno.
+int ckvm_set_kick_signal_mask(int vcpu_fd, int signo);
+// Consumes a kick that is pending but blocked on this thread (it arrived after KVM_RUN
+// returned), so it cannot interrupt the next KVM_RUN. Returns 1 if one was consumed.
+int ckvm_drain_kick(int signo);
 
 // --- kvm_run accessors (static inline: they compile into the Swift caller) -------------------
 // The anonymous union of struct kvm_run is reachable from Swift, but these keep the byte
