@@ -23,23 +23,27 @@ let package = Package(
     targets: [
         // C shim: fixed-arity ioctl wrappers returning -errno, and linux/kvm.h for Swift.
         .target(name: "CKVM"),
+        // The C baseline of `kvm-unit bench host`: the benchmarked steps with raw ioctls.
+        .target(name: "CKVMBench"),
         // The ABI vocabulary and the backend protocols. Pure Swift, no Linux headers.
         .target(name: "KVMABI"),
         // The /dev/kvm backend.
         .target(name: "HostKVM", dependencies: ["CKVM", "KVMABI"]),
         // The reference engine: KVM on Intel VMX with EPT, in software.
         .target(name: "RefHypervisor", dependencies: ["KVMABI"], swiftSettings: engineSettings),
-        // nasm -> Swift: assembles guests/**/*.asm and reads each payload header.
-        .executableTarget(name: "payload-assembler"),
+        // The payload ABI v1 header: parsed by the build tool and by the harness alike.
+        .target(name: "PayloadFormat"),
+        // nasm -> Swift: assembles guests/**/*.asm and validates each payload header.
+        .executableTarget(name: "payload-assembler", dependencies: ["PayloadFormat"]),
         .plugin(name: "GuestAssembler", capability: .buildTool(), dependencies: ["payload-assembler"]),
-        .target(name: "GuestPayloads", dependencies: ["KVMABI"], plugins: ["GuestAssembler"]),
+        .target(name: "GuestPayloads", dependencies: ["PayloadFormat"], plugins: ["GuestAssembler"]),
         // The harness: load, run loop, userspace devices, trace, compare, report.
-        .target(name: "Conformance", dependencies: ["KVMABI", "HostKVM", "GuestPayloads"]),  // TEMP: RefHypervisor re-added when the engine lands
+        .target(name: "Conformance", dependencies: ["KVMABI", "HostKVM", "GuestPayloads", "PayloadFormat", "CKVMBench"]),  // TEMP: RefHypervisor re-added when the engine lands
         .executableTarget(name: "kvm-unit", dependencies: [
             "Conformance",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "HostKVMTests", dependencies: ["CKVM", "KVMABI", "HostKVM", "Conformance"]),
+        .testTarget(name: "HostKVMTests", dependencies: ["CKVM", "KVMABI", "HostKVM", "Conformance", "kvm-unit"]),
         .testTarget(name: "RefHypervisorTests", dependencies: ["RefHypervisor", "KVMABI"]),
         .testTarget(name: "Exits", dependencies: ["Conformance"]),
         .testTarget(name: "MMU", dependencies: ["Conformance"]),

@@ -1,2 +1,77 @@
 import ArgumentParser
-struct Bench: ParsableCommand { func run() throws {} }
+import Conformance
+import Foundation
+
+/// `kvm-unit bench`: performance measurements. `host` compares HostKVM with C; more
+/// benchmarks (e.g. `bench ref`, the reference engine) join as further subcommands.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks of the suite's backends.",
+        subcommands: [BenchHost.self])
+}
+
+struct BenchHost: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "host",
+        abstract: "HostKVM against the same steps in C: VM lifecycle and IO-exit round trip.",
+        discussion: """
+            Lifecycle: create a VM, one 64 KiB memory slot, one vCPU, run a real-mode HLT, \
+            destroy. IO round trip: one KVM_RUN of a guest looping on `out 0x10, al`. C and \
+            HostKVM batches alternate over --rounds rounds after a warm-up; PASS means HostKVM's \
+            median is within 1.15x of C's.
+            """)
+
+    @Option(name: .long, help: "VM lifecycles per side (IO round trips: 20 times as many).")
+    var iterations: Int = 1000
+
+    @Option(name: .long, help: "Alternating C/HostKVM batches the iterations are split into.")
+    var rounds: Int = 20
+
+    @Option(name: .long, help: "The KVM device node.")
+    var device: String = "/dev/kvm"
+
+    func validate() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard iterations >= rounds else { throw ValidationError("--iterations must be at least --rounds") }
+    }
+
+    func run() throws {
+        let report: HostBench.Report
+        do {
+            report = try HostBench.run(device: device, lifecycles: iterations, roundTrips: iterations * 20,
+                                         rounds: rounds)
+        } catch let e as BackendUnavailable {
+            FileHandle.standardError.write(Data("kvm-unit bench host: \(e.description)\n".utf8))
+            throw ExitCode(2)
+        } catch {
+            FileHandle.standardError.write(Data("kvm-unit bench host: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        print(Self.render(report), terminator: "")
+        if !report.passes { throw ExitCode(1) }
+    }
+
+    static func render(_ r: HostBench.Report) -> String {
+        func us(_ ns: Double) -> String { String(format: "%.2f µs", ns / 1000) }
+        let rows: [[String]] = [["step", "C median", "HostKVM median", "ratio", "target"]] + r.comparisons.map {
+            [$0.name, us($0.c.median), us($0.host.median), String(format: "%.3fx", $0.ratio),
+             ($0.passes ? "PASS" : "FAIL") + String(format: " (<= %.2fx)", HostBench.targetRatio)]
+        }
+        let widths = (0..<rows[0].count).map { col in rows.map { $0[col].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in
+                i == 0 ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                       : String(repeating: " ", count: widths[i] - c.count) + c
+            }.joined(separator: "  ") + "\n"
+        }
+        var out = "device: \(r.device) (\(r.implementation)), \(r.rounds) alternating rounds\n"
+        out += line(rows[0])
+        for row in rows.dropFirst() { out += line(row) }
+        out += "\nspread (p10 .. p90):\n"
+        for c in r.comparisons {
+            out += "  \(c.name): C \(us(c.c.p10)) .. \(us(c.c.p90)), HostKVM \(us(c.host.p10)) .. \(us(c.host.p90))"
+                + " (\(c.c.samples) samples each)\n"
+        }
+        return out
+    }
+}

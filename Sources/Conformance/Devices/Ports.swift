@@ -1,0 +1,55 @@
+/// The I/O ports of payload ABI v1 (guests/README.md, "Ports").
+public enum ABIPort {
+    /// 0xE0-0xE3: a 4-byte latch register.
+    public static let latch: ClosedRange<UInt16> = 0xE0...0xE3
+    /// 32-bit OUT: op << 24 | arg, a request for the host (inject an interrupt, an NMI, an IRQ line).
+    public static let hostRequest: UInt16 = 0xE4
+    /// 32-bit OUT: GPA of a 40-byte check record.
+    public static let checkRecord: UInt16 = 0xE8
+    /// 1-byte OUTs: the debug console.
+    public static let debugConsole: UInt16 = 0xE9
+    /// OUT of AL: the payload's status; the run ends.
+    public static let exitStatus: UInt16 = 0xF4
+}
+
+/// The latch device on ports 0xE0-0xE3: OUT stores bytes, IN reads them back.
+struct LatchDevice {
+    /// Initial value 0x44332211: byte k is at port 0xE0 + k.
+    var bytes: [UInt8] = [0x11, 0x22, 0x33, 0x44]
+
+    mutating func write(port: UInt16, data: [UInt8]) {
+        for (i, b) in data.enumerated() {
+            let k = Int(port) - Int(ABIPort.latch.lowerBound) + i
+            if k >= 0 && k < 4 { bytes[k] = b }
+        }
+    }
+
+    /// Bytes past 0xE3 read as all ones, like an unclaimed port.
+    func read(port: UInt16, size: Int) -> [UInt8] {
+        (0..<size).map { i in
+            let k = Int(port) - Int(ABIPort.latch.lowerBound) + i
+            return k >= 0 && k < 4 ? bytes[k] : 0xFF
+        }
+    }
+}
+
+/// A host request written to port 0xE4.
+enum HostRequest: Equatable {
+    case interrupt(vector: UInt8)
+    case nmi
+    case irqLine(gsi: UInt32, level: Bool)
+    case irqPulse(gsi: UInt32)
+    case unknown(UInt32)
+
+    init(_ value: UInt32) {
+        let arg = value & 0xFF_FFFF
+        switch value >> 24 {
+        case 1: self = .interrupt(vector: UInt8(arg & 0xFF))
+        case 2: self = .nmi
+        case 3: self = .irqLine(gsi: arg & 0xFFFF, level: true)
+        case 4: self = .irqLine(gsi: arg & 0xFFFF, level: false)
+        case 5: self = .irqPulse(gsi: arg & 0xFFFF)
+        default: self = .unknown(value)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import GuestPayloads
+
+/// The checked-in table of known divergences (guests/known-divergences.txt): where an
+/// implementation is known to differ from the SDM / KVM on VMX, and why.
+public struct KnownDivergences: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var implementation: String
+        /// Bare payload name.
+        public var payload: String
+        /// Check line, or nil for the whole payload (`*`).
+        public var line: UInt32?
+        public var reason: String
+    }
+
+    public private(set) var entries: [Entry]
+
+    public init(entries: [Entry]) { self.entries = entries }
+
+    /// The table built into the suite.
+    public static let builtIn: KnownDivergences = (try? parse(Catalogue.knownDivergencesText)) ?? KnownDivergences(entries: [])
+
+    public struct ParseError: Error, CustomStringConvertible {
+        public let line: Int
+        public let why: String
+        public var description: String { "known-divergence table line \(line): \(why)" }
+    }
+
+    public static func parse(_ text: String) throws(ParseError) -> KnownDivergences {
+        var entries: [Entry] = []
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let fields = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true).map(String.init)
+            guard fields.count == 4 else {
+                throw ParseError(line: n + 1, why: "want IMPLEMENTATION PAYLOAD CHECK REASON, got \(fields.count) fields")
+            }
+            var check: UInt32?
+            if fields[2] != "*" {
+                guard let l = UInt32(fields[2]) else { throw ParseError(line: n + 1, why: "CHECK must be a line number or *") }
+                check = l
+            }
+            let payload = fields[1].split(separator: ".").last.map(String.init) ?? fields[1]
+            entries.append(Entry(implementation: fields[0], payload: payload, line: check, reason: fields[3]))
+        }
+        return KnownDivergences(entries: entries)
+    }
+
+    public func entries(implementation: String, payload: String) -> [Entry] {
+        entries.filter { $0.implementation == implementation && $0.payload == payload }
+    }
+}

@@ -1,0 +1,93 @@
+import GuestPayloads
+import KVMABI
+import PayloadFormat
+
+/// Why a payload could not be set up on a backend.
+public enum LoadFailure: Error, CustomStringConvertible {
+    /// The backend lacks something the payload needs: the run is a SKIP, with this reason.
+    case missingCapability(String)
+    /// An ioctl failed while setting up: the run is a FAIL.
+    case setup(KVMError)
+
+    public var description: String {
+        switch self {
+        case .missingCapability(let why): why
+        case .setup(let e): "setup failed: \(e)"
+        }
+    }
+}
+
+/// A payload placed into a fresh VM as its header says (guests/README.md, "Loading"):
+/// RAM at GPA 0 with the image at 0x8000, `rom` windows as read-only slots, the other
+/// windows as userspace MMIO, the irqchip/PIT if asked, one vCPU in the entry state.
+final class LoadedPayload {
+    let payload: Payload
+    let vm: any VirtualMachine
+    let vcpu: any VirtualCPU
+    let ram: GuestMemory
+    /// Userspace MMIO windows (ram, log, absent) and the write side of rom windows.
+    let windows: [MMIOWindow]
+    let romMemories: [(PayloadHeader.Window, GuestMemory)]
+
+    init(_ payload: Payload, on hypervisor: any Hypervisor) throws(LoadFailure) {
+        let h = payload.header
+        var needed = h.requiredCapabilities.map { Capability(rawValue: $0) }
+        if h.flags.contains(.irqchip) { needed.append(.irqchip) }
+        if h.flags.contains(.pit) { needed.append(.pit2) }
+        if h.windows.contains(where: { $0.kind == .rom }) { needed.append(.readonlyMem) }
+        for cap in needed where hypervisor.checkExtension(cap) == 0 {
+            throw .missingCapability("needs \(cap.name), which \(hypervisor.identity.implementation) does not report")
+        }
+        self.payload = payload
+        do {
+            vm = try hypervisor.createVM()
+            if h.flags.contains(.irqchip) { try vm.createIRQChip() }
+            if h.flags.contains(.pit) { try vm.createPIT2() }
+
+            ram = try vm.allocateGuestMemory(size: Int(h.ramSize))
+            ram.write(payload.image, at: Int(PayloadHeader.loadAddress))
+            try vm.setUserMemoryRegion(MemoryRegion(slot: 0, guestPhysicalAddress: 0, memorySize: UInt64(h.ramSize),
+                                                    userspaceAddress: ram.hostAddress))
+            var roms: [(PayloadHeader.Window, GuestMemory)] = []
+            for (i, w) in h.windows.enumerated() where w.kind == .rom {
+                let m = try vm.allocateGuestMemory(size: Int(w.size))
+                m.fill(w.fill)
+                try vm.setUserMemoryRegion(MemoryRegion(slot: UInt32(1 + i), flags: .readOnly, guestPhysicalAddress: w.gpa,
+                                                        memorySize: UInt64(w.size), userspaceAddress: m.hostAddress))
+                roms.append((w, m))
+            }
+            romMemories = roms
+            windows = h.windows.map(MMIOWindow.init)
+
+            vcpu = try vm.createVCPU(id: 0)
+            var cpuid = try hypervisor.supportedCPUID()
+            // CPUID.1:EBX[31:24] is the initial APIC ID; KVM reports the host CPU's there,
+            // but this vCPU's APIC ID is 0.
+            for i in cpuid.indices where cpuid[i].function == 1 { cpuid[i].ebx &= 0x00FF_FFFF }
+            try vcpu.setCPUID(cpuid)
+            try Self.setEntryState(vcpu, entry: PayloadHeader.loadAddress + UInt64(h.entry))
+        } catch {
+            throw .setup(error)
+        }
+    }
+
+    /// The documented reset-like entry state: real mode, every segment selector 0 with base 0
+    /// and limit 0xFFFF, RIP at the entry point, RFLAGS 0x2, all GPRs 0, CR0 = 0x60000010.
+    static func setEntryState(_ vcpu: any VirtualCPU, entry: UInt64) throws(KVMError) {
+        var s = try vcpu.sregs()
+        s.cs = .realMode(selector: 0, code: true)
+        s.ds = .realMode(selector: 0); s.es = s.ds; s.fs = s.ds; s.gs = s.ds; s.ss = s.ds
+        s.gdt = DescriptorTable(base: 0, limit: 0xFFFF)
+        s.idt = DescriptorTable(base: 0, limit: 0xFFFF)
+        s.cr0 = 0x6000_0010; s.cr2 = 0; s.cr3 = 0; s.cr4 = 0; s.efer = 0
+        try vcpu.setSregs(s)
+        var r = Regs()
+        r.rip = entry
+        r.rflags = 0x2
+        try vcpu.setRegs(r)
+    }
+
+    func window(containing gpa: UInt64, length: Int) -> MMIOWindow? {
+        windows.first { $0.contains(gpa, length: length) }
+    }
+}

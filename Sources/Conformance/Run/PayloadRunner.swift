@@ -1,0 +1,185 @@
+import Foundation
+import GuestPayloads
+import KVMABI
+import PayloadFormat
+
+/// Runs one loaded payload to its end: the run loop that plays the userspace side of the
+/// payload ABI (ports, MMIO windows, host requests), under the watchdog.
+struct PayloadRunner {
+    /// Exits after which the harness gives up, whatever the budgets say.
+    static let maximumExits = 200_000
+
+    let loaded: LoadedPayload
+    /// Wall-clock limit for the whole run.
+    let wallBudgetNanoseconds: UInt64
+
+    init(_ loaded: LoadedPayload, wallBudgetNanoseconds: UInt64? = nil) {
+        self.loaded = loaded
+        // CPL0 code may run through an instruction emulator at ~1 MIPS: allow 4 µs per
+        // budgeted instruction, and never less than two seconds.
+        let budget = loaded.payload.header.instructionBudget
+        self.wallBudgetNanoseconds = wallBudgetNanoseconds ?? max(2_000_000_000, min(budget, 5_000_000) &* 4_000)
+    }
+
+    func run() -> Outcome {
+        let h = loaded.payload.header
+        let vcpu = loaded.vcpu
+        var latch = LatchDevice()
+        var checks: [CheckRecord] = []
+        var trace: [TraceEvent] = []
+        var console: [UInt8] = []
+        var hostErrors: [String] = []
+        var pendingInterrupt: UInt8?
+        var end: RunEnd?
+        let start = DispatchTime.now().uptimeNanoseconds
+        let deadline = start &+ wallBudgetNanoseconds
+        let instructionBudget = h.instructionBudget == 0 ? 10_000_000 : h.instructionBudget
+
+        func hostRequest(_ value: UInt32) {
+            do {
+                switch HostRequest(value) {
+                case .interrupt(let vector):
+                    pendingInterrupt = vector
+                case .nmi:
+                    try vcpu.nmi()
+                case .irqLine(let gsi, let level):
+                    try loaded.vm.irqLine(gsi, level: level)
+                case .irqPulse(let gsi):
+                    try loaded.vm.irqLine(gsi, level: true)
+                    try loaded.vm.irqLine(gsi, level: false)
+                case .unknown(let v):
+                    hostErrors.append("unknown host request 0x\(String(v, radix: 16))")
+                }
+            } catch {
+                hostErrors.append("\(error)")
+            }
+        }
+
+        var exits = 0
+        while end == nil {
+            // KVM_INTERRUPT only when the vCPU can take it; otherwise ask for the window
+            // (backends without IRQ-window exits get it at a later exit).
+            if let vector = pendingInterrupt {
+                if vcpu.readyForInterruptInjection {
+                    do { try vcpu.interrupt(vector: vector) } catch { hostErrors.append("\(error)") }
+                    pendingInterrupt = nil
+                    vcpu.requestInterruptWindow = false
+                } else {
+                    vcpu.requestInterruptWindow = true
+                }
+            }
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now < deadline else { end = .timeout; trace.append(TraceEvent(exit: .timeout)); break }
+            exits += 1
+            guard exits <= Self.maximumExits else { end = .error("more than \(Self.maximumExits) exits"); break }
+
+            let exit: Exit
+            do {
+                exit = try vcpu.run(budget: RunBudget(wallClockNanoseconds: deadline - now, instructions: instructionBudget))
+            } catch {
+                end = .error("\(error)")
+                break
+            }
+            switch exit {
+            case .io(let io):
+                let size = Int(io.size)
+                if io.direction == .out {
+                    trace.append(TraceEvent(exit: exit))
+                    for i in 0..<Int(io.count) {
+                        let element = Array(io.data[(i * size)..<min(io.data.count, (i + 1) * size)])
+                        let value = element.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) }
+                        switch io.port {
+                        case ABIPort.latch: latch.write(port: io.port, data: element)
+                        case ABIPort.hostRequest where size == 4: hostRequest(value)
+                        case ABIPort.checkRecord where size == 4:
+                            checks.append(CheckRecord.read(gpa: UInt64(value), ram: loaded.ram))
+                        case ABIPort.debugConsole: console.append(contentsOf: element)
+                        case ABIPort.exitStatus: end = .status(element.first ?? 0xFF)
+                        default: break
+                        }
+                    }
+                } else {
+                    var data: [UInt8] = []
+                    for _ in 0..<Int(io.count) {
+                        data += ABIPort.latch.contains(io.port) ? latch.read(port: io.port, size: size)
+                                                                : [UInt8](repeating: 0xFF, count: size)
+                    }
+                    vcpu.completeIO(data)
+                    trace.append(TraceEvent(exit: exit, supplied: data))
+                }
+            case .mmio(let m):
+                let length = Int(min(m.length, 8))
+                let window = loaded.window(containing: m.physicalAddress, length: length)
+                if m.isWrite {
+                    window?.write(m.physicalAddress, data: m.data)
+                    trace.append(TraceEvent(exit: exit))
+                } else {
+                    // An address no window claims reads as an unbacked bus: all ones.
+                    let data = window?.read(m.physicalAddress, length: length) ?? [UInt8](repeating: 0xFF, count: length)
+                    vcpu.completeMMIORead(data)
+                    trace.append(TraceEvent(exit: exit, supplied: data))
+                }
+            case .hlt, .irqWindowOpen, .intr:
+                // HLT without an in-kernel LAPIC is resumable; the window and a stray
+                // signal just mean "go round again".
+                trace.append(TraceEvent(exit: exit))
+            case .shutdown:
+                trace.append(TraceEvent(exit: exit))
+                end = .shutdown
+            case .timeout:
+                trace.append(TraceEvent(exit: exit))
+                end = .timeout
+            case .internalError(let suberror, _):
+                trace.append(TraceEvent(exit: exit))
+                end = .internalError(suberror: suberror)
+            default:
+                trace.append(TraceEvent(exit: exit))
+                end = .unexpectedExit(exit.name)
+            }
+        }
+        let wall = DispatchTime.now().uptimeNanoseconds &- start
+
+        return Outcome(end: end ?? .error("no end"), checks: checks, trace: trace,
+                       console: String(decoding: console, as: UTF8.self),
+                       registers: finalRegisters(), ramDigest: digest(loaded.ram.pointer, count: loaded.ram.size),
+                       windowDigests: windowDigests(), stats: exitStats(), hostErrors: hostErrors, wallNanoseconds: wall)
+    }
+
+    private func finalRegisters() -> [RegisterValue] {
+        let h = loaded.payload.header
+        var out: [RegisterValue] = []
+        if let r = try? loaded.vcpu.regs() {
+            for (i, v) in r.gprs.enumerated() where h.gprUndefinedMask & (1 << UInt64(i)) == 0 {
+                out.append(RegisterValue(name: Regs.gprNames[i], value: v))
+            }
+            out.append(RegisterValue(name: "rip", value: r.rip))
+            out.append(RegisterValue(name: "rflags", value: r.rflags & ~h.rflagsUndefinedMask))
+        }
+        if let s = try? loaded.vcpu.sregs() {
+            out += [("cr0", s.cr0), ("cr3", s.cr3), ("cr4", s.cr4), ("efer", s.efer),
+                    ("cs", UInt64(s.cs.selector)), ("ds", UInt64(s.ds.selector)), ("es", UInt64(s.es.selector)),
+                    ("fs", UInt64(s.fs.selector)), ("gs", UInt64(s.gs.selector)), ("ss", UInt64(s.ss.selector))]
+                .map { RegisterValue(name: $0.0, value: $0.1) }
+        }
+        return out
+    }
+
+    private func windowDigests() -> [String] {
+        loaded.windows.map { w in
+            if w.window.kind == .rom, let m = loaded.romMemories.first(where: { $0.0 == w.window })?.1 {
+                return digest(m.pointer, count: m.size)
+            }
+            return digest(w.digestInput)
+        }
+    }
+
+    /// The stats KVM ties to exits userspace sees; other stats depend on the implementation.
+    static let exitStatNames = ["io_exits", "mmio_exits", "halt_exits", "irq_window_exits", "nmi_window_exits"]
+
+    private func exitStats() -> [String: UInt64] {
+        guard let stats = try? loaded.vcpu.statistics() else { return [:] }
+        var out: [String: UInt64] = [:]
+        for name in Self.exitStatNames { if let v = stats[name] { out[name] = v } }
+        return out
+    }
+}

@@ -1,0 +1,49 @@
+import KVMABI
+
+/// One userspace-visible exit, as the comparison sees it.
+public struct TraceEvent: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// `KVM_EXIT_IO`, `KVM_EXIT_MMIO`, `KVM_EXIT_HLT`, ... (KVM's names), or `TIMEOUT`.
+    public var exit: String
+    /// `in`/`out` for I/O, `read`/`write` for MMIO, empty otherwise.
+    public var direction: String
+    /// Port or guest-physical address.
+    public var address: UInt64
+    public var size: UInt32
+    public var count: UInt32
+    /// Bytes written by the guest, or supplied to it for IN and MMIO reads (hex).
+    public var data: String
+
+    public var description: String {
+        switch exit {
+        case "KVM_EXIT_IO":
+            let c = count > 1 ? " x\(count)" : ""
+            return "\(exit) \(direction) port 0x\(String(address, radix: 16)) size \(size)\(c) data \(data)"
+        case "KVM_EXIT_MMIO":
+            return "\(exit) \(direction) gpa 0x\(String(address, radix: 16)) len \(size) data \(data)"
+        default:
+            return data.isEmpty ? exit : "\(exit) \(data)"
+        }
+    }
+
+    init(exit: Exit, supplied: [UInt8] = []) {
+        self.exit = exit.name
+        direction = ""; address = 0; size = 0; count = 0; data = ""
+        switch exit {
+        case .io(let io):
+            direction = io.direction == .out ? "out" : "in"
+            address = UInt64(io.port); size = UInt32(io.size); count = io.count
+            data = hex(io.direction == .out ? io.data : supplied)
+        case .mmio(let m):
+            direction = m.isWrite ? "write" : "read"
+            address = m.physicalAddress; size = m.length; count = 1
+            data = hex(m.isWrite ? m.data : supplied)
+        case .internalError(let suberror, let words):
+            data = "suberror \(suberror) data [\(words.map { "0x" + String($0, radix: 16) }.joined(separator: ", "))]"
+        case .systemEvent(let type, _):
+            data = "type \(type)"
+        case .exception(let vector, let code):
+            data = "vector \(vector) error code \(code)"
+        default: break
+        }
+    }
+}
