@@ -233,7 +233,8 @@ public enum HostBench {
     private static func runSkippingIntr(_ vcpu: HostVCPU) throws(KVMError) -> Exit {
         while true {
             let exit = try vcpu.run(budget: .standard)
-            if exit != .intr { return exit }
+            if case .intr = exit { continue }
+            return exit
         }
     }
 }

@@ -1,0 +1,19 @@
+#!/bin/bash
+# Installs what the suite needs from Debian when it is missing: nasm (assembles the guest
+# payloads during `swift build`) and libcmocka-dev (the C shim's tests). Idempotent.
+set -euo pipefail
+
+missing=()
+command -v nasm >/dev/null 2>&1 || missing+=(nasm)
+[ -f /usr/include/cmocka.h ] || missing+=(libcmocka-dev)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+elif command -v sudo >/dev/null 2>&1; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+    echo "setup: need ${missing[*]}: run 'apt-get install ${missing[*]}' as root" >&2
+    exit 1
+fi
