@@ -104,3 +104,11 @@ public struct RunBudget: Sendable, Equatable {
         RunBudget(wallClockNanoseconds: ms * 1_000_000, instructions: instructions)
     }
 }
+
+/// A vCPU that can show the hardware-level exits behind each KVM exit (the reference
+/// engine's VMX exits with reason and qualification). `kvm-unit trace` prints them.
+public protocol HardwareExitTracing: AnyObject {
+    var hardwareTraceEnabled: Bool { get set }
+    /// The records since the last call, one line each, oldest first.
+    func takeHardwareTrace() -> [String]
+}

@@ -8,5 +8,5 @@ struct KVMUnit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvm-unit",
         abstract: "Conformance suite for the Linux KVM userspace ABI on x86, with a reference hypervisor.",
-        subcommands: [List.self, Run.self, Probe.self, Bench.self, Selftest.self])
+        subcommands: [List.self, Run.self, Trace.self, Probe.self, Bench.self, Selftest.self])
 }

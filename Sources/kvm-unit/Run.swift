@@ -8,8 +8,8 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run payloads and report kvm-unit-tests-style results.",
         discussion: """
-        Exit status: 0 when everything passed (or failed as a recorded known divergence),
-        1 on an unexpected failure, 2 on a usage or setup error.
+        Exit status: 0 when everything passed or agreed (or failed or diverged as a recorded
+        known divergence), 1 on an unexpected failure or divergence, 2 on a usage or setup error.
         """)
 
     @Argument(help: "Payload names, globs (mmu.pf_*) or payload files (x.bin). Default: the whole catalogue.")
@@ -18,8 +18,8 @@ struct Run: ParsableCommand {
     @Option(name: .shortAndLong, help: "Only this group: exits, mmu, emulator or irq.")
     var group: String?
 
-    @Option(name: .long, help: "kvm (the host's /dev/kvm).")
-    var backend: String = "kvm"
+    @Option(name: .long, help: "kvm, ref or both (default: both when the KVM device is usable, else ref).")
+    var backend: String?
 
     @Option(name: .long, help: "The KVM device node for the kvm backend.")
     var device: String = "/dev/kvm"
@@ -36,6 +36,15 @@ struct Run: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print every check, not only the ones that did not pass.")
     var verbose = false
 
+    @Flag(name: .long, help: "Print TAP13 on stdout instead of the text report.")
+    var tap = false
+
+    @Option(name: .long, help: "Also write a JUnit XML report to this file.")
+    var junit: String?
+
+    @Option(name: .long, help: "Also write a JSON report (outcomes and comparisons) to this file.")
+    var json: String?
+
     func run() throws {
         let g = try parseGroup(group)
         guard jobs >= 1 else { fail("-j wants a positive number of jobs") }
@@ -48,19 +57,40 @@ struct Run: ParsableCommand {
         } else {
             table = .builtIn
         }
-        guard backend == "kvm" else { fail("unknown backend \"\(backend)\": want kvm") }
-        let host: any Hypervisor
-        do { host = try Backends.openHost(device: device) } catch { fail(error.description) }
-        print(TextReport.header(host.identity, backend: backend))
+        let backends: [(name: String, hypervisor: any Hypervisor)]
+        do { backends = try Backends.open(backend, device: device) } catch { fail(error.description) }
 
+        let text = !tap
+        if text { for b in backends { print(TextReport.header(b.hypervisor.identity, backend: b.name)) } }
         let verbose = self.verbose
         let printer = LinePrinter()
-        let results = SuiteRunner(divergences: table).run(selected, on: host, backend: backend, jobs: jobs) { r in
-            printer.print(TextReport.lines(r, verbose: verbose))
+        let reports = SuiteRunner(divergences: table).run(selected, on: backends, jobs: jobs) { r in
+            if text { printer.print(TextReport.lines(r, verbose: verbose)) }
         }
-        print(TextReport.summary(results))
-        let failed = results.contains { $0.verdict == .fail } || (strict && results.contains { $0.verdict == .xpass })
+        if tap {
+            print(TAPReport.render(reports), terminator: "")
+        } else {
+            print(TextReport.table(reports))
+            print(TextReport.summary(reports))
+        }
+        let implementations = Dictionary(uniqueKeysWithValues: backends.map { ($0.name, $0.hypervisor.identity.summary) })
+        if let path = junit {
+            let impl = backends.map { "\($0.name): \($0.hypervisor.identity.implementation)" }.joined(separator: ", ")
+            write(JUnitReport.render(reports, implementation: impl), to: path)
+        }
+        if let path = json {
+            do { write(try JSONReport.render(reports, implementations: implementations), to: path) } catch { fail("\(path): \(error)") }
+        }
+        let results = reports.flatMap(\.results)
+        let failed = results.contains { $0.verdict == .fail }
+            || reports.contains { $0.comparison?.verdict == .diverge }
+            || (strict && results.contains { $0.verdict == .xpass })
         if failed { throw ExitCode(1) }
+    }
+
+    private func write(_ s: String, to path: String) { write(Data(s.utf8), to: path) }
+    private func write(_ d: Data, to path: String) {
+        guard FileManager.default.createFile(atPath: path, contents: d) else { fail("\(path): cannot write the report") }
     }
 }
 

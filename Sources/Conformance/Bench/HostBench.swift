@@ -14,8 +14,8 @@ import KVMABI
 /// `run(budget:)` under the watchdog, i.e. the path the suite itself takes. Both read the
 /// same clock (`ckvmbench_now_ns`), both fill an array of per-iteration nanoseconds, and the
 /// statistics come from one function. The batches alternate between C and Swift over
-/// several rounds (with the order flipped each round), after an untimed warm-up, so that
-/// drift in the machine's load lands on both sides alike.
+/// many short rounds (with the order flipped each round), after an untimed warm-up, so
+/// that drift in the machine's load (other processes' builds) lands on both sides alike.
 public enum HostBench {
     /// The target of the acceptance criterion: HostKVM's median within 1.15x of C's.
     public static let targetRatio = 1.15
@@ -91,7 +91,7 @@ public enum HostBench {
     /// side, split over `rounds` alternating batches. Throws `BackendUnavailable` when the
     /// device cannot be opened, `Failure` when a step fails afterwards.
     public static func run(device: String = "/dev/kvm", lifecycles: Int, roundTrips: Int,
-                           rounds: Int = 5) throws -> Report {
+                           rounds: Int = 50) throws -> Report {
         let kvm = try Backends.openHost(device: device)
         let cfd = ckvmbench_open(device)
         guard cfd >= 0 else {
@@ -122,10 +122,6 @@ public enum HostBench {
                 cLife += try cLifecycles(cfd, count: lifecyclesPerRound)
                 hostIO += try hostRoundTrips(kvm, count: roundTripsPerRound)
                 cIO += try cRoundTrips(cfd, count: roundTripsPerRound)
-            }
-            if ProcessInfoDebug.on {
-                let n = lifecyclesPerRound
-                print("round \(round): C \(Stats(Array(cLife.suffix(n))).median) S \(Stats(Array(hostLife.suffix(n))).median)")
             }
         }
         return Report(
@@ -238,6 +234,3 @@ public enum HostBench {
         }
     }
 }
-
-import Foundation
-enum ProcessInfoDebug { static let on = ProcessInfo.processInfo.environment["BENCH_DEBUG"] != nil }

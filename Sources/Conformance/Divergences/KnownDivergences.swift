@@ -6,10 +6,13 @@ import GuestPayloads
 public struct KnownDivergences: Sendable {
     public struct Entry: Sendable, Equatable {
         public var implementation: String
-        /// Bare payload name.
+        /// Bare payload name, or `*` for every payload.
         public var payload: String
-        /// Check line, or nil for the whole payload (`*`).
+        /// Check line; nil with `aspect` nil means the whole payload (`*`).
         public var line: UInt32?
+        /// A cross-check aspect that differs (`trace`, `registers`, `ram`, `windows`, `stats`,
+        /// `end`, `checks`) while the payload itself may pass.
+        public var aspect: String?
         public var reason: String
     }
 
@@ -27,6 +30,7 @@ public struct KnownDivergences: Sendable {
     }
 
     public static func parse(_ text: String) throws(ParseError) -> KnownDivergences {
+        let aspects = Self.aspects
         var entries: [Entry] = []
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
@@ -36,17 +40,30 @@ public struct KnownDivergences: Sendable {
                 throw ParseError(line: n + 1, why: "want IMPLEMENTATION PAYLOAD CHECK REASON, got \(fields.count) fields")
             }
             var check: UInt32?
-            if fields[2] != "*" {
-                guard let l = UInt32(fields[2]) else { throw ParseError(line: n + 1, why: "CHECK must be a line number or *") }
+            var aspect: String?
+            if let l = UInt32(fields[2]) {
                 check = l
+            } else if aspects.contains(fields[2]) {
+                aspect = fields[2]
+            } else if fields[2] != "*" {
+                throw ParseError(line: n + 1, why: "CHECK must be a line number, *, or one of \(aspects.joined(separator: ", "))")
             }
             let payload = fields[1].split(separator: ".").last.map(String.init) ?? fields[1]
-            entries.append(Entry(implementation: fields[0], payload: payload, line: check, reason: fields[3]))
+            entries.append(Entry(implementation: fields[0], payload: payload, line: check, aspect: aspect, reason: fields[3]))
         }
         return KnownDivergences(entries: entries)
     }
 
+    /// The aspects of a cross-check an entry may name.
+    public static let aspects = ["end", "checks", "trace", "registers", "ram", "windows", "stats"]
+
+    /// Entries about checks or the whole payload (what a single-backend verdict uses).
     public func entries(implementation: String, payload: String) -> [Entry] {
-        entries.filter { $0.implementation == implementation && $0.payload == payload }
+        entries.filter { $0.implementation == implementation && $0.payload == payload && $0.aspect == nil }
+    }
+
+    /// The entry, if any, that expects `aspect` to differ on `implementation` for `payload`.
+    public func aspectEntry(implementation: String, payload: String, aspect: String) -> Entry? {
+        entries.first { $0.implementation == implementation && ($0.payload == payload || $0.payload == "*") && $0.aspect == aspect }
     }
 }

@@ -29,7 +29,9 @@ final class LoadedPayload {
     let windows: [MMIOWindow]
     let romMemories: [(PayloadHeader.Window, GuestMemory)]
 
-    init(_ payload: Payload, on hypervisor: any Hypervisor) throws(LoadFailure) {
+    /// `cpuid` replaces the backend's KVM_GET_SUPPORTED_CPUID (a cross-check gives both
+    /// backends the same table).
+    init(_ payload: Payload, on hypervisor: any Hypervisor, cpuid: [CPUIDEntry]? = nil) throws(LoadFailure) {
         let h = payload.header
         var needed = h.requiredCapabilities.map { Capability(rawValue: $0) }
         if h.flags.contains(.irqchip) { needed.append(.irqchip) }
@@ -60,7 +62,8 @@ final class LoadedPayload {
             windows = h.windows.map(MMIOWindow.init)
 
             vcpu = try vm.createVCPU(id: 0)
-            var cpuid = try hypervisor.supportedCPUID()
+            var cpuid = cpuid ?? []
+            if cpuid.isEmpty { cpuid = try hypervisor.supportedCPUID() }
             // CPUID.1:EBX[31:24] is the initial APIC ID; KVM reports the host CPU's there,
             // but this vCPU's APIC ID is 0.
             for i in cpuid.indices where cpuid[i].function == 1 { cpuid[i].ebx &= 0x00FF_FFFF }

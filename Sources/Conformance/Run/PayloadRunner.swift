@@ -12,6 +12,9 @@ struct PayloadRunner {
     let loaded: LoadedPayload
     /// Wall-clock limit for the whole run.
     let wallBudgetNanoseconds: UInt64
+    /// Called with each trace line as it happens, hardware-level lines (where the backend
+    /// has them) before the KVM exit they led to. For `kvm-unit trace`.
+    var traceSink: ((String) -> Void)?
 
     init(_ loaded: LoadedPayload, wallBudgetNanoseconds: UInt64? = nil) {
         self.loaded = loaded
@@ -55,8 +58,19 @@ struct PayloadRunner {
             }
         }
 
+        let hardware = traceSink == nil ? nil : vcpu as? HardwareExitTracing
+        hardware?.hardwareTraceEnabled = true
+        var traced = 0
+        func flushTrace() {
+            guard let sink = traceSink else { return }
+            hardware?.takeHardwareTrace().forEach { sink("    " + $0) }
+            while traced < trace.count { sink("\(traced + 1): \(trace[traced])"); traced += 1 }
+        }
+        defer { hardware?.hardwareTraceEnabled = false }
+
         var exits = 0
         while end == nil {
+            flushTrace()
             // KVM_INTERRUPT only when the vCPU can take it; otherwise ask for the window
             // (backends without IRQ-window exits get it at a later exit).
             if let vector = pendingInterrupt {
@@ -138,6 +152,7 @@ struct PayloadRunner {
             }
         }
         let wall = DispatchTime.now().uptimeNanoseconds &- start
+        flushTrace()
 
         return Outcome(end: end ?? .error("no end"), checks: checks, trace: trace,
                        console: String(decoding: console, as: UTF8.self),

@@ -9,11 +9,11 @@ public struct SuiteRunner: Sendable {
     public init(divergences: KnownDivergences = .builtIn) { self.divergences = divergences }
 
     /// One payload, start to finish: a fresh VM, the run, the VM closed, the verdict.
-    public func run(_ payload: Payload, on hypervisor: any Hypervisor, backend: String) -> PayloadResult {
+    public func run(_ payload: Payload, on hypervisor: any Hypervisor, backend: String, cpuid: [CPUIDEntry]? = nil) -> PayloadResult {
         let implementation = hypervisor.identity.implementation
         let loaded: LoadedPayload
         do {
-            loaded = try LoadedPayload(payload, on: hypervisor)
+            loaded = try LoadedPayload(payload, on: hypervisor, cpuid: cpuid)
         } catch {
             if case .missingCapability(let why) = error {
                 return Judge.skipped(payload, backend: backend, implementation: implementation, reason: why)
@@ -27,36 +27,39 @@ public struct SuiteRunner: Sendable {
         return Judge.judge(outcome, payload: payload, backend: backend, implementation: implementation, divergences: divergences)
     }
 
-    /// Every payload, `jobs` at a time, results in the order of `payloads`.
-    public func run(_ payloads: [Payload], on hypervisor: any Hypervisor, backend: String, jobs: Int = 1,
-                    progress: (@Sendable (PayloadResult) -> Void)? = nil) -> [PayloadResult] {
-        _ = hypervisor.identity  // computed once, before threads share the hypervisor
-        let box = HypervisorBox(hypervisor)
-        let results = ResultSlots(count: payloads.count)
-        DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, payloads.count))) { worker in
+    /// Every payload on every backend, `jobs` payloads at a time; reports in the order of
+    /// `payloads`. With two backends each payload's outcomes are compared.
+    public func run(_ payloads: [Payload], on backends: [(name: String, hypervisor: any Hypervisor)], jobs: Int = 1,
+                    sameCPUID: Bool = true, progress: (@Sendable (PayloadReport) -> Void)? = nil) -> [PayloadReport] {
+        for b in backends { _ = b.hypervisor.identity }  // computed once, before threads share them
+        let cpuid = sameCPUID && backends.count > 1 ? try? backends[0].hypervisor.supportedCPUID() : nil
+        let box = BackendsBox(backends)
+        let reports = ResultSlots<PayloadReport>(count: payloads.count)
+        let workers = max(1, min(jobs, payloads.count))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var i = worker
             while i < payloads.count {
-                let r = run(payloads[i], on: box.hypervisor, backend: backend)
-                results.set(i, r)
+                let r = run(payloads[i], on: box.backends, cpuid: cpuid)
+                reports.set(i, r)
                 progress?(r)
-                i += max(1, jobs)
+                i += workers
             }
         }
-        return results.all
+        return reports.all
     }
 }
 
 /// The hypervisor objects are used from several threads: their fds and ioctls are
 /// thread-safe, and the reference engine keeps all state per VM.
-private final class HypervisorBox: @unchecked Sendable {
-    let hypervisor: any Hypervisor
-    init(_ h: any Hypervisor) { hypervisor = h }
+private final class BackendsBox: @unchecked Sendable {
+    let backends: [(name: String, hypervisor: any Hypervisor)]
+    init(_ b: [(name: String, hypervisor: any Hypervisor)]) { backends = b }
 }
 
-private final class ResultSlots: @unchecked Sendable {
-    private var slots: [PayloadResult?]
+private final class ResultSlots<T>: @unchecked Sendable {
+    private var slots: [T?]
     private let lock = NSLock()
     init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: PayloadResult) { lock.lock(); slots[i] = r; lock.unlock() }
-    var all: [PayloadResult] { lock.lock(); defer { lock.unlock() }; return slots.compactMap { $0 } }
+    func set(_ i: Int, _ r: T) { lock.lock(); slots[i] = r; lock.unlock() }
+    var all: [T] { lock.lock(); defer { lock.unlock() }; return slots.compactMap { $0 } }
 }

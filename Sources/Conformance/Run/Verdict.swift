@@ -58,7 +58,7 @@ public enum Judge {
                              divergences: KnownDivergences) -> PayloadResult {
         let h = payload.header
         let entries = divergences.entries(implementation: implementation, payload: payload.name)
-        let wholePayload = entries.first { $0.line == nil }
+        let wholePayload = entries.first { $0.line == nil && $0.aspect == nil }
         var lines: [JudgedLine] = []
         var usedEntries = Set<UInt32>()
 

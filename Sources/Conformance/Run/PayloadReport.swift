@@ -1,0 +1,57 @@
+import GuestPayloads
+import KVMABI
+
+/// A payload's runs on every backend of the run, and their comparison.
+public struct PayloadReport: Sendable, Codable {
+    public var payload: String
+    public var group: String
+    public var results: [PayloadResult]
+    /// Present when two backends ran.
+    public var comparison: Comparison?
+
+    public var qualifiedName: String { "\(group).\(payload)" }
+}
+
+extension SuiteRunner {
+    /// Runs `payload` on every backend and compares the outcomes of the first two.
+    ///
+    /// Both backends get the same CPUID table (the first backend's, as KVM_SET_CPUID2
+    /// takes it), so that CPUID-dependent guest state is comparable.
+    public func run(_ payload: Payload, on backends: [(name: String, hypervisor: any Hypervisor)],
+                    cpuid: [CPUIDEntry]?) -> PayloadReport {
+        let results = backends.map { run(payload, on: $0.hypervisor, backend: $0.name, cpuid: cpuid) }
+        var report = PayloadReport(payload: payload.name, group: payload.group.description, results: results, comparison: nil)
+        if results.count >= 2 { report.comparison = compare(results[0], results[1], payload: payload) }
+        return report
+    }
+
+    func compare(_ a: PayloadResult, _ b: PayloadResult, payload: Payload) -> Comparison {
+        guard let oa = a.outcome, let ob = b.outcome else {
+            return Comparison(verdict: .skip, differingAspects: [], details: ["not run on both backends"], reason: nil)
+        }
+        // Interrupts from timers and from host requests arrive when the backend's timing
+        // lets them: compare what arrived (the checks), not how many polls it took.
+        let invariantsOnly = payload.header.flags.contains(.irqchip) || payload.header.flags.contains(.pit)
+            || oa.trace.contains { $0.exit == "KVM_EXIT_IO" && $0.address == UInt64(ABIPort.hostRequest) }
+        let (aspects, details) = OutcomeComparison.compare(oa, ob, names: (a.backend, b.backend), invariantsOnly: invariantsOnly)
+        if aspects.isEmpty { return Comparison(verdict: .agree, differingAspects: [], details: [], reason: nil) }
+
+        // Expected when a side failed as a recorded divergence (its state differs because
+        // of it), or when every differing aspect is recorded for the implementation.
+        for r in [a, b] where r.verdict == .xfail {
+            let reason = r.lines.first { $0.verdict == .xfail }?.text ?? "recorded divergence"
+            return Comparison(verdict: .expectedDivergence, differingAspects: aspects, details: details,
+                              reason: "\(r.implementation) fails as recorded: \(reason)")
+        }
+        let impls = [a.implementation, b.implementation]
+        let recorded = aspects.map { aspect in
+            impls.lazy.compactMap { divergences.aspectEntry(implementation: $0, payload: payload.name, aspect: aspect) }.first
+        }
+        if recorded.allSatisfy({ $0 != nil }) {
+            let reasons = Set(recorded.compactMap { $0.map { "\($0.implementation) \($0.aspect ?? ""): \($0.reason)" } })
+            return Comparison(verdict: .expectedDivergence, differingAspects: aspects, details: details,
+                              reason: reasons.sorted().joined(separator: "; "))
+        }
+        return Comparison(verdict: .diverge, differingAspects: aspects, details: details, reason: nil)
+    }
+}
