@@ -16,12 +16,25 @@ public struct CheckRecord: Sendable, Equatable, Codable {
     public var actual: UInt64
     public var aux: UInt64
     public var message: String
+    /// Byte 5 of the record: 1 when `expected`/`actual` are RFLAGS values (CHECK_FLAGS).
+    public var format: UInt8 = 0
+
+    static let formatRFLAGS: UInt8 = 1
+
+    /// "CF ZF" for an RFLAGS value.
+    static func flagNames(_ v: UInt64) -> String {
+        let names = OutcomeComparison.flagBits(v)
+        return names.isEmpty ? "none" : names.joined(separator: " ")
+    }
 
     /// What a report prints: the message, and for failures the values.
     public var summary: String {
         switch kind {
         case .unexpectedException:
             return "unexpected exception: vector \(expected) at RIP 0x\(String(actual, radix: 16)), error code 0x\(String(aux, radix: 16))"
+        case .fail where format == Self.formatRFLAGS:
+            return "\(message) (line \(line)): expected flags \(Self.flagNames(expected)), got \(Self.flagNames(actual))"
+                + " (differs in \(Self.flagNames(expected ^ actual)))"
         case .fail:
             return "\(message) (line \(line)): expected 0x\(String(expected, radix: 16)), got 0x\(String(actual, radix: 16))"
         case .malformed:
@@ -48,6 +61,14 @@ public struct CheckRecord: Sendable, Equatable, Codable {
             message = String(decoding: bytes.prefix { $0 != 0 }.map { $0 >= 0x20 && $0 < 0x7F ? $0 : 0x3F }, as: UTF8.self)
         }
         return CheckRecord(line: u32(0), kind: Kind(rawValue: b[4]) ?? .malformed,
-                           expected: u64(8), actual: u64(16), aux: u64(24), message: message)
+                           expected: u64(8), actual: u64(16), aux: u64(24), message: message, format: b[5])
+    }
+
+    /// How the check appears in the exit trace: its line, verdict and values.
+    var traceNote: String {
+        let values = format == Self.formatRFLAGS
+            ? "expected flags \(Self.flagNames(expected)) actual \(Self.flagNames(actual))"
+            : "expected 0x\(String(expected, radix: 16)) actual 0x\(String(actual, radix: 16))"
+        return "check line \(line) \(kind) \(values)"
     }
 }

@@ -106,7 +106,9 @@ struct PayloadRunner {
                         case ABIPort.latch: latch.write(port: io.port, data: element)
                         case ABIPort.hostRequest where size == 4: hostRequest(value)
                         case ABIPort.checkRecord where size == 4:
-                            checks.append(CheckRecord.read(gpa: UInt64(value), ram: loaded.ram))
+                            let record = CheckRecord.read(gpa: UInt64(value), ram: loaded.ram)
+                            checks.append(record)
+                            trace[trace.count - 1].note = record.traceNote
                         case ABIPort.debugConsole: console.append(contentsOf: element)
                         case ABIPort.exitStatus: end = .status(element.first ?? 0xFF)
                         default: break

@@ -12,12 +12,16 @@ public struct TraceEvent: Sendable, Equatable, Codable, CustomStringConvertible 
     public var count: UInt32
     /// Bytes written by the guest, or supplied to it for IN and MMIO reads (hex).
     public var data: String
+    /// What the exit meant to the harness, where that is more than its bytes: the content of
+    /// a check record (its GPA alone would hide a differing value).
+    public var note: String = ""
 
     public var description: String {
         switch exit {
         case "KVM_EXIT_IO":
             let c = count > 1 ? " x\(count)" : ""
-            return "\(exit) \(direction) port 0x\(String(address, radix: 16)) size \(size)\(c) data \(data)"
+            let n = note.isEmpty ? "" : " (\(note))"
+            return "\(exit) \(direction) port 0x\(String(address, radix: 16)) size \(size)\(c) data \(data)\(n)"
         case "KVM_EXIT_MMIO":
             return "\(exit) \(direction) gpa 0x\(String(address, radix: 16)) len \(size) data \(data)"
         default:
