@@ -7,7 +7,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks of the suite's backends.",
-        subcommands: [BenchHost.self])
+        subcommands: [BenchHost.self, BenchRef.self])
 }
 
 struct BenchHost: ParsableCommand {
