@@ -5,6 +5,8 @@
 ; delivery faults too -> triple fault, the CPU enters shutdown, which KVM
 ; reports as KVM_EXIT_SHUTDOWN (expected_exit = 1).
 %define PL_EXPECT_EXIT 1
+; RFLAGS in the shutdown state is not defined by the SDM (implementations differ in RF).
+%define PL_RFLAGS_UNDEF (1 << 16)     ; RF
 %include "payload.inc"
 PAYLOAD triple_fault, exits, long64, "fault with an empty IDT: triple fault ends in KVM_EXIT_SHUTDOWN"
 payload_main:

@@ -155,11 +155,23 @@ struct PayloadRunner {
         }
         let wall = DispatchTime.now().uptimeNanoseconds &- start
         flushTrace()
+        completePendingExit()
 
         return Outcome(end: end ?? .error("no end"), checks: checks, trace: trace,
                        console: String(decoding: console, as: UTF8.self),
                        registers: finalRegisters(), ramDigest: digest(loaded.ram.pointer, count: loaded.ram.size),
                        windowDigests: windowDigests(), stats: exitStats(), hostErrors: hostErrors, wallNanoseconds: wall)
+    }
+
+    /// A KVM_RUN with immediate_exit set: KVM first completes the exit userspace just
+    /// handled (e.g. advances RIP past the final OUT, which VMX's fast-PIO path leaves
+    /// pending), then returns EINTR without running the guest. Only after that is the
+    /// vCPU state architecturally consistent and comparable across implementations.
+    private func completePendingExit() {
+        let vcpu = loaded.vcpu
+        vcpu.immediateExit = true
+        _ = try? vcpu.run(budget: RunBudget(wallClockNanoseconds: 100_000_000, instructions: 1_000))
+        vcpu.immediateExit = false
     }
 
     private func finalRegisters() -> [RegisterValue] {
