@@ -38,7 +38,7 @@ let package = Package(
         .plugin(name: "GuestAssembler", capability: .buildTool(), dependencies: ["payload-assembler"]),
         .target(name: "GuestPayloads", dependencies: ["PayloadFormat"], plugins: ["GuestAssembler"]),
         // The harness: load, run loop, userspace devices, trace, compare, report.
-        .target(name: "Conformance", dependencies: ["KVMABI", "HostKVM", "GuestPayloads", "PayloadFormat", "CKVMBench"]),  // TEMP: RefHypervisor re-added when the engine lands
+        .target(name: "Conformance", dependencies: ["KVMABI", "HostKVM", "GuestPayloads", "PayloadFormat", "CKVMBench", "RefHypervisor"]),
         .executableTarget(name: "kvm-unit", dependencies: [
             "Conformance",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

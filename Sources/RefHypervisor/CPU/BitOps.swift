@@ -1,0 +1,74 @@
+// Bit operations: BT BTS BTR BTC with their bit-string addressing, BSWAP/MOVBE byte
+// swaps, CMPXCHG8B/CMPXCHG16B (SDM Vol. 2A).
+
+extension CPU {
+    static func byteSwap(_ v: UInt64, _ size: Int) -> UInt64 {
+        switch size {
+        case 2: return UInt64(UInt16(truncatingIfNeeded: v).byteSwapped)
+        case 4: return UInt64(UInt32(truncatingIfNeeded: v).byteSwapped)
+        default: return v.byteSwapped
+        }
+    }
+
+    /// BT BTS BTR BTC (kind 0..3). With a register bit offset and a memory operand the
+    /// offset is signed and addresses beyond the operand (SDM Vol. 2A BT).
+    func bitTest(kind: Int, offset: UInt64, fromReg: Bool) throws(Fault) {
+        try lockCheck(kind != 0)
+        let bits = UInt64(osz * 8)
+        var bit: UInt64
+        if mrIsReg {
+            bit = offset & (bits - 1)
+            let v = getR(mrRM, osz)
+            if (v >> bit) & 1 != 0 { flags |= F.cf } else { flags &= ~F.cf }
+            switch kind {
+            case 1: setR(mrRM, osz, v | (1 << bit))
+            case 2: setR(mrRM, osz, v & ~(1 << bit))
+            case 3: setR(mrRM, osz, v ^ (1 << bit))
+            default: break
+            }
+            return
+        }
+        var addr = eaddr()
+        if fromReg {
+            let s = Int64(bitPattern: CPU.sext(offset, osz))
+            let unit = Int64(osz)
+            let idx = s >= 0 ? s / Int64(bits) : (s - Int64(bits) + 1) / Int64(bits)
+            addr = (addr &+ UInt64(bitPattern: idx &* unit)) & asMask
+            bit = UInt64(bitPattern: s - idx * Int64(bits))
+        } else {
+            bit = offset & (bits - 1)
+        }
+        if kind != 0 { _ = try linear(eaSeg, addr, osz, write: true) }
+        let v = try rd(eaSeg, addr, osz)
+        if (v >> bit) & 1 != 0 { flags |= F.cf } else { flags &= ~F.cf }
+        switch kind {
+        case 1: try wr(eaSeg, addr, osz, v | (1 << bit))
+        case 2: try wr(eaSeg, addr, osz, v & ~(1 << bit))
+        case 3: try wr(eaSeg, addr, osz, v ^ (1 << bit))
+        default: break
+        }
+    }
+
+    /// CMPXCHG8B / CMPXCHG16B (REX.W; 16-byte operand must be aligned).
+    func cmpxchg8b16b() throws(Fault) {
+        if lock && mrIsReg { throw ud() }
+        let wide = osz == 8
+        let addr = eaddr()
+        if wide && addr & 15 != 0 { throw gp(0) }
+        let h = wide ? 8 : 4
+        _ = try linear(eaSeg, addr, 2 * h, write: true)
+        let lo = try rd(eaSeg, addr, h)
+        let hi = try rd(eaSeg, (addr &+ UInt64(h)) & asMask, h)
+        let m = CPU.mask(h)
+        if lo == regs[0] & m && hi == regs[2] & m {
+            try wr(eaSeg, addr, h, regs[3])
+            try wr(eaSeg, (addr &+ UInt64(h)) & asMask, h, regs[1])
+            flags |= F.zf
+        } else {
+            try wr(eaSeg, addr, h, lo)
+            try wr(eaSeg, (addr &+ UInt64(h)) & asMask, h, hi)
+            setReg(0, h, lo); setReg(2, h, hi)
+            flags &= ~F.zf
+        }
+    }
+}

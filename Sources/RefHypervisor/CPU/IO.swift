@@ -1,0 +1,108 @@
+// IN OUT INS OUTS (SDM Vol. 2A, Vol. 1 19.5 I/O protection). Every one is an I/O VM exit
+// (I/O instructions unconditionally exit under KVM); in-kernel devices complete it at once,
+// otherwise KVM_EXIT_IO. Completion of IN (and of OUT, whose RIP KVM advances only on
+// the next KVM_RUN: complete_fast_pio_out) is done by re-executing the instruction.
+
+extension CPU {
+    /// I/O permission: CPL <= IOPL, else the TSS I/O bitmap (SDM Vol. 1 19.5.2).
+    func ioPermission(_ port: UInt16, _ size: Int) throws(Fault) {
+        if !pe || cpl <= Int((flags >> 12) & 3) { return }
+        let tr = segs[S.tr]
+        if tr.unusable || tr.s || (tr.type & 7) != 3 && (tr.type & 7) != 1 || tr.type & 8 == 0 || tr.limit < 0x67 { throw gp(0) }
+        let base = try sysRead(tr.base &+ 0x66, 2)
+        let addr = base &+ UInt64(port >> 3)
+        if addr &+ 1 > UInt64(tr.limit) { throw gp(0) }
+        let bits = try sysRead(tr.base &+ addr, 2)
+        let maskBits = ((UInt64(1) << UInt64(size)) - 1) << UInt64(port & 7)
+        if bits & maskBits != 0 { throw gp(0) }
+    }
+
+    func portIO(_ op: UInt8, port: UInt16, immediate: Bool) throws(Fault) {
+        let isIn = op & 2 == 0
+        let size = op & 1 == 0 ? 1 : (osz == 2 ? 2 : 4)
+        try ioPermission(port, size)
+        if ioResume {
+            // Second half of an exit to userspace: KVM completes it on this KVM_RUN.
+            ioResume = false
+            if isIn {
+                var v: UInt64 = 0
+                for k in 0..<size where ioDataPos + k < ioData.count { v |= UInt64(ioData[ioDataPos + k]) << UInt64(8 * k) }
+                setReg(0, size, v)
+            }
+            return
+        }
+        let q = VMXQualification.io(size: size, isIn: isIn, string: false, rep: false, immediate: immediate, port: port)
+        stats.ioExits &+= 1
+        if let d = devices, d.handlesPort(port) {
+            vmExit(.ioInstruction, qual: q, outcome: VMXTraceRecord.handledInKernel)
+            if isIn { setReg(0, size, UInt64(d.portRead(port, size: size, now: now))) }
+            else { d.portWrite(port, size: size, value: UInt32(truncatingIfNeeded: regs[0] & CPU.mask(size)), now: now); eventCheck = true }
+            return
+        }
+        vmExit(.ioInstruction, qual: q, outcome: "KVM_EXIT_IO")
+        throw requestExit(.io(port: port, size: size, isIn: isIn, count: 1,
+                              data: isIn ? [] : CPU.bytes(regs[0], size), string: false, rep: false, immediate: immediate))
+    }
+
+    /// INS/OUTS: emulated by KVM (insn_emulation); OUTS exits once per element with RSI,
+    /// RCX and RIP already written back; INS exits for up to a page / 1 KiB of elements.
+    func stringIO(_ op: UInt8) throws(Fault) {
+        if lock { throw ud() }
+        let isIn = op < 0x6E
+        let size = op & 1 == 0 ? 1 : (osz == 2 ? 2 : 4)
+        let port = UInt16(truncatingIfNeeded: regs[2])
+        try ioPermission(port, size)
+        let repd = rep != 0
+        if repd && reg(1, asz) == 0 { rip = nextRIP; return }
+        let kernel = devices?.handlesPort(port) ?? false
+        if !ioResume {
+            let q = VMXQualification.io(size: size, isIn: isIn, string: true, rep: repd, immediate: false, port: port)
+            stats.ioExits &+= 1
+            countEmulation()
+            let la = isIn ? segs[S.es].base &+ (regs[7] & asMask) : segs[dataSeg].base &+ (regs[6] & asMask)
+            vmExit(.ioInstruction, qual: q, gla: la, outcome: kernel ? VMXTraceRecord.handledInKernel : "KVM_EXIT_IO")
+        }
+        var n: UInt64 = 0
+        while true {
+            if isIn {
+                var v: UInt64 = 0
+                if kernel, let d = devices {
+                    v = UInt64(d.portRead(port, size: size, now: now))
+                } else if ioResume && ioDataPos + size <= ioData.count {
+                    for k in 0..<size { v |= UInt64(ioData[ioDataPos + k]) << UInt64(8 * k) }
+                    _ = try linear(S.es, regs[7] & asMask, size, write: true)
+                    ioDataPos += size
+                } else {
+                    // pio_in_emulated: n = min(bytes left in the page, 1 KiB / size, RCX), at
+                    // least 1 (KVM compares the page room in bytes with an element count).
+                    let di = regs[7] & asMask
+                    let inPage = flags & F.df != 0 ? (di & 0xFFF) : 0x1000 - (di & 0xFFF)
+                    var cnt: UInt64 = repd ? reg(1, asz) : 1
+                    cnt = min(cnt, inPage, UInt64(1024 / size))
+                    if cnt == 0 { cnt = 1 }
+                    ioResume = false
+                    throw requestExit(.io(port: port, size: size, isIn: true, count: Int(cnt), data: [],
+                                          string: true, rep: repd, immediate: false))
+                }
+                try wr(S.es, regs[7] & asMask, size, v)
+                advanceIndex(7, size)
+            } else {
+                let v = try rd(dataSeg, regs[6] & asMask, size)
+                advanceIndex(6, size)
+                if kernel, let d = devices {
+                    d.portWrite(port, size: size, value: UInt32(truncatingIfNeeded: v), now: now)
+                    eventCheck = true
+                } else {
+                    pendingIOOut = (port, size, CPU.bytes(v, size))
+                    stopAfterInstruction = true
+                    eventCheck = true
+                }
+            }
+            if !repd { rip = nextRIP; return }
+            setReg(1, asz, reg(1, asz) &- 1)
+            if reg(1, asz) == 0 { rip = nextRIP; return }
+            n &+= 1
+            if stopAfterInstruction || n >= CPU.repChunk { return }
+        }
+    }
+}

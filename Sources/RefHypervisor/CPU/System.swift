@@ -1,0 +1,496 @@
+// System instructions: group 7 (LGDT..INVLPG, VMCALL, SWAPGS, RDTSCP), MOV CR/DR,
+// RDMSR/WRMSR, CPUID, SYSCALL/SYSRET, SYSENTER/SYSEXIT (SDM Vol. 2, Vol. 3A ch. 2, 5.8.8).
+// Each VM exit KVM takes for them is recorded (all handled in kernel).
+
+extension CPU {
+    /// 0F 01. Returns true when RIP was set.
+    func group7() throws(Fault) -> Bool {
+        try decodeModRM()
+        let k = mrReg & 7
+        if mrIsReg {
+            switch modrm {
+            case 0xC1: try vmcall(); return false
+            case 0xC2, 0xC3, 0xC4:
+                // VMLAUNCH/VMRESUME/VMXOFF: VMX is not exposed to the guest.
+                throw ud()
+            case 0xC8, 0xC9:
+                // MONITOR/MWAIT exit; KVM treats them as NOPs (MWAIT_NEVER_UD_FAULTS quirk).
+                if cpl != 0 { throw ud() }
+                vmExit(modrm == 0xC8 ? .monitor : .mwait, outcome: VMXTraceRecord.handledInKernel)
+                return false
+            case 0xF8:
+                if !code64 { throw ud() }
+                if cpl != 0 { throw gp(0) }
+                let t = segs[S.gs].base; segs[S.gs].base = kernelGSBase; kernelGSBase = t
+                return false
+            case 0xF9:
+                // RDTSCP
+                if cr4 & 4 != 0 && cpl != 0 { throw gp(0) }
+                let t = now &+ tscOffset
+                setReg(0, 4, t & 0xFFFF_FFFF); setReg(2, 4, t >> 32); setReg(1, 4, tscAux & 0xFFFF_FFFF)
+                return false
+            default:
+                break
+            }
+            if k == 4 {
+                setR(mrRM, osz, cr0 & CPU.mask(osz))
+                return false
+            }
+            if k == 6 {
+                if cpl != 0 { throw gp(0) }
+                try lmsw(UInt16(truncatingIfNeeded: getR(mrRM, 2)), memory: false)
+                return false
+            }
+            throw ud()
+        }
+        let a = eaddr()
+        switch k {
+        case 0, 1:
+            let base = k == 0 ? gdtBase : idtBase
+            let limit = k == 0 ? gdtLimit : idtLimit
+            try wr(eaSeg, a, 2, UInt64(limit))
+            try wr(eaSeg, (a &+ 2) & asMask, code64 ? 8 : 4, code64 ? base : base & 0xFFFF_FFFF)
+        case 2, 3:
+            if cpl != 0 { throw gp(0) }
+            let limit = try rd(eaSeg, a, 2)
+            var base = try rd(eaSeg, (a &+ 2) & asMask, code64 ? 8 : 4)
+            if !code64 && osz == 2 { base &= 0xFF_FFFF }
+            if code64 && !CPU.canonical(base) { throw gp(0) }
+            if k == 2 { gdtBase = base; gdtLimit = UInt32(limit) } else { idtBase = base; idtLimit = UInt32(limit) }
+        case 4:
+            try wr(eaSeg, a, 2, cr0 & 0xFFFF)
+        case 6:
+            if cpl != 0 { throw gp(0) }
+            try lmsw(UInt16(truncatingIfNeeded: try rd(eaSeg, a, 2)), memory: true)
+        case 7:
+            if cpl != 0 { throw gp(0) }
+            // INVLPG does not exit with EPT: drop the page's entries, global or not.
+            if code64 {
+                invalidatePage(a &+ (eaSeg >= S.fs ? segs[eaSeg].base : 0))
+            } else {
+                invalidatePage((segs[eaSeg].base &+ a) & 0xFFFF_FFFF)
+            }
+        default:
+            throw ud()
+        }
+        return false
+    }
+
+    func lmsw(_ v: UInt16, memory: Bool) throws(Fault) {
+        // LMSW loads PE MP EM TS; it can set PE but not clear it.
+        let newCR0 = (cr0 & ~0xE) | UInt64(v & 0xE) | (cr0 & 1) | UInt64(v & 1)
+        vmExit(.crAccess, qual: VMXQualification.crAccess(cr: 0, type: 3, gpr: 0, lmswData: v, lmswMemory: memory),
+               outcome: VMXTraceRecord.handledInKernel)
+        try setCR0(newCR0)
+    }
+
+    /// KVM_HC_* handling of kvm_emulate_hypercall (VMCALL exit 18).
+    func vmcall() throws(Fault) {
+        vmExit(.vmcall, outcome: VMXTraceRecord.handledInKernel)
+        stats.hypercalls &+= 1
+        var nr = regs[0]
+        if !code64 { nr &= 0xFFFF_FFFF }
+        var ret: Int64
+        if cpl != 0 {
+            ret = -1            // -KVM_EPERM
+        } else {
+            switch nr {
+            case 1: ret = 0     // KVM_HC_VAPIC_POLL_IRQ
+            case 5: ret = 0     // KVM_HC_KICK_CPU
+            case 11: ret = 0    // KVM_HC_SCHED_YIELD
+            default: ret = -1000  // -KVM_ENOSYS
+            }
+        }
+        regs[0] = code64 ? UInt64(bitPattern: ret) : UInt64(UInt32(truncatingIfNeeded: ret))
+    }
+
+    // MARK: MOV CR / DR
+
+    func movCRDR(_ op: UInt8) throws(Fault) {
+        try decodeModRM()
+        if !mrIsReg && false { throw ud() }   // mod is ignored: always a register operand
+        let gpr = Int(modrm & 7) | Int(rex & 1) << 3
+        let n = mrReg
+        let size = code64 ? 8 : 4
+        if cpl != 0 { throw gp(0) }
+        switch op {
+        case 0x20:
+            let v: UInt64
+            switch n {
+            case 0: v = cr0
+            case 2: v = cr2
+            case 3:
+                v = cr3
+            case 4: v = cr4
+            case 8:
+                if !code64 { throw ud() }
+                v = readCR8()
+            default: throw ud()
+            }
+            regs[gpr] = size == 8 ? v : v & 0xFFFF_FFFF
+        case 0x22:
+            let v = size == 8 ? regs[gpr] : regs[gpr] & 0xFFFF_FFFF
+            switch n {
+            case 0:
+                vmExit(.crAccess, qual: VMXQualification.crAccess(cr: 0, type: 0, gpr: gpr), outcome: VMXTraceRecord.handledInKernel)
+                try setCR0(v)
+            case 2: cr2 = v
+            case 3:
+                // kvm_set_cr3: bits beyond MAXPHYADDR (bit 63 too, without CR4.PCIDE) are #GP.
+                if lma && v & ~(CPU.physAddrMask | 0xFFF) != 0 { throw gp(0) }
+                if paePaging { try loadPDPTEs(v) }
+                cr3 = v
+                if cr4 & 0x80 != 0 && mem.generation == memGeneration { flushNonGlobalTLB() } else { flushTLB() }
+            case 4:
+                vmExit(.crAccess, qual: VMXQualification.crAccess(cr: 4, type: 0, gpr: gpr), outcome: VMXTraceRecord.handledInKernel)
+                try setCR4(v)
+            case 8:
+                if !code64 { throw ud() }
+                if v & ~0xF != 0 { throw gp(0) }
+                writeCR8(v)
+            default: throw ud()
+            }
+            eventCheck = true
+        case 0x21:
+            if n == 4 || n == 5 { if cr4 & 8 != 0 { throw ud() } }
+            if n > 7 { throw ud() }
+            try generalDetect()
+            if movDRExiting {
+                vmExit(.drAccess, qual: UInt64(n & 7) | 0x10 | UInt64(gpr) << 8, outcome: VMXTraceRecord.handledInKernel)
+            }
+            let r = n == 4 ? 6 : (n == 5 ? 7 : n)
+            regs[gpr] = size == 8 ? dr[r] : dr[r] & 0xFFFF_FFFF
+        default:
+            if n == 4 || n == 5 { if cr4 & 8 != 0 { throw ud() } }
+            if n > 7 { throw ud() }
+            try generalDetect()
+            if movDRExiting {
+                vmExit(.drAccess, qual: UInt64(n & 7) | UInt64(gpr) << 8, outcome: VMXTraceRecord.handledInKernel)
+            }
+            let r = n == 4 ? 6 : (n == 5 ? 7 : n)
+            let v = size == 8 ? regs[gpr] : regs[gpr] & 0xFFFF_FFFF
+            if (r == 6 || r == 7) && v >> 32 != 0 { throw gp(0) }
+            switch r {
+            case 6: dr[6] = (v & 0x1_E00F) | 0xFFFF_0FF0   // reserved bits read as 1
+            case 7:
+                dr[7] = (v & 0xFFFF_2BFF) | 0x400
+                updateBreakpoints()
+            default: dr[r] = v
+            }
+        }
+    }
+
+    /// DR7.GD: a MOV DR raises #DB (fault) with DR6.BD, and GD is cleared (SDM Vol. 3B 17.2.4).
+    func generalDetect() throws(Fault) {
+        if dr[7] & 0x2000 != 0 {
+            dr[6] = (dr[6] & ~UInt64(0xF)) | 0x2000
+            dr[7] &= ~UInt64(0x2000)
+            throw Fault.exception(Vec.db, nil)
+        }
+    }
+
+    /// The breakpoint registers in force: the guest's, or userspace's with
+    /// KVM_GUESTDBG_USE_HW_BP (KVM loads those into the hardware DRs instead).
+    @inline(__always) var bp: [UInt64] { hostBreakpoints ?? dr }
+
+    func updateBreakpoints() {
+        let on = bp[7] & 0xFF != 0
+        if on != hwBreakpoints { hwBreakpoints = on; flushTLB() }
+        eventCheck = true
+    }
+
+    /// Length mask of breakpoint n from DR7.LENn (1, 2, 8, 4 bytes).
+    func bpLength(_ n: Int) -> UInt64 {
+        switch (bp[7] >> UInt64(18 + 4 * n)) & 3 { case 0: return 1; case 1: return 2; case 2: return 8; default: return 4 }
+    }
+
+    /// Instruction breakpoints matching RIP (RW = 00), as DR6 B bits.
+    func instructionBreakpointHits(_ la: UInt64) -> UInt64 {
+        var hits: UInt64 = 0
+        let r = bp
+        for n in 0..<4 where (r[7] >> UInt64(2 * n)) & 3 != 0 && (r[7] >> UInt64(16 + 4 * n)) & 3 == 0 {
+            if r[n] == la { hits |= 1 << UInt64(n) }
+        }
+        return hits
+    }
+
+    /// Data breakpoints (RW = 01 writes, 11 reads or writes) overlapping an access.
+    func checkDataBreakpoints(_ la: UInt64, _ size: Int, write: Bool) {
+        let r = bp
+        for n in 0..<4 where (r[7] >> UInt64(2 * n)) & 3 != 0 {
+            let rw = (r[7] >> UInt64(16 + 4 * n)) & 3
+            if rw == 1 && !write || rw == 0 || rw == 2 { continue }
+            let len = bpLength(n)
+            let start = r[n] & ~(len - 1)
+            if la < start &+ len && start < la &+ UInt64(size) { dataBreakHits |= 1 << UInt64(n) }
+        }
+    }
+
+    func readCR8() -> UInt64 {
+        if let d = devices { return UInt64(d.readTPR(vcpu: vcpuIndex) >> 4) }
+        return cr8Shadow
+    }
+
+    func writeCR8(_ v: UInt64) {
+        if let d = devices { d.writeTPR(vcpu: vcpuIndex, value: UInt8(v << 4)) } else { cr8Shadow = v }
+        eventCheck = true
+    }
+
+    /// MOV to CR0 with KVM's kvm_set_cr0 checks.
+    func setCR0(_ vIn: UInt64) throws(Fault) {
+        var v = vIn | 0x10            // ET is hardwired to 1
+        if v >> 32 != 0 { throw gp(0) }
+        v &= 0xE005_003F
+        if v & 0x8000_0000 != 0 && v & 1 == 0 { throw gp(0) }        // PG without PE
+        if v & 0x2000_0000 != 0 && v & 0x4000_0000 == 0 { throw gp(0) } // NW without CD
+        let pgOn = v & 0x8000_0000 != 0, wasPG = pagingOn
+        if pgOn && !wasPG && efer & (1 << 8) != 0 {
+            if cr4 & 0x20 == 0 { throw gp(0) }                        // long mode needs PAE
+            if segs[S.cs].l { throw gp(0) }
+            efer |= 1 << 10                                           // LMA
+        }
+        if !pgOn && wasPG && lma {
+            if code64 { throw gp(0) }
+            efer &= ~(UInt64(1) << 10)
+        }
+        if pgOn && cr4 & 0x20 != 0 && efer & (1 << 8) == 0 && (!wasPG || (v ^ cr0) & 0x6000_0000 != 0) {
+            try loadPDPTEs(cr3)
+        }
+        let oldPE = pe
+        cr0 = v
+        if !pe { cpl = 0 }
+        if oldPE != pe { rederiveAll() }
+        updateMode()
+        updateAC()
+        flushTLB()
+    }
+
+    /// CR4 bits KVM accepts (CR4_RESERVED_BITS plus the guest-CPUID-dependent ones):
+    /// VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT, and SMEP if the guest's CPUID
+    /// has it. VME/PVI are accepted but virtual-8086 mode is not modelled.
+    var cr4Allowed: UInt64 {
+        var a: UInt64 = 0x7FF & ~UInt64(0x800)
+        if cpuid.entries.isEmpty || cpuid.lookup(7, 0).1 & (1 << 7) != 0 { a |= 0x10_0000 }
+        return a
+    }
+
+    /// MOV to CR4 (kvm_set_cr4 checks).
+    func setCR4(_ v: UInt64) throws(Fault) {
+        if v & ~cr4Allowed != 0 { throw gp(0) }
+        if lma && v & 0x20 == 0 { throw gp(0) }
+        // Changing PAE/PGE/PSE/SMEP while in PAE paging reloads the PDPTEs.
+        if pagingOn && !lma && v & 0x20 != 0 && (v ^ cr4) & 0x1000B0 != 0 { try loadPDPTEs(cr3) }
+        cr4 = v
+        flushTLB()
+    }
+
+    // MARK: MSRs
+
+    static let passThroughMSRs: Set<UInt32> = [0xC000_0100, 0xC000_0101, 0xC000_0102, 0x174, 0x175, 0x176]
+
+    func rdmsrInsn() throws(Fault) {
+        if cpl != 0 { throw gp(0) }
+        let idx = UInt32(truncatingIfNeeded: regs[1])
+        // FS/GS bases and SYSENTER MSRs, and TSC reads, are not intercepted (MSR bitmap).
+        if !CPU.passThroughMSRs.contains(idx) && idx != 0x10 {
+            vmExit(.rdmsr, outcome: VMXTraceRecord.handledInKernel)
+        }
+        guard let v = readMSR(idx) else { throw gp(0) }
+        setReg(0, 4, v & 0xFFFF_FFFF); setReg(2, 4, v >> 32)
+    }
+
+    func wrmsrInsn() throws(Fault) {
+        if cpl != 0 { throw gp(0) }
+        let idx = UInt32(truncatingIfNeeded: regs[1])
+        let v = (regs[2] << 32) | (regs[0] & 0xFFFF_FFFF)
+        if !CPU.passThroughMSRs.contains(idx) {
+            vmExit(.wrmsr, outcome: VMXTraceRecord.handledInKernel)
+        }
+        if !writeMSR(idx, v) { throw gp(0) }
+        eventCheck = true
+    }
+
+    func readMSR(_ idx: UInt32) -> UInt64? {
+        switch idx {
+        case 0x10: return now &+ tscOffset
+        case 0x1B: if let d = devices { return d.readMSR(idx, vcpu: vcpuIndex, now: now) }; return apicBase
+        case 0x17, 0x2A, 0x140: return 0          // PLATFORM_ID, EBL_CR_POWERON, MISC_FEATURES_ENABLES
+        case 0x3A: return 0
+        case 0x1FC: return powerCtl
+        case 0x8B: return 0x1_0000_0000
+        case 0xCE: return 0
+        case 0xFE: return 0x508               // MTRRcap: 8 variable, fixed, WC
+        case 0x174: return sysenterCS
+        case 0x175: return sysenterESP
+        case 0x176: return sysenterEIP
+        case 0x179: return 32                 // MCG_CAP: KVM_MAX_MCE_BANKS
+        case 0x17A: return 0
+        case 0x1A0: return miscEnable
+        case 0x200...0x20F, 0x250, 0x258, 0x259, 0x268...0x26F: return mtrr[idx] ?? 0
+        case 0x277: return pat
+        case 0x2FF: return mtrrDefType
+        case 0xC000_0080: return efer
+        case 0xC000_0081: return star
+        case 0xC000_0082: return lstar
+        case 0xC000_0083: return cstar
+        case 0xC000_0084: return sfmask
+        case 0xC000_0100: return segs[S.fs].base
+        case 0xC000_0101: return segs[S.gs].base
+        case 0xC000_0102: return kernelGSBase
+        case 0xC000_0103: return tscAux
+        case 0x6E0 where devices == nil: return 0
+        default:
+            if let d = devices, let v = d.readMSR(idx, vcpu: vcpuIndex, now: now) { return v }
+            return nil
+        }
+    }
+
+    func writeMSR(_ idx: UInt32, _ v: UInt64) -> Bool {
+        switch idx {
+        case 0x10:
+            tscOffset = v &- now
+            devices?.setTSCOffset(vcpu: vcpuIndex, offset: tscOffset, now: now)
+        case 0x1B:
+            if let d = devices {
+                if !d.writeMSR(idx, value: v, vcpu: vcpuIndex, now: now) { return false }
+                apicBase = v
+                return true
+            }
+            // Reserved bits (MAXPHYADDR and 0..7, 9) must be 0.
+            if v & ~(CPU.physAddrMask | 0x900 | 0x400) != 0 { return false }
+            apicBase = v
+        case 0x8B: break
+        case 0x1FC: powerCtl = v
+        case 0x140: if v != 0 { return false }
+        case 0x6E0 where devices == nil:
+            break   // kvm_set_lapic_tscdeadline_msr: ignored without an in-kernel LAPIC
+        case 0x174: sysenterCS = v & 0xFFFF
+        case 0x175: if !CPU.canonical(v) { return false }; sysenterESP = v
+        case 0x176: if !CPU.canonical(v) { return false }; sysenterEIP = v
+        case 0x179: return false
+        case 0x17A: if v != 0 { return false }
+        case 0x1A0: miscEnable = v
+        case 0x200...0x20F, 0x250, 0x258, 0x259, 0x268...0x26F: mtrr[idx] = v
+        case 0x277:
+            // Each PAT entry must be a valid memory type (0, 1, 4, 5, 6, 7).
+            for i in 0..<8 { let t = (v >> UInt64(8 * i)) & 0xFF; if t == 2 || t == 3 || t > 7 { return false } }
+            pat = v
+        case 0x2FF: if v & ~0xCFF != 0 { return false }; mtrrDefType = v
+        case 0xC000_0080:
+            // SCE LME NXE; LME cannot change while paging is on (kvm set_efer).
+            if v & ~UInt64(0xD01) != 0 { return false }
+            if pagingOn && (v ^ efer) & (1 << 8) != 0 { return false }
+            efer = (v & ~UInt64(0x400)) | (efer & 0x400)
+            flushTLB()
+        case 0xC000_0081: star = v
+        case 0xC000_0082: if !CPU.canonical(v) { return false }; lstar = v
+        case 0xC000_0083: if !CPU.canonical(v) { return false }; cstar = v
+        case 0xC000_0084: sfmask = v & 0xFFFF_FFFF
+        case 0xC000_0100: if !CPU.canonical(v) { return false }; segs[S.fs].base = v
+        case 0xC000_0101: if !CPU.canonical(v) { return false }; segs[S.gs].base = v
+        case 0xC000_0102: if !CPU.canonical(v) { return false }; kernelGSBase = v
+        case 0xC000_0103: if v >> 32 != 0 { return false }; tscAux = v
+        default:
+            if let d = devices { return d.writeMSR(idx, value: v, vcpu: vcpuIndex, now: now) }
+            return false
+        }
+        return true
+    }
+
+    // MARK: CPUID
+
+    func cpuidInsn() throws(Fault) {
+        vmExit(.cpuid, outcome: VMXTraceRecord.handledInKernel)
+        let leaf = UInt32(truncatingIfNeeded: regs[0]), sub = UInt32(truncatingIfNeeded: regs[1])
+        let (a, b, c, dd) = cpuid.lookup(leaf, sub)
+        var d = dd
+        if leaf == 1 {
+            // kvm_update_cpuid_runtime: APIC follows IA32_APIC_BASE.EN.
+            if apicBase & 0x800 == 0 { d &= ~(UInt32(1) << 9) }
+        }
+        setReg(0, 4, UInt64(a)); setReg(3, 4, UInt64(b)); setReg(1, 4, UInt64(c)); setReg(2, 4, UInt64(d))
+    }
+
+    // MARK: fast system calls
+
+    private func flatCode(_ sel: UInt16, dpl: Int, long: Bool) -> Seg {
+        var s = Seg(); s.sel = sel; s.base = 0; s.limit = 0xFFFF_FFFF; s.type = 0xB; s.s = true
+        s.dpl = UInt8(dpl); s.present = true; s.l = long; s.db = !long; s.g = true
+        return s
+    }
+
+    private func flatData(_ sel: UInt16, dpl: Int) -> Seg {
+        var s = Seg(); s.sel = sel; s.base = 0; s.limit = 0xFFFF_FFFF; s.type = 0x3; s.s = true
+        s.dpl = UInt8(dpl); s.present = true; s.db = true; s.g = true
+        return s
+    }
+
+    func syscallInsn() throws(Fault) {
+        // Intel: SYSCALL is valid only in 64-bit mode with EFER.SCE.
+        if efer & 1 == 0 || !code64 { throw ud() }
+        let ret = nextRIP
+        regs[1] = ret
+        regs[11] = flags & ~F.rf
+        let sel = UInt16((star >> 32) & 0xFFFC)
+        cpl = 0
+        setSeg(S.cs, flatCode(sel, dpl: 0, long: true))
+        setSeg(S.ss, flatData(sel &+ 8, dpl: 0))
+        flags = (flags & ~sfmask & ~F.rf) | 2
+        rip = lstar
+        eventCheck = true
+    }
+
+    func sysretInsn() throws(Fault) {
+        if efer & 1 == 0 || !code64 { throw ud() }
+        if cpl != 0 { throw gp(0) }
+        let base = UInt16((star >> 48) & 0xFFFF)
+        let to64 = osz == 8
+        if to64 && !CPU.canonical(regs[1]) { throw gp(0) }
+        cpl = 3
+        if to64 {
+            setSeg(S.cs, flatCode((base &+ 16) | 3, dpl: 3, long: true))
+            rip = regs[1]
+        } else {
+            setSeg(S.cs, flatCode(base | 3, dpl: 3, long: false))
+            rip = regs[1] & 0xFFFF_FFFF
+        }
+        // SS keeps its cached descriptor apart from selector and DPL (Intel).
+        var ss = segs[S.ss]; ss.sel = (base &+ 8) | 3; ss.dpl = 3; ss.unusable = false; ss.present = true
+        ss.type = 3; ss.s = true; ss.db = true; ss.limit = 0xFFFF_FFFF; ss.base = 0; ss.g = true
+        setSeg(S.ss, ss)
+        flags = (regs[11] & 0x3C_7FD7) | 2
+        updateMode()
+        eventCheck = true
+    }
+
+    func sysenterInsn() throws(Fault) {
+        if !pe { throw gp(0) }
+        if sysenterCS & 0xFFFC == 0 { throw gp(0) }
+        let sel = UInt16(sysenterCS & 0xFFFC)
+        flags &= ~(F.vm | F.if | F.rf)
+        cpl = 0
+        setSeg(S.cs, flatCode(sel, dpl: 0, long: lma))
+        setSeg(S.ss, flatData(sel &+ 8, dpl: 0))
+        rip = lma ? sysenterEIP : sysenterEIP & 0xFFFF_FFFF
+        regs[4] = lma ? sysenterESP : sysenterESP & 0xFFFF_FFFF
+        eventCheck = true
+    }
+
+    func sysexitInsn() throws(Fault) {
+        if !pe || cpl != 0 { throw gp(0) }
+        if sysenterCS & 0xFFFC == 0 { throw gp(0) }
+        let base = UInt16(sysenterCS & 0xFFFC)
+        let to64 = osz == 8
+        cpl = 3
+        if to64 {
+            setSeg(S.cs, flatCode((base &+ 32) | 3, dpl: 3, long: true))
+            setSeg(S.ss, flatData((base &+ 40) | 3, dpl: 3))
+            rip = regs[2]; regs[4] = regs[1]
+        } else {
+            setSeg(S.cs, flatCode((base &+ 16) | 3, dpl: 3, long: false))
+            setSeg(S.ss, flatData((base &+ 24) | 3, dpl: 3))
+            rip = regs[2] & 0xFFFF_FFFF; regs[4] = regs[1] & 0xFFFF_FFFF
+        }
+        eventCheck = true
+    }
+}

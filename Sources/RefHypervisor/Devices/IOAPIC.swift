@@ -1,0 +1,154 @@
+// I/O APIC (Intel 82093AA datasheet) as KVM's in-kernel IOAPIC: 24 pins, version 0x11,
+// indirect registers through IOREGSEL (+0x00) / IOWIN (+0x10), 0x100 bytes of MMIO.
+
+final class IOAPIC {
+    static let pinCount = 24
+    static let defaultBase: UInt64 = 0xFEC0_0000
+    static let mmioLength: UInt64 = 0x100
+    /// Version register: max redirection entry 23 in 23:16, version 0x11.
+    static let versionValue: UInt32 = 0x0017_0011
+
+    // Redirection-entry fields (82093AA section 3.2.4).
+    static let deliveryStatus: UInt64 = 1 << 12
+    static let remoteIRR: UInt64 = 1 << 14
+    static let levelTrigger: UInt64 = 1 << 15
+    static let masked: UInt64 = 1 << 16
+
+    unowned(unsafe) let router: InterruptRouter
+
+    var base: UInt64 = IOAPIC.defaultBase
+    var id: UInt32 = 0                 // 4-bit IOAPIC ID (bits 27:24 of register 0)
+    var ioregsel: UInt32 = 0
+    /// Logical input level per pin (asserted = 1). KVM ignores the polarity bit: the GSI
+    /// level given to KVM_IRQ_LINE is already the asserted state.
+    var irr: UInt32 = 0
+    var redirection: [UInt64] = Array(repeating: IOAPIC.masked, count: IOAPIC.pinCount)
+
+    init(router: InterruptRouter) { self.router = router }
+
+    @inline(__always) func isLevel(_ pin: Int) -> Bool { redirection[pin] & IOAPIC.levelTrigger != 0 }
+
+    /// A change on input pin `pin`. Edge pins latch on 0->1; level pins deliver while high
+    /// unless Remote IRR says the previous one was not yet EOI'd (82093AA 3.2.4).
+    func setPin(_ pin: Int, level: Bool) {
+        guard pin >= 0 && pin < IOAPIC.pinCount else { return }
+        let bit = UInt32(1) << UInt32(pin)
+        if !level { irr &= ~bit; return }
+        let old = irr
+        irr |= bit
+        if !isLevel(pin) && old & bit != 0 { return }   // edge: no new rising edge
+        service(pin)
+    }
+
+    /// Send the pin's interrupt message if unmasked and, for level pins, Remote IRR clear.
+    private func service(_ pin: Int) {
+        let e = redirection[pin]
+        if e & IOAPIC.masked != 0 { return }
+        let level = e & IOAPIC.levelTrigger != 0
+        if level && e & IOAPIC.remoteIRR != 0 { return }
+        router.deliver(vector: UInt8(truncatingIfNeeded: e),
+                       mode: UInt32((e >> 8) & 7),
+                       logical: e & (1 << 11) != 0,
+                       dest: UInt32(truncatingIfNeeded: e >> 56),
+                       level: true, levelTriggered: level, shorthand: 0, source: nil,
+                       lowestHint: false)
+        // Remote IRR is set once a LAPIC takes a level interrupt (82093AA 3.2.4).
+        if level { redirection[pin] |= IOAPIC.remoteIRR }
+    }
+
+    /// EOI for `vector` from a LAPIC (or the EOI register). Level entries with that vector get
+    /// Remote IRR cleared, and re-fire if their input is still asserted. Returns the mask of
+    /// pins programmed with that vector (the router uses it for the PIT's ack).
+    @discardableResult
+    func eoi(vector: UInt8, levelTriggered: Bool) -> UInt32 {
+        var matched: UInt32 = 0
+        for pin in 0..<IOAPIC.pinCount {
+            let e = redirection[pin]
+            guard UInt8(truncatingIfNeeded: e) == vector else { continue }
+            matched |= 1 << UInt32(pin)
+            guard levelTriggered, e & IOAPIC.levelTrigger != 0 else { continue }
+            redirection[pin] = e & ~IOAPIC.remoteIRR
+            if e & IOAPIC.masked == 0 && irr & (1 << UInt32(pin)) != 0 { service(pin) }
+        }
+        return matched
+    }
+
+    // MARK: - Registers
+
+    func readIndirect() -> UInt32 {
+        switch ioregsel {
+        case 0x00: return (id & 0xF) << 24
+        case 0x01: return IOAPIC.versionValue
+        case 0x02: return (id & 0xF) << 24          // arbitration ID tracks the APIC ID
+        default:
+            let index = Int((ioregsel &- 0x10) >> 1)
+            guard ioregsel >= 0x10, index < IOAPIC.pinCount else { return 0xFFFF_FFFF }
+            let e = redirection[index]
+            return UInt32(truncatingIfNeeded: ioregsel & 1 != 0 ? e >> 32 : e)
+        }
+    }
+
+    func writeIndirect(_ val: UInt32) {
+        switch ioregsel {
+        case 0x00: id = (val >> 24) & 0xF
+        case 0x01, 0x02: return                     // read-only
+        default:
+            let index = Int((ioregsel &- 0x10) >> 1)
+            guard ioregsel >= 0x10, index < IOAPIC.pinCount else { return }
+            let old = redirection[index]
+            var e = ioregsel & 1 != 0
+                ? (old & 0xFFFF_FFFF) | UInt64(val) << 32
+                : (old & ~0xFFFF_FFFF) | UInt64(val)
+            // Delivery status and Remote IRR are read-only. Reserved bits 55:17 are kept
+            // as written, like KVM.
+            let readOnly = IOAPIC.deliveryStatus | IOAPIC.remoteIRR
+            e = (e & ~readOnly) | (old & readOnly)
+            // Switching to edge drops a stale Remote IRR (Linux relies on this).
+            if e & IOAPIC.levelTrigger == 0 { e &= ~IOAPIC.remoteIRR }
+            redirection[index] = e
+            if (old ^ e) & IOAPIC.masked != 0 {
+                router.ioapicMaskChanged(pin: index, masked: e & IOAPIC.masked != 0)
+            }
+            // Unmasking a level pin whose line is high delivers it now.
+            if e & IOAPIC.levelTrigger != 0 && e & (IOAPIC.masked | IOAPIC.remoteIRR) == 0
+                && irr & (1 << UInt32(index)) != 0 {
+                service(index)
+            }
+        }
+    }
+
+    @inline(__always) func contains(_ gpa: UInt64) -> Bool { gpa &- base < IOAPIC.mmioLength }
+
+    func mmioRead(offset: UInt64, size: Int) -> UInt64 {
+        let reg: UInt32
+        switch offset & 0xFF {
+        case 0x00: reg = ioregsel
+        case 0x10: reg = readIndirect()
+        default: reg = 0
+        }
+        switch size {
+        case 1: return UInt64(reg & 0xFF)
+        case 2: return UInt64(reg & 0xFFFF)
+        default: return UInt64(reg)
+        }
+    }
+
+    func mmioWrite(offset: UInt64, size: Int, value: UInt64) {
+        let data: UInt32
+        switch size {
+        case 1: data = UInt32(value & 0xFF)
+        case 2: data = UInt32(value & 0xFFFF)
+        case 4, 8: data = UInt32(truncatingIfNeeded: value)
+        default: return
+        }
+        switch offset & 0xFF {
+        case 0x00: ioregsel = data & 0xFF
+        case 0x10: writeIndirect(data)
+        case 0x40:
+            // EOI register (introduced with IOAPIC version 0x20): clears Remote IRR of the
+            // level entries whose vector matches, as a LAPIC EOI broadcast would.
+            eoi(vector: UInt8(truncatingIfNeeded: data), levelTriggered: true)
+        default: return
+        }
+    }
+}

@@ -1,0 +1,197 @@
+// Wiring between the interrupt devices: GSI lines to the 8259s and the IOAPIC (KVM's
+// default routing), APIC messages (IPIs, IOAPIC redirections, MSIs) to LAPICs (SDM 11.6),
+// EOI broadcast back to the IOAPIC, and the PIT's IRQ0 with KVM's tick reinjection.
+
+final class InterruptRouter {
+    var lapics: [LocalAPIC] = []
+    var ioapic: IOAPIC!
+    var pic: PIC8259!
+    let pit = PIT8254()
+    var pitCreated = false
+
+    /// KVM's built-in routing maps GSI n to IOAPIC pin n. Userspace such as QEMU installs a
+    /// table with GSI 0 on pin 2 (the ISA timer override in the ACPI MADT), and no GSI 2.
+    var gsi0ToIOAPICPin2 = false
+
+    // A GSI's level is the OR of its sources (KVM irq source IDs): KVM_IRQ_LINE and the PIT.
+    var userLevels: UInt32 = 0
+    var pitLevel = false
+
+    // PIT reinjection (KVM's default): ticks that arrive before the guest acknowledged the
+    // previous IRQ0 are queued and injected one per acknowledgement.
+    var pitReinject = true
+    var pitPending: UInt64 = 0
+    var pitIRQAck = true
+
+    init() {}
+
+    // MARK: - GSI lines
+
+    @inline(__always) var ioapicPinForGSI0: Int { gsi0ToIOAPICPin2 ? 2 : 0 }
+
+    func setGSI(_ gsi: Int, level: Bool, fromPIT: Bool) {
+        if fromPIT { pitLevel = level } else {
+            let bit = UInt32(1) << UInt32(gsi)
+            if level { userLevels |= bit } else { userLevels &= ~bit }
+        }
+        let line = userLevels & (1 << UInt32(gsi)) != 0 || (gsi == 0 && pitLevel)
+        if gsi0ToIOAPICPin2 && gsi == 2 { return }    // that routing table has no GSI 2
+        if gsi < 16 { pic.setIRQ(gsi, level: line) }
+        ioapic.setPin(gsi == 0 ? ioapicPinForGSI0 : gsi, level: line)
+    }
+
+    // MARK: - APIC bus
+
+    /// Message destination address as KVM computes it: an IOAPIC/MSI 0xFF reaches x2APICs too.
+    @inline(__always) private func matches(_ t: LocalAPIC, source: LocalAPIC?, shorthand: UInt32,
+                                           dest: UInt32, logical: Bool) -> Bool {
+        guard t.hwEnabled else { return false }
+        switch shorthand {
+        case 1: return t === source                              // self
+        case 2: return true                                      // all including self
+        case 3: return t !== source                              // all excluding self
+        default: break
+        }
+        if t.x2apicMode {
+            let mda = (source == nil && dest == 0xFF) ? 0xFFFF_FFFF : dest
+            if mda == 0xFFFF_FFFF { return true }
+            if !logical { return mda == t.idReg }
+            // x2APIC logical (SDM 11.12.10.2): cluster in 31:16, member bitmap in 15:0.
+            return t.ldr >> 16 == mda >> 16 && t.ldr & mda & 0xFFFF != 0
+        }
+        if !logical { return dest == 0xFF || dest == t.idReg >> 24 }
+        if dest == 0xFF { return true }
+        let lid = t.ldr >> 24
+        switch t.dfr >> 28 {
+        case 0xF: return lid & dest != 0                          // flat model
+        case 0x0: return lid >> 4 == dest >> 4 && lid & dest & 0xF != 0   // cluster model
+        default: return false
+        }
+    }
+
+    /// Deliver one interrupt message; returns the number of APICs that accepted it.
+    @discardableResult
+    func deliver(vector: UInt8, mode: UInt32, logical: Bool, dest: UInt32, level: Bool,
+                 levelTriggered: Bool, shorthand: UInt32, source: LocalAPIC?,
+                 lowestHint: Bool) -> Int {
+        if mode == APICDeliveryMode.lowest || lowestHint {
+            // Lowest priority (SDM 11.6.2.4) is model specific; KVM picks among the matching,
+            // software-enabled APICs by vector hashing: the (vector mod n)-th of them.
+            var n = 0
+            for t in lapics where t.swEnabled && matches(t, source: source, shorthand: shorthand,
+                                                          dest: dest, logical: logical) { n += 1 }
+            guard n > 0 else { return 0 }
+            var pick = Int(vector) % n
+            for t in lapics where t.swEnabled && matches(t, source: source, shorthand: shorthand,
+                                                          dest: dest, logical: logical) {
+                if pick == 0 {
+                    return t.accept(mode: mode, vector: vector, level: level,
+                                    levelTriggered: levelTriggered) ? 1 : 0
+                }
+                pick -= 1
+            }
+            return 0
+        }
+        var accepted = 0
+        for t in lapics where matches(t, source: source, shorthand: shorthand, dest: dest, logical: logical) {
+            if t.accept(mode: mode, vector: vector, level: level, levelTriggered: levelTriggered) {
+                accepted += 1
+            }
+        }
+        return accepted
+    }
+
+    /// ICR send (SDM 11.6.1). xAPIC destination is ICR[63:56], x2APIC ICR[63:32].
+    func sendIPI(from source: LocalAPIC, low: UInt32, high: UInt32) {
+        deliver(vector: UInt8(truncatingIfNeeded: low),
+                mode: (low >> 8) & 7,
+                logical: low & (1 << 11) != 0,
+                dest: source.x2apicMode ? high : high >> 24,
+                level: low & (1 << 14) != 0,
+                levelTriggered: low & (1 << 15) != 0,
+                shorthand: (low >> 18) & 3,
+                source: source, lowestHint: false)
+    }
+
+    /// MSI (SDM 11.11): address 0xFEE, destination 19:12, RH bit 3, DM bit 2;
+    /// data vector 7:0, delivery mode 10:8, trigger mode bit 15. KVM always asserts.
+    func signalMSI(address: UInt64, data: UInt32) {
+        deliver(vector: UInt8(truncatingIfNeeded: data),
+                mode: (data >> 8) & 7,
+                logical: address & (1 << 2) != 0,
+                dest: UInt32((address >> 12) & 0xFF),
+                level: true,
+                levelTriggered: data & (1 << 15) != 0,
+                shorthand: 0, source: nil,
+                lowestHint: address & (1 << 3) != 0)
+    }
+
+    /// LAPIC EOI: level-triggered vectors clear Remote IRR in the IOAPIC (SDM 11.8.5); KVM
+    /// also tells the PIT when the EOI'd vector is the one on GSI 0's pin.
+    func lapicEOI(vector: UInt8, levelTriggered: Bool) {
+        let pins = ioapic.eoi(vector: vector, levelTriggered: levelTriggered)
+        if pins & (1 << UInt32(ioapicPinForGSI0)) != 0 { pitAcked() }
+    }
+
+    // MARK: - PIT IRQ0
+
+    func picAcked(irq: Int) { if irq == 0 { pitAcked() } }
+    func picIRQ0Unmasked() { resetPITReinject() }
+    func ioapicMaskChanged(pin: Int, masked: Bool) {
+        if !masked && pin == ioapicPinForGSI0 { resetPITReinject() }
+    }
+
+    /// Unmasking IRQ0 drops the backlog: KVM does not replay ticks a masked guest missed.
+    private func resetPITReinject() {
+        pitPending = 0
+        pitIRQAck = true
+    }
+
+    private func pitAcked() {
+        pitIRQAck = true
+        if pitPending > 0 {
+            pitPending -= 1
+            if pitPending > 0 { injectPIT() }
+        }
+    }
+
+    /// `edges` counter-0 interrupts became due.
+    func pitTicked(edges: UInt64) {
+        if pitReinject {
+            pitPending &+= edges
+            if pitIRQAck { injectPIT() }
+        } else {
+            pitIRQAck = true
+            injectPIT()
+        }
+    }
+
+    private func injectPIT() {
+        if pitReinject { pitIRQAck = false }
+        // An edge on GSI 0: raise and drop the PIT's source.
+        setGSI(0, level: true, fromPIT: true)
+        setGSI(0, level: false, fromPIT: true)
+        // The NMI watchdog path: LINT0 programmed for NMI sees the PIT too (as KVM).
+        var nmiWatchdog = false
+        for l in lapics where l.lvtLint0 & LocalAPIC.lvtMasked == 0
+            && (l.lvtLint0 >> 8) & 7 == APICDeliveryMode.nmi { nmiWatchdog = true }
+        if nmiWatchdog { for l in lapics { l.localDeliver(l.lvtLint0) } }
+    }
+
+    // MARK: - Time
+
+    func advance(to now: UInt64) {
+        for l in lapics where l.timerArmed && now >= l.timerTarget { l.advanceTimer(to: now) }
+        if pitCreated {
+            let edges = pit.advance(to: now)
+            if edges > 0 { pitTicked(edges: edges) }
+        }
+    }
+
+    func nextDeadline() -> UInt64? {
+        var best = UInt64.max
+        for l in lapics where l.timerArmed && l.timerTarget < best { best = l.timerTarget }
+        if pitCreated, let t = pit.nextDeadline, t < best { best = t }
+        return best == UInt64.max ? nil : best
+    }
+}

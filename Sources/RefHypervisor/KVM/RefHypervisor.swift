@@ -1,0 +1,64 @@
+import KVMABI
+
+// The reference engine: Linux KVM on Intel VMX with EPT, as userspace sees it.
+//
+// Model choices (each one also noted where it is implemented):
+// - Virtual time is 1 ns per retired instruction; TSC = virtual ns (1 GHz). HLT with an
+//   in-kernel irqchip skips to the next timer deadline. Nothing reads the wall clock.
+// - Every VM exit is counted in `exits` and can be traced (VMXTraceRecord): I/O
+//   instructions, CPUID, RDMSR/WRMSR outside the MSR bitmap (FS/GS/KERNEL_GS base,
+//   SYSENTER_*, TSC reads pass through), MOV to CR0/CR4, LMSW, HLT, VMCALL, INVD/WBINVD,
+//   MONITOR/MWAIT, task switches, #UD/#DB/#AC/#BP(guest debug) intercepts, triple fault,
+//   interrupt/NMI windows, external interrupts (a timer firing while the guest runs),
+//   and EPT violations: the first touch of each 4 KiB RAM page (fixed in kernel,
+//   pf_fixed), each access to an unbacked GPA (KVM then installs an MMIO SPTE, so later
+//   accesses to that page are EPT misconfigurations), writes to read-only slots.
+// - Exits to userspace follow KVM's RIP rules: OUT and IN leave RIP on the instruction
+//   until the next KVM_RUN completes it (complete_fast_pio_*; OUT 0x7E is advanced first,
+//   KVM_X86_QUIRK_OUT_7E_INC_RIP); emulated MMIO writes and OUTS elements are written back
+//   before the exit; MMIO reads and INS complete on the next run. Completion is done by
+//   re-executing the instruction with the userspace data.
+// - KVM_INTERRUPT is injected at the next entry regardless of RFLAGS.IF (VM-entry event
+//   injection), so userspace must honour ready_for_interrupt_injection.
+
+/// The reference engine's system fd: a software KVM on Intel VMX with EPT.
+public final class RefHypervisor: Hypervisor {
+    /// Test-only fault injection for the cross-check machinery (empty by default).
+    nonisolated(unsafe) public static var injectedFaults: Set<InjectedFault> = []
+
+    public static let version = "ref-1"
+
+    public init() {}
+
+    public var identity: ImplementationIdentity {
+        ImplementationIdentity(implementation: "ref", kernelRelease: RefHypervisor.version, device: "(software)",
+                               apiVersion: 12, capabilities: Capability.all.map { ($0, RefHypervisor.capability($0)) })
+    }
+
+    public func apiVersion() throws(KVMError) -> Int32 { 12 }
+
+    public func checkExtension(_ capability: Capability) -> Int32 { RefHypervisor.capability(capability) }
+
+    public func supportedCPUID() throws(KVMError) -> [CPUIDEntry] { CPUIDModel.supported }
+
+    public func createVM() throws(KVMError) -> any VirtualMachine { RefVM() }
+
+    /// KVM_CHECK_EXTENSION values of a VMX KVM (Linux 6.1) for what this engine implements.
+    static func capability(_ c: Capability) -> Int32 {
+        switch c {
+        case .setGuestDebug, .irqchip, .hlt, .userMemory, .setTssAddr, .extCpuid, .pit, .nopIoDelay, .syncMmu,
+             .destroyMemoryRegionWorks, .userNmi, .irqInjectStatus, .joinMemoryRegionsWorks, .pit2,
+             .vcpuEvents, .internalErrorData, .readonlyMem, .signalMsi, .immediateExit,
+             .tscDeadlineTimer, .checkExtensionVm, .binaryStatsFd, .setBootCpuId, .pitState2,
+             .getTscKhz, .irqfd, .ioeventfd:
+            return 1
+        case .nrVcpus: return 2
+        case .maxVcpus: return 1024
+        case .maxVcpuId: return 1024
+        case .nrMemslots: return Int32(GuestPhysicalMemory.userMemSlots)
+        case .multiAddressSpace: return Int32(GuestPhysicalMemory.addressSpaces)
+        case .irqRouting: return 4096
+        default: return 0
+        }
+    }
+}

@@ -1,0 +1,607 @@
+import KVMABI
+
+/// The vCPU fd with its `struct kvm_run`: KVM_RUN's loop (vcpu_run / vcpu_enter_guest),
+/// event injection as VMX does it, completion of userspace I/O and MMIO on the next run.
+public final class RefVCPU: VirtualCPU {
+    public let id: UInt32
+    weak var vm: RefVM?
+    let cpu: CPU
+    let index: Int
+
+    public var requestInterruptWindow = false { didSet { cpu.eventCheck = true } }
+    public var immediateExit = false
+
+    /// KVM_INTERRUPT without an in-kernel irqchip: vcpu->arch.interrupt (injected at the next entry).
+    var queuedInterrupt: UInt8?
+    var nmiPending = 0
+    var pendingException: (UInt8, UInt32?)?
+    var irqWindowArmed = false
+    var nmiWindowArmed = false
+    /// Further exits of the last instruction (e.g. a second MMIO write), one per KVM_RUN.
+    var pendingExits: [Exit] = []
+    /// Linear RIP of the instruction whose I/O or MMIO read completes on the next run.
+    var resumeRIP: UInt64 = ~0
+    var shutdownState = false
+    var hasRun = false
+    var fpuState = FPU()
+    /// Set when the VM was closed: the vCPU fd is gone.
+    var closed = false
+    var guestDebug = GuestDebug()
+
+    init(vm: RefVM, id: UInt32, index: Int) {
+        self.vm = vm
+        self.id = id
+        self.index = index
+        cpu = CPU(memory: vm.memory, cpuid: CPUIDModel())
+        cpu.vcpuIndex = index
+        cpu.devices = vm.chip
+        if let chip = vm.chip { cpu.apicBase = chip.readMSR(0x1B, vcpu: index, now: 0) ?? cpu.apicBase }
+        if index != 0 { cpu.apicBase &= ~UInt64(0x100) }   // only vCPU 0 is the BSP
+    }
+
+    // MARK: extras of the reference engine
+
+    /// Guest instructions retired so far (virtual nanoseconds while not halted).
+    public var instructionsRetired: UInt64 { cpu.instructionsRetired }
+
+    public var vmxTraceEnabled: Bool {
+        get { cpu.vmxTraceEnabled }
+        set { cpu.vmxTraceEnabled = newValue }
+    }
+
+    /// The VM exits taken since the last call, oldest first.
+    public func takeVMXTrace() -> [VMXTraceRecord] {
+        let t = cpu.traceBuffer
+        cpu.traceBuffer = []
+        return t
+    }
+
+    // MARK: kvm_run
+
+    public var readyForInterruptInjection: Bool {
+        if vm?.chip != nil { return true }
+        return cpu.flags & F.if != 0 && cpu.shadow == 0 && queuedInterrupt == nil
+    }
+
+    public var ifFlag: Bool { cpu.flags & F.if != 0 }
+
+    private var linearRIP: UInt64 {
+        cpu.code64 ? cpu.rip : (cpu.segs[S.cs].base &+ cpu.rip) & 0xFFFF_FFFF
+    }
+
+    public func run(budget: RunBudget) throws(KVMError) -> Exit {
+        if closed || vm == nil { throw KVMError(errno: Errno.EBADF, operation: "KVM_RUN") }
+        hasRun = true
+        cpu.devices = vm?.chip
+        // Memory slots changed (or the dirty log was read): drop every cached translation.
+        if cpu.memGeneration != cpu.mem.generation { cpu.flushTLB() }
+        cpu.flipCarryAfterADC = !RefHypervisor.injectedFaults.isEmpty && RefHypervisor.injectedFaults.contains(.flipCarryAfterADC)
+        if !pendingExits.isEmpty { return pendingExits.removeFirst() }
+        if shutdownState { return shutdown() }
+        var remaining = budget.instructions
+        // complete_userspace_io: re-execute the instruction that exited, with the data.
+        if cpu.ioResume || !cpu.completionData.isEmpty {
+            if linearRIP == resumeRIP {
+                cpu.completionPos = 0
+                let (n, e) = try batch(1)
+                remaining = remaining > n ? remaining - n : 0
+                if let e { return e }
+                // kvm_skip_emulated_instruction drops an STI/MOV SS shadow.
+                cpu.shadow = 0
+            }
+            cpu.ioResume = false
+            cpu.completionData = []
+            cpu.ioData = []
+        }
+        if immediateExit { return .intr }
+        cpu.eventCheck = true
+        while true {
+            if cpu.eventCheck || cpu.halted {
+                if let e = try events(&remaining) { return e }
+                if cpu.halted { continue }
+            }
+            if remaining == 0 { return .timeout }
+            var limit = remaining
+            if let chip = vm?.chip, let dl = chip.nextDeadline() {
+                let now = cpu.now
+                if dl <= now { cpu.eventCheck = true; limit = 1 } else { limit = min(limit, dl - now) }
+            }
+            let singleStep = guestDebug.control & (GuestDebug.enable | GuestDebug.singleStep) == (GuestDebug.enable | GuestDebug.singleStep)
+            let tf = cpu.flags & F.tf != 0
+            let rf = cpu.flags & F.rf != 0
+            if cpu.shadow != 0 || tf || singleStep || rf || cpu.hwBreakpoints { limit = 1 }
+            if cpu.hwBreakpoints && !rf && cpu.shadow != 2 {
+                // Instruction breakpoints are faults taken before the instruction.
+                let hits = cpu.instructionBreakpointHits(linearRIP)
+                if hits != 0 && cpu.hostBreakpoints != nil {
+                    // KVM_GUESTDBG_USE_HW_BP: the #DB is KVM's, reported to userspace.
+                    cpu.vmExit(.exceptionOrNMI, vector: Vec.db, outcome: "KVM_EXIT_DEBUG")
+                    return .debug(exception: 1, pc: linearRIP, dr6: 0xFFFF_0FF0 | hits, dr7: cpu.bp[7])
+                }
+                if hits != 0 {
+                    cpu.dr[6] = (cpu.dr[6] & ~UInt64(0xF)) | hits
+                    cpu.instStart = cpu.rip
+                    if !cpu.raiseException(Vec.db, nil) { return shutdown() }
+                    cpu.eventCheck = true
+                    continue
+                }
+            }
+            cpu.dataBreakHits = 0
+            let shadowBefore = cpu.shadow
+            let retiredBefore = cpu.instructionsRetired
+            let (n, e) = try batch(limit)
+            remaining = remaining > n ? remaining - n : 0
+            if shadowBefore != 0 { cpu.shadow = 0; cpu.eventCheck = true }
+            if let e { return e }
+            if cpu.instructionsRetired != retiredBefore {
+                if rf { cpu.flags &= ~F.rf }   // RF is cleared once an instruction completes
+                if cpu.dataBreakHits != 0 && cpu.hostBreakpoints != nil {
+                    let hits = cpu.dataBreakHits
+                    cpu.dataBreakHits = 0
+                    cpu.vmExit(.exceptionOrNMI, vector: Vec.db, outcome: "KVM_EXIT_DEBUG")
+                    return .debug(exception: 1, pc: linearRIP, dr6: 0xFFFF_0FF0 | hits, dr7: cpu.bp[7])
+                }
+                if cpu.dataBreakHits != 0 || (tf && cpu.hwBreakpoints) {
+                    // Data breakpoints (and single-step) trap after the instruction.
+                    cpu.dr[6] = (cpu.dr[6] & ~UInt64(0xF)) | cpu.dataBreakHits | (tf ? 0x4000 : 0)
+                    cpu.dataBreakHits = 0
+                    if !cpu.raiseException(Vec.db, nil) { return shutdown() }
+                    cpu.eventCheck = true
+                    continue
+                }
+                if singleStep {
+                    return .debug(exception: 1, pc: linearRIP, dr6: 0xFFFF_4FF0, dr7: cpu.dr[7])
+                }
+                if tf {
+                    // Single-step trap after the instruction (SDM Vol. 3B 17.3.1.4).
+                    cpu.dr[6] |= 0x4000
+                    if !cpu.raiseException(Vec.db, nil) { return shutdown() }
+                    cpu.eventCheck = true
+                }
+            }
+        }
+    }
+
+    /// Runs up to `limit` instructions; stops early on an exit or when events need a look.
+    @inline(__always)
+    private func batch(_ limit: UInt64) throws(KVMError) -> (UInt64, Exit?) {
+        let c = cpu
+        var n: UInt64 = 0
+        while n < limit {
+            n &+= 1
+            do {
+                try c.step()
+                c.instructionsRetired &+= 1
+            } catch {
+                if let e = try handleFault(error) { return (n, e) }
+                if c.eventCheck { return (n, nil) }
+                continue
+            }
+            if c.eventCheck {
+                // stopAfterInstruction always comes with eventCheck: one test on the fast path.
+                if c.stopAfterInstruction, let e = afterInstruction() { return (n, e) }
+                return (n, nil)
+            }
+        }
+        return (n, nil)
+    }
+
+    private func handleFault(_ f: Fault) throws(KVMError) -> Exit? {
+        let c = cpu
+        switch f {
+        case .exception(let v, let code):
+            c.rip = c.instStart
+            c.stopAfterInstruction = false
+            c.pendingMMIOWrites = []
+            c.pendingIOOut = nil
+            if !c.raiseException(v, code) { return shutdown() }
+            return nil
+        case .vmexit:
+            let req = c.exitRequest
+            c.exitRequest = .none
+            switch req {
+            case .hlt:
+                c.instructionsRetired &+= 1
+                c.stats.haltExits &+= 1
+                if vm?.chip != nil {
+                    c.vmExit(.hlt, outcome: VMXTraceRecord.handledInKernel)
+                    c.halted = true
+                    c.eventCheck = true
+                    return nil
+                }
+                c.vmExit(.hlt, outcome: "KVM_EXIT_HLT")
+                return .hlt
+            case .io(let port, let size, let isIn, let count, let data, let string, _, _):
+                if !isIn && !string && port == 0x7E {
+                    // KVM_X86_QUIRK_OUT_7E_INC_RIP: RIP is advanced before exiting.
+                    c.rip = c.nextRIP
+                    c.instructionsRetired &+= 1
+                    return .io(IOExit(direction: .out, size: UInt8(size), port: port, count: 1, data: data))
+                }
+                c.rip = c.instStart
+                c.ioResume = true
+                c.ioData = isIn ? [UInt8](repeating: 0, count: size * count) : []
+                c.ioDataPos = 0
+                resumeRIP = linearRIP
+                return .io(IOExit(direction: isIn ? .in : .out, size: UInt8(size), port: port, count: UInt32(count), data: data))
+            case .mmio(let gpa, let size, _, _, let linear, _, _):
+                c.rip = c.instStart
+                c.eptExitTrace(gpa: gpa, linear: linear, write: false, fetch: false, readOnly: false, outcome: "KVM_EXIT_MMIO")
+                c.stats.mmioExits &+= 1
+                c.countEmulation()
+                resumeRIP = linearRIP
+                c.stopAfterInstruction = false
+                c.pendingMMIOWrites = []
+                return .mmio(MMIOExit(physicalAddress: gpa, length: UInt32(size), isWrite: false, data: []))
+            case .tripleFault:
+                return shutdown()
+            case .emulationFailure:
+                c.rip = c.instStart
+                c.stats.insnEmulationFail &+= 1
+                return .internalError(suberror: InternalErrorSuberror.emulation, data: [])
+            case .efault:
+                c.rip = c.instStart
+                throw KVMError(errno: Errno.EFAULT, operation: "KVM_RUN")
+            case .softwareBreakpoint:
+                c.rip = c.instStart
+                c.vmExit(.exceptionOrNMI, vector: Vec.bp, outcome: "KVM_EXIT_DEBUG")
+                return .debug(exception: 3, pc: linearRIP, dr6: c.dr[6], dr7: c.dr[7])
+            case .none, .interruptWindowPending:
+                c.rip = c.instStart
+                return nil
+            }
+        }
+    }
+
+    /// Exits owed by an instruction that completed: MMIO writes (RIP already advanced, as
+    /// KVM writes back before exiting) and OUTS elements.
+    private func afterInstruction() -> Exit? {
+        let c = cpu
+        c.stopAfterInstruction = false
+        var exits: [Exit] = []
+        for w in c.pendingMMIOWrites {
+            c.eptExitTrace(gpa: w.gpa, linear: w.linear, write: true, fetch: false, readOnly: w.readOnly, outcome: "KVM_EXIT_MMIO")
+            c.stats.mmioExits &+= 1
+            c.countEmulation()
+            exits.append(.mmio(MMIOExit(physicalAddress: w.gpa, length: UInt32(w.data.count), isWrite: true, data: w.data)))
+        }
+        c.pendingMMIOWrites = []
+        if let o = c.pendingIOOut {
+            c.pendingIOOut = nil
+            exits.append(.io(IOExit(direction: .out, size: UInt8(o.size), port: o.port, count: 1, data: o.data)))
+            if c.rip == c.instStart {
+                c.ioResume = true
+                resumeRIP = linearRIP
+            }
+        }
+        if exits.isEmpty { return nil }
+        pendingExits = Array(exits.dropFirst())
+        return exits[0]
+    }
+
+    private func shutdown() -> Exit {
+        if !shutdownState { cpu.vmExit(.tripleFault, outcome: "KVM_EXIT_SHUTDOWN") }
+        shutdownState = true
+        return .shutdown
+    }
+
+    /// inject_pending_event + the KVM_EXIT_IRQ_WINDOW_OPEN check of vcpu_run, and HLT blocking.
+    private func events(_ remaining: inout UInt64) throws(KVMError) -> Exit? {
+        let c = cpu
+        c.eventCheck = false
+        let chip = vm?.chip
+        if let chip {
+            if let dl = chip.nextDeadline(), dl <= c.now, !c.halted {
+                // The timer fired while the guest ran: an external-interrupt exit on the host.
+                c.vmExit(.externalInterrupt, outcome: VMXTraceRecord.handledInKernel)
+                c.stats.irqExits &+= 1
+            }
+            chip.advance(to: c.now)
+            if chip.takePendingNMI(vcpu: index) { nmiPending = min(nmiPending + 1, 2) }
+        }
+        let shadow = c.shadow != 0
+        if let (v, code) = pendingException {
+            pendingException = nil
+            if !c.raiseException(v, code) { return shutdown() }
+            c.eventCheck = true
+            return nil
+        }
+        if let v = queuedInterrupt {
+            // VM-entry injection ignores RFLAGS.IF; blocking by STI/MOV SS fails the entry.
+            if shadow { return .failEntry(hardwareEntryFailureReason: 0x8000_0021, cpu: 0) }
+            queuedInterrupt = nil
+            c.stats.irqInjections &+= 1
+            c.halted = false
+            if !c.deliverExternal(v, nmi: false) { return shutdown() }
+            c.eventCheck = true
+            return nil
+        }
+        if nmiPending > 0 {
+            if !c.nmiMasked && !shadow {
+                if nmiWindowArmed {
+                    c.vmExit(.nmiWindow, outcome: VMXTraceRecord.handledInKernel)
+                    c.stats.nmiWindowExits &+= 1
+                    nmiWindowArmed = false
+                }
+                nmiPending -= 1
+                c.stats.nmiInjections &+= 1
+                if c.halted { c.halted = false; c.stats.haltWakeup &+= 1 }
+                if !c.deliverExternal(Vec.nmi, nmi: true) { return shutdown() }
+                c.eventCheck = true
+                return nil
+            }
+            nmiWindowArmed = true
+            if shadow { c.eventCheck = true }
+        }
+        if let chip, chip.pendingInterrupt(vcpu: index, now: c.now) != nil {
+            if c.flags & F.if != 0 && !shadow {
+                if irqWindowArmed {
+                    c.vmExit(.interruptWindow, outcome: VMXTraceRecord.handledInKernel)
+                    c.stats.irqWindowExits &+= 1
+                    irqWindowArmed = false
+                }
+                let v = chip.acknowledgeInterrupt(vcpu: index, now: c.now)
+                c.stats.irqInjections &+= 1
+                if c.halted { c.halted = false; c.stats.haltWakeup &+= 1 }
+                if !c.deliverExternal(v, nmi: false) { return shutdown() }
+                c.eventCheck = true
+                return nil
+            }
+            if !c.halted { irqWindowArmed = true }
+            if shadow { c.eventCheck = true }
+        }
+        if requestInterruptWindow && chip == nil {
+            if c.flags & F.if != 0 && !shadow && queuedInterrupt == nil {
+                c.vmExit(.interruptWindow, outcome: "KVM_EXIT_IRQ_WINDOW_OPEN")
+                c.stats.irqWindowExits &+= 1
+                c.stats.requestIRQExits &+= 1
+                return .irqWindowOpen
+            }
+            if shadow { c.eventCheck = true }
+        }
+        if c.halted {
+            guard let chip else { c.halted = false; return nil }
+            // Blocked in kvm_vcpu_halt: skip virtual time to the next timer event.
+            if remaining == 0 { return .timeout }
+            remaining -= 1
+            guard let dl = chip.nextDeadline() else { return .timeout }
+            if dl > c.now { c.skippedTime &+= dl - c.now }
+            c.eventCheck = true
+        }
+        return nil
+    }
+
+    public func completeIO(_ data: [UInt8]) {
+        cpu.ioData = data
+        cpu.ioDataPos = 0
+    }
+
+    public func completeMMIORead(_ data: [UInt8]) {
+        cpu.completionData.append(contentsOf: data)
+    }
+
+    // MARK: registers
+
+    public func regs() throws(KVMError) -> Regs {
+        var r = Regs()
+        let g = cpu.regs
+        r.rax = g[0]; r.rcx = g[1]; r.rdx = g[2]; r.rbx = g[3]; r.rsp = g[4]; r.rbp = g[5]; r.rsi = g[6]; r.rdi = g[7]
+        r.r8 = g[8]; r.r9 = g[9]; r.r10 = g[10]; r.r11 = g[11]; r.r12 = g[12]; r.r13 = g[13]; r.r14 = g[14]; r.r15 = g[15]
+        r.rip = cpu.rip
+        r.rflags = cpu.flags
+        return r
+    }
+
+    public func setRegs(_ r: Regs) throws(KVMError) {
+        let g = cpu.regs
+        g[0] = r.rax; g[1] = r.rcx; g[2] = r.rdx; g[3] = r.rbx; g[4] = r.rsp; g[5] = r.rbp; g[6] = r.rsi; g[7] = r.rdi
+        g[8] = r.r8; g[9] = r.r9; g[10] = r.r10; g[11] = r.r11; g[12] = r.r12; g[13] = r.r13; g[14] = r.r14; g[15] = r.r15
+        cpu.rip = cpu.code64 ? r.rip : r.rip
+        cpu.flags = r.rflags | 2   // X86_EFLAGS_FIXED
+        cpu.updateAC()
+        cpu.eventCheck = true
+        shutdownState = false      // userspace may restart a vCPU after KVM_EXIT_SHUTDOWN
+    }
+
+    static func toABI(_ s: Seg) -> Segment {
+        Segment(base: s.base, limit: s.limit, selector: s.sel, type: s.type, present: s.present ? 1 : 0,
+                dpl: s.dpl, db: s.db ? 1 : 0, s: s.s ? 1 : 0, l: s.l ? 1 : 0, g: s.g ? 1 : 0,
+                avl: s.avl ? 1 : 0, unusable: s.unusable ? 1 : 0)
+    }
+
+    static func fromABI(_ a: Segment) -> Seg {
+        var s = Seg()
+        s.sel = a.selector; s.base = a.base; s.limit = a.limit; s.type = a.type & 0xF
+        s.present = a.present != 0; s.dpl = a.dpl & 3; s.db = a.db != 0; s.s = a.s != 0; s.l = a.l != 0
+        s.g = a.g != 0; s.avl = a.avl != 0; s.unusable = a.unusable != 0
+        return s
+    }
+
+    public func sregs() throws(KVMError) -> SpecialRegisters {
+        var s = SpecialRegisters()
+        let g = cpu.segs
+        s.es = RefVCPU.toABI(g[S.es]); s.cs = RefVCPU.toABI(g[S.cs]); s.ss = RefVCPU.toABI(g[S.ss])
+        s.ds = RefVCPU.toABI(g[S.ds]); s.fs = RefVCPU.toABI(g[S.fs]); s.gs = RefVCPU.toABI(g[S.gs])
+        s.ldt = RefVCPU.toABI(g[S.ldtr]); s.tr = RefVCPU.toABI(g[S.tr])
+        s.gdt = DescriptorTable(base: cpu.gdtBase, limit: UInt16(truncatingIfNeeded: cpu.gdtLimit))
+        s.idt = DescriptorTable(base: cpu.idtBase, limit: UInt16(truncatingIfNeeded: cpu.idtLimit))
+        s.cr0 = cpu.cr0; s.cr2 = cpu.cr2; s.cr3 = cpu.cr3; s.cr4 = cpu.cr4
+        s.cr8 = cpu.readCR8()
+        s.efer = cpu.efer
+        s.apicBase = cpu.apicBase
+        if let v = queuedInterrupt { s.interruptBitmap[Int(v >> 6)] |= 1 << UInt64(v & 63) }
+        return s
+    }
+
+    public func setSregs(_ s: SpecialRegisters) throws(KVMError) {
+        let op = "KVM_SET_SREGS"
+        // kvm_is_valid_sregs
+        if s.efer & (1 << 8) != 0 && s.cr0 & 0x8000_0000 != 0 {
+            if s.cr4 & 0x20 == 0 || s.efer & (1 << 10) == 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        } else if s.efer & (1 << 10) != 0 {
+            throw KVMError(errno: Errno.EINVAL, operation: op)
+        }
+        if s.cr4 & ~cpu.cr4Allowed != 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        if s.cr0 >> 32 != 0 || (s.cr0 & 0x8000_0000 != 0 && s.cr0 & 1 == 0) || (s.cr0 & 0x2000_0000 != 0 && s.cr0 & 0x4000_0000 == 0) {
+            throw KVMError(errno: Errno.EINVAL, operation: op)
+        }
+        let c = cpu
+        c.cr0 = s.cr0 | 0x10; c.cr2 = s.cr2; c.cr3 = s.cr3; c.cr4 = s.cr4; c.efer = s.efer
+        c.writeCR8(s.cr8 & 0xF)
+        if vm?.chip == nil { c.apicBase = s.apicBase }
+        else if let chip = vm?.chip, chip.writeMSR(0x1B, value: s.apicBase, vcpu: index, now: c.now) { c.apicBase = s.apicBase }
+        c.gdtBase = s.gdt.base; c.gdtLimit = UInt32(s.gdt.limit)
+        c.idtBase = s.idt.base; c.idtLimit = UInt32(s.idt.limit)
+        c.segs[S.es] = RefVCPU.fromABI(s.es); c.segs[S.cs] = RefVCPU.fromABI(s.cs); c.segs[S.ss] = RefVCPU.fromABI(s.ss)
+        c.segs[S.ds] = RefVCPU.fromABI(s.ds); c.segs[S.fs] = RefVCPU.fromABI(s.fs); c.segs[S.gs] = RefVCPU.fromABI(s.gs)
+        c.segs[S.ldtr] = RefVCPU.fromABI(s.ldt); c.segs[S.tr] = RefVCPU.fromABI(s.tr)
+        // vmx_get_cpl: SS.DPL in protected mode, 0 in real mode.
+        c.cpl = c.pe ? Int(c.segs[S.ss].dpl) : 0
+        c.rederiveAll()
+        c.updateMode()
+        c.flushTLB()
+        // KVM_SET_SREGS reloads the PDPTEs in PAE paging mode (load_pdptrs).
+        if c.paePaging { do { try c.loadPDPTEs(c.cr3) } catch { throw KVMError(errno: Errno.EINVAL, operation: op) } }
+        for w in 0..<4 where s.interruptBitmap.count > w && s.interruptBitmap[w] != 0 {
+            queuedInterrupt = UInt8(w * 64 + s.interruptBitmap[w].trailingZeroBitCount)
+            break
+        }
+        c.eventCheck = true
+    }
+
+    public func fpu() throws(KVMError) -> FPU {
+        var f = fpuState
+        f.fcw = cpu.fcw; f.fsw = cpu.fsw; f.ftwx = cpu.ftw
+        return f
+    }
+
+    public func setFPU(_ fpu: FPU) throws(KVMError) {
+        fpuState = fpu
+        cpu.fcw = fpu.fcw; cpu.fsw = fpu.fsw; cpu.ftw = fpu.ftwx
+    }
+
+    public func msrs(_ indices: [UInt32]) throws(KVMError) -> [MSREntry] {
+        var out: [MSREntry] = []
+        for i in indices {
+            guard let v = cpu.readMSR(i) else { break }
+            out.append(MSREntry(index: i, data: v))
+        }
+        return out
+    }
+
+    public func setMSRs(_ entries: [MSREntry]) throws(KVMError) -> Int {
+        var n = 0
+        for e in entries {
+            if !cpu.writeMSR(e.index, e.data) { break }
+            n += 1
+        }
+        return n
+    }
+
+    public func setCPUID(_ entries: [CPUIDEntry]) throws(KVMError) {
+        let op = "KVM_SET_CPUID2"
+        if entries.count > 256 { throw KVMError(errno: Errno.E2BIG, operation: op) }
+        // Since 5.16 KVM refuses to change CPUID after KVM_RUN (identical tables are allowed).
+        if hasRun && entries != cpu.cpuid.entries { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        cpu.cpuid.entries = entries
+    }
+
+    public func vcpuEvents() throws(KVMError) -> VCPUEvents {
+        var e = VCPUEvents()
+        if let v = queuedInterrupt { e.interrupt.injected = 1; e.interrupt.nr = v }
+        e.interrupt.shadow = cpu.shadow == 1 ? 2 : (cpu.shadow == 2 ? 1 : 0)
+        e.nmi.pending = nmiPending > 0 ? 1 : 0
+        e.nmi.masked = cpu.nmiMasked ? 1 : 0
+        if let (v, code) = pendingException {
+            e.exception.injected = 1; e.exception.nr = v
+            e.exception.hasErrorCode = code == nil ? 0 : 1; e.exception.errorCode = code ?? 0
+        }
+        e.flags = VCPUEvents.validNMIPending | VCPUEvents.validShadow | VCPUEvents.validSMM
+        return e
+    }
+
+    public func setVCPUEvents(_ e: VCPUEvents) throws(KVMError) {
+        let op = "KVM_SET_VCPU_EVENTS"
+        let valid = VCPUEvents.validNMIPending | VCPUEvents.validSIPIVector | VCPUEvents.validShadow | VCPUEvents.validSMM
+        // PAYLOAD and TRIPLE_FAULT need capabilities this engine does not enable.
+        if e.flags & ~valid != 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        if e.exception.injected != 0 && (e.exception.nr > 31 || e.exception.nr == 2) {
+            throw KVMError(errno: Errno.EINVAL, operation: op)
+        }
+        if e.flags & VCPUEvents.validSMM != 0 && e.smi.smm != 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        pendingException = (e.exception.injected != 0 || e.exception.pending != 0)
+            ? (e.exception.nr, e.exception.hasErrorCode != 0 ? e.exception.errorCode : nil) : nil
+        queuedInterrupt = e.interrupt.injected != 0 ? e.interrupt.nr : nil
+        if e.flags & VCPUEvents.validShadow != 0 {
+            cpu.shadow = e.interrupt.shadow & 2 != 0 ? 1 : (e.interrupt.shadow & 1 != 0 ? 2 : 0)
+        }
+        if e.nmi.injected != 0 { nmiPending = max(nmiPending, 1) }
+        if e.flags & VCPUEvents.validNMIPending != 0 { nmiPending = Int(e.nmi.pending != 0 ? 1 : 0) + (e.nmi.injected != 0 ? 1 : 0) }
+        cpu.nmiMasked = e.nmi.masked != 0
+        cpu.eventCheck = true
+    }
+
+    public func interrupt(vector: UInt8) throws(KVMError) {
+        // kvm_vcpu_ioctl_interrupt: with the in-kernel PIC the ioctl is refused.
+        if vm?.chip != nil { throw KVMError(errno: Errno.ENXIO, operation: "KVM_INTERRUPT") }
+        queuedInterrupt = vector
+        cpu.eventCheck = true
+    }
+
+    public func nmi() throws(KVMError) {
+        // process_nmi: at most two pending (one if NMIs are masked).
+        nmiPending = min(nmiPending + 1, cpu.nmiMasked ? 1 : 2)
+        cpu.eventCheck = true
+    }
+
+    public func setGuestDebug(_ debug: GuestDebug) throws(KVMError) {
+        let validMask = GuestDebug.enable | GuestDebug.singleStep | GuestDebug.useSoftwareBreakpoints
+            | GuestDebug.useHardwareBreakpoints | GuestDebug.injectDB | GuestDebug.injectBP | GuestDebug.blockIRQ
+        if debug.control & ~validMask != 0 { throw KVMError(errno: Errno.EINVAL, operation: "KVM_SET_GUEST_DEBUG") }
+        if debug.control & (GuestDebug.injectDB | GuestDebug.injectBP) != 0 {
+            if pendingException != nil { throw KVMError(errno: Errno.EBUSY, operation: "KVM_SET_GUEST_DEBUG") }
+            pendingException = (debug.control & GuestDebug.injectDB != 0 ? Vec.db : Vec.bp, nil)
+        }
+        guestDebug = debug
+        let hw = GuestDebug.enable | GuestDebug.useHardwareBreakpoints
+        cpu.hostBreakpoints = debug.control & hw == hw && debug.debugreg.count >= 8 ? debug.debugreg : nil
+        cpu.updateBreakpoints()
+        cpu.interceptBreakpoints = debug.control & (GuestDebug.enable | GuestDebug.useSoftwareBreakpoints)
+            == (GuestDebug.enable | GuestDebug.useSoftwareBreakpoints)
+        cpu.eventCheck = true
+    }
+
+    public func statistics() throws(KVMError) -> Statistics {
+        let s = cpu.stats
+        func c(_ n: String, _ v: UInt64) -> Statistics.Descriptor {
+            Statistics.Descriptor(name: n, kind: .cumulative, unit: .none, exponent: 0, values: [v])
+        }
+        return Statistics(descriptors: [
+            c("halt_successful_poll", 0), c("halt_attempted_poll", 0), c("halt_poll_invalid", 0),
+            c("halt_wakeup", s.haltWakeup),
+            c("pf_taken", s.pfFixed), c("pf_fixed", s.pfFixed), c("pf_emulate", 0), c("pf_spurious", 0),
+            c("pf_fast", 0), c("pf_mmio_spte_created", UInt64(cpu.mem.mmioSPTE.count)), c("pf_guest", 0),
+            c("tlb_flush", 0), c("invlpg", 0),
+            c("exits", s.exits), c("io_exits", s.ioExits), c("mmio_exits", s.mmioExits),
+            c("signal_exits", s.signalExits), c("irq_window_exits", s.irqWindowExits),
+            c("nmi_window_exits", s.nmiWindowExits), c("l1d_flush", 0), c("halt_exits", s.haltExits),
+            c("request_irq_exits", s.requestIRQExits), c("irq_exits", s.irqExits),
+            c("host_state_reload", 0), c("fpu_reload", 0),
+            c("insn_emulation", cpu.emulatedInstructions), c("insn_emulation_fail", s.insnEmulationFail),
+            c("hypercalls", s.hypercalls), c("irq_injections", s.irqInjections), c("nmi_injections", s.nmiInjections),
+            c("req_event", 0),
+        ])
+    }
+}
+
+/// `kvm-unit trace`: the VMX exits behind each KVM exit, one line per exit.
+extension RefVCPU: HardwareExitTracing {
+    public var hardwareTraceEnabled: Bool {
+        get { vmxTraceEnabled }
+        set { vmxTraceEnabled = newValue }
+    }
+
+    public func takeHardwareTrace() -> [String] {
+        takeVMXTrace().map { "VMX exit " + $0.description }
+    }
+}

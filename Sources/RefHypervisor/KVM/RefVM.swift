@@ -1,0 +1,110 @@
+import KVMABI
+
+/// The VM fd: memory slots (the EPT), vCPUs, the in-kernel irqchip and PIT.
+public final class RefVM: VirtualMachine {
+    let memory = GuestPhysicalMemory()
+    var vcpus: [RefVCPU] = []
+    var chip: IRQChip?
+    private var closed = false
+
+    init() {}
+
+    deinit { close() }
+
+    public func allocateGuestMemory(size: Int) throws(KVMError) -> GuestMemory {
+        let m = try GuestMemory(size: size)
+        memory.allocations.append(m)
+        return m
+    }
+
+    public func setUserMemoryRegion(_ region: MemoryRegion) throws(KVMError) {
+        try memory.setRegion(region)
+    }
+
+    public func createVCPU(id: UInt32) throws(KVMError) -> any VirtualCPU {
+        let op = "KVM_CREATE_VCPU"
+        // kvm_vm_ioctl_create_vcpu: id >= KVM_MAX_VCPU_IDS -> EINVAL, online >= KVM_MAX_VCPUS -> EINVAL, duplicate -> EEXIST.
+        if id >= 1024 { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        if vcpus.contains(where: { $0.id == id }) { throw KVMError(errno: Errno.EEXIST, operation: op) }
+        if let chip, vcpus.count >= chip.router.lapics.count {
+            chip.router.lapics.append(LocalAPIC(vcpuIndex: vcpus.count, router: chip.router))
+        }
+        let v = RefVCPU(vm: self, id: id, index: vcpus.count)
+        vcpus.append(v)
+        return v
+    }
+
+    public func createIRQChip() throws(KVMError) {
+        let op = "KVM_CREATE_IRQCHIP"
+        // kvm_arch_vm_ioctl: irqchip already there -> EEXIST; vCPUs already created -> EINVAL.
+        if chip != nil { throw KVMError(errno: Errno.EEXIST, operation: op) }
+        if !vcpus.isEmpty { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        chip = IRQChip(vcpuCount: 1)
+    }
+
+    public func createPIT2() throws(KVMError) {
+        let op = "KVM_CREATE_PIT2"
+        // kvm_arch_vm_ioctl(KVM_CREATE_PIT2): EEXIST if a PIT exists, ENOENT without the PIC.
+        guard let chip else { throw KVMError(errno: Errno.ENOENT, operation: op) }
+        if chip.pitCreated { throw KVMError(errno: Errno.EEXIST, operation: op) }
+        chip.createPIT()
+    }
+
+    var now: UInt64 { vcpus.first?.cpu.now ?? 0 }
+
+    public func irqLine(_ gsi: UInt32, level: Bool) throws(KVMError) {
+        guard let chip else { throw KVMError(errno: Errno.ENXIO, operation: "KVM_IRQ_LINE") }
+        _ = chip.setIRQLine(gsi: gsi, level: level, now: now)
+        for v in vcpus { v.cpu.eventCheck = true }
+    }
+
+    public func signalMSI(address: UInt64, data: UInt32) throws(KVMError) -> Int32 {
+        // kvm_send_userspace_msi: EINVAL without an in-kernel irqchip.
+        guard let chip else { throw KVMError(errno: Errno.EINVAL, operation: "KVM_SIGNAL_MSI") }
+        chip.signalMSI(address: address, data: data, now: now)
+        for v in vcpus { v.cpu.eventCheck = true }
+        return 1
+    }
+
+    public func dirtyLog(slot: UInt32) throws(KVMError) -> [UInt64] {
+        try memory.takeDirtyLog(slot: slot)
+    }
+
+    public func checkExtension(_ capability: Capability) -> Int32 {
+        RefHypervisor.capability(capability)
+    }
+
+    public func statistics() throws(KVMError) -> Statistics {
+        func c(_ n: String, _ v: UInt64) -> Statistics.Descriptor {
+            Statistics.Descriptor(name: n, kind: .cumulative, unit: .none, exponent: 0, values: [v])
+        }
+        let pages = UInt64(memory.populated.count)
+        return Statistics(descriptors: [
+            c("remote_tlb_flush", 0),
+            c("remote_tlb_flush_requests", 0),
+            c("mmu_shadow_zapped", 0),
+            c("mmu_pte_write", 0),
+            c("mmu_pde_zapped", 0),
+            c("mmu_flooded", 0),
+            c("mmu_recycled", 0),
+            c("mmu_cache_miss", 0),
+            c("mmu_unsync", 0),
+            Statistics.Descriptor(name: "pages_4k", kind: .instant, unit: .none, exponent: 0, values: [pages]),
+            Statistics.Descriptor(name: "pages_2m", kind: .instant, unit: .none, exponent: 0, values: [0]),
+            Statistics.Descriptor(name: "pages_1g", kind: .instant, unit: .none, exponent: 0, values: [0]),
+            c("nx_lpage_splits", 0),
+            Statistics.Descriptor(name: "max_mmu_page_hash_collisions", kind: .peak, unit: .none, exponent: 0, values: [0]),
+            Statistics.Descriptor(name: "max_mmu_rmap_size", kind: .peak, unit: .none, exponent: 0, values: [0]),
+        ])
+    }
+
+    public func close() {
+        if closed { return }
+        closed = true
+        memory.removeAllSlots()
+        for v in vcpus { v.cpu.flushTLB(); v.closed = true }
+        vcpus.removeAll()
+        for a in memory.allocations { a.release() }
+        memory.allocations.removeAll()
+    }
+}

@@ -1,1 +1,0 @@
-// The reference engine lands here (issue 4); this keeps the target buildable meanwhile.
