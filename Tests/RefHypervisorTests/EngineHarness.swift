@@ -6,7 +6,7 @@ import KVMABI
 /// through the KVMABI protocols. Code is loaded at 0x10000; 64-bit mode uses a 1 GiB
 /// identity page at PML4 0x1000 / PDPT 0x2000; the snippet ends with HLT (KVM_EXIT_HLT).
 final class Snippet {
-    let hv = RefHypervisor()
+    let hv: RefHypervisor
     let vm: any VirtualMachine
     let vcpu: any VirtualCPU
     let ram: GuestMemory
@@ -15,7 +15,9 @@ final class Snippet {
 
     enum Mode { case real, prot32, long64 }
 
-    init(_ mode: Mode, _ asm: String, ramSize: Int = 0x100000, irqchip: Bool = false) throws {
+    init(_ mode: Mode, _ asm: String, ramSize: Int = 0x100000, irqchip: Bool = false,
+         injectedFaults: Set<InjectedFault> = []) throws {
+        hv = RefHypervisor(injectedFaults: injectedFaults)
         vm = try hv.createVM()
         ram = try vm.allocateGuestMemory(size: ramSize)
         try vm.setUserMemoryRegion(MemoryRegion(slot: 0, guestPhysicalAddress: 0, memorySize: UInt64(ramSize), userspaceAddress: ram.hostAddress))

@@ -140,3 +140,80 @@ extension Snippet {
         #expect(try s.vcpu.sregs().ss.selector == 0x23)
     }
 }
+
+@Suite struct SamePrivilegeIretTests {
+    /// Evidence for the iret32 payload report: INT n / IRETD at CPL0 restores ESP exactly.
+    @Test func intIretdRestoresESP() throws {
+        let body = """
+        mov esi, esp
+        int 0x30
+        mov edi, esp
+        hlt
+        handler:
+        iretd
+        """
+        let s = try Snippet(.prot32, body)
+        let bin = try Snippet.assemble("bits 32\norg 0x10000\n" + body + "\ndd handler")
+        let h = (0..<4).reduce(UInt64(0)) { $0 | UInt64(bin[bin.count - 4 + $1]) << (8 * $1) }
+        let gate: UInt64 = (h & 0xFFFF) | UInt64(0x08) << 16 | UInt64(0x8E) << 40 | ((h >> 16) & 0xFFFF) << 48
+        s.ram.write(CallGateTests.desc(gate), at: 0x5000 + 8 * 0x30)
+        var sr = try s.vcpu.sregs()
+        sr.idt = DescriptorTable(base: 0x5000, limit: 0x7FF)
+        try s.vcpu.setSregs(sr)
+        #expect(try s.run() == .hlt)
+        let r = try s.regs()
+        #expect(r.rdi == r.rsi)
+        #expect(r.rsi == 0x80000)
+    }
+}
+
+@Suite struct ApplicationProcessorTests {
+    @Test func apWaitsForInitSipi() throws {
+        let s = try Snippet(.long64, """
+        mov ebx, 0xFEE00000
+        mov dword [rbx + 0xF0], 0x1FF
+        mov dword [rbx + 0x310], 0x01000000
+        mov dword [rbx + 0x300], 0x00004500
+        mov dword [rbx + 0x310], 0x01000000
+        mov dword [rbx + 0x300], 0x00004608
+        out 0x80, al
+        """, irqchip: true)
+        s.ram.write([0x87, 0, 0, 0xC0, 0, 0, 0, 0], at: 0x2000 + 3 * 8)
+        let ap = try s.vm.createVCPU(id: 1)
+        s.ram.write(try Snippet.assemble("bits 16\nmov ax, 0x1234\nout 0x81, al\n"), at: 0x8000)
+        #expect(try ap.run(budget: RunBudget(wallClockNanoseconds: 0, instructions: 1000)) == .timeout)
+        #expect(try s.run() == .io(IOExit(direction: .out, size: 1, port: 0x80, count: 1, data: [0])))
+        #expect(try ap.run(budget: RunBudget(wallClockNanoseconds: 0, instructions: 1000)) == .io(IOExit(direction: .out, size: 1, port: 0x81, count: 1, data: [0x34])))
+        let sr = try ap.sregs()
+        #expect(sr.cs.selector == 0x0800 && sr.cs.base == 0x8000)
+    }
+}
+
+@Suite struct AlignmentCheckTests {
+    @Test func misalignedUserAccessWithACRaisesAC() throws {
+        // CR0.AM + RFLAGS.AC at CPL3: a misaligned dword load is #AC(0); KVM intercepts #AC.
+        let s = try Snippet(.long64, """
+        mov rax, cr0
+        or eax, 0x40000
+        mov cr0, rax
+        push 0x23
+        push 0x70000
+        push 0x40202
+        push 0x1B
+        push user
+        iretq
+        user:
+        mov eax, [0x3000]
+        mov ebx, [0x3001]
+        hlt
+        """)
+        let gdt: [UInt64] = [0, 0x00AF_9A00_0000_FFFF, 0x00CF_9200_0000_FFFF, 0x00AF_FA00_0000_FFFF, 0x00CF_F200_0000_FFFF]
+        for (i, d) in gdt.enumerated() { s.ram.write(CallGateTests.desc(d), at: 0x6000 + 8 * i) }
+        var sr = try s.vcpu.sregs()
+        sr.gdt = DescriptorTable(base: 0x6000, limit: UInt16(8 * gdt.count - 1))
+        try s.vcpu.setSregs(sr)
+        s.ref.vmxTraceEnabled = true
+        #expect(try s.run() == .shutdown)
+        #expect(s.ref.takeVMXTrace().contains { $0.reason == .exceptionOrNMI && $0.vector == 17 })
+    }
+}

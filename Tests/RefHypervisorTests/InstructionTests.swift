@@ -32,9 +32,9 @@ import KVMABI
     }
 
     @Test func flipCarryAfterADCInjection() throws {
-        RefHypervisor.injectedFaults = [.flipCarryAfterADC]
-        defer { RefHypervisor.injectedFaults = [] }
-        let r = try run64("clc\nmov eax, 1\nadc eax, 1\npushfq\npop rbx")
+        let s = try Snippet(.long64, "clc\nmov eax, 1\nadc eax, 1\npushfq\npop rbx\nhlt\n", injectedFaults: [.flipCarryAfterADC])
+        #expect(try s.run() == .hlt)
+        let r = try s.regs()
         #expect(r.rax == 2)
         #expect(r.rbx & FL.cf == FL.cf)   // inverted from the architectural 0
     }

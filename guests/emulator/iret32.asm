@@ -18,7 +18,8 @@ after_int:
     CHECK_EQ dword [frame_cs], SEL_CODE32, "pushed CS"
     CHECK_MASK dword [frame_fl], FL_IF, FL_IF, "pushed EFLAGS has IF = 1"
     CHECK_MASK dword [in_fl], FL_IF, 0, "IF = 0 inside the handler (interrupt gate)"
-    CHECK_EQ esp, esi, "ESP restored by IRETD"
+    mov eax, esp                    ; the check macros push before reading their
+    CHECK_EQ eax, esi, "ESP restored by IRETD"   ; operands: sample ESP first
     PAYLOAD_DONE
 handler:
     inc dword [count]

@@ -23,12 +23,13 @@ import KVMABI
 
 /// The reference engine's system fd: a software KVM on Intel VMX with EPT.
 public final class RefHypervisor: Hypervisor {
-    /// Test-only fault injection for the cross-check machinery (empty by default).
-    nonisolated(unsafe) public static var injectedFaults: Set<InjectedFault> = []
+    /// Test-only fault injection for the cross-check machinery (empty by default). Per
+    /// hypervisor, so a deliberately broken engine never leaks into other tests' VMs.
+    public let injectedFaults: Set<InjectedFault>
 
     public static let version = "ref-1"
 
-    public init() {}
+    public init(injectedFaults: Set<InjectedFault> = []) { self.injectedFaults = injectedFaults }
 
     public var identity: ImplementationIdentity {
         ImplementationIdentity(implementation: "ref", kernelRelease: RefHypervisor.version, device: "(software)",
@@ -41,7 +42,7 @@ public final class RefHypervisor: Hypervisor {
 
     public func supportedCPUID() throws(KVMError) -> [CPUIDEntry] { CPUIDModel.supported }
 
-    public func createVM() throws(KVMError) -> any VirtualMachine { RefVM() }
+    public func createVM() throws(KVMError) -> any VirtualMachine { RefVM(injectedFaults: injectedFaults) }
 
     /// KVM_CHECK_EXTENSION values of a VMX KVM (Linux 6.1) for what this engine implements.
     static func capability(_ c: Capability) -> Int32 {

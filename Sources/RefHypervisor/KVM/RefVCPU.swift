@@ -26,6 +26,9 @@ public final class RefVCPU: VirtualCPU {
     var fpuState = FPU()
     /// Set when the VM was closed: the vCPU fd is gone.
     var closed = false
+    /// KVM_MP_STATE_INIT_RECEIVED / UNINITIALIZED: an application processor with an in-kernel
+    /// LAPIC waits for INIT/SIPI before it runs (kvm_vcpu_reset, kvm_apic_accept_events).
+    var waitingForSIPI = false
     var guestDebug = GuestDebug()
 
     init(vm: RefVM, id: UInt32, index: Int) {
@@ -36,7 +39,10 @@ public final class RefVCPU: VirtualCPU {
         cpu.vcpuIndex = index
         cpu.devices = vm.chip
         if let chip = vm.chip { cpu.apicBase = chip.readMSR(0x1B, vcpu: index, now: 0) ?? cpu.apicBase }
-        if index != 0 { cpu.apicBase &= ~UInt64(0x100) }   // only vCPU 0 is the BSP
+        if id != 0 {
+            cpu.apicBase &= ~UInt64(0x100)   // only vCPU id 0 is the BSP
+            waitingForSIPI = vm.chip != nil
+        }
     }
 
     // MARK: extras of the reference engine
@@ -75,7 +81,7 @@ public final class RefVCPU: VirtualCPU {
         cpu.devices = vm?.chip
         // Memory slots changed (or the dirty log was read): drop every cached translation.
         if cpu.memGeneration != cpu.mem.generation { cpu.flushTLB() }
-        cpu.flipCarryAfterADC = !RefHypervisor.injectedFaults.isEmpty && RefHypervisor.injectedFaults.contains(.flipCarryAfterADC)
+        cpu.flipCarryAfterADC = vm?.injectedFaults.contains(.flipCarryAfterADC) ?? false
         if !pendingExits.isEmpty { return pendingExits.removeFirst() }
         if shutdownState { return shutdown() }
         var remaining = budget.instructions
@@ -94,6 +100,14 @@ public final class RefVCPU: VirtualCPU {
             cpu.ioData = []
         }
         if immediateExit { return .intr }
+        if let chip = vm?.chip {
+            if chip.takePendingINIT(vcpu: index) { waitingForSIPI = true }
+            if waitingForSIPI {
+                // Blocked until a start-up IPI: KVM_RUN only returns on a signal (watchdog).
+                guard let v = chip.takePendingSIPI(vcpu: index) else { return .timeout }
+                startUp(vector: v)
+            }
+        }
         cpu.eventCheck = true
         while true {
             if cpu.eventCheck || cpu.halted {
@@ -160,6 +174,19 @@ public final class RefVCPU: VirtualCPU {
                 }
             }
         }
+    }
+
+    /// INIT then SIPI: the reset state with CS = vector << 8, RIP = 0 (SDM Vol. 3A 9.4.4).
+    private func startUp(vector: UInt8) {
+        let apic = cpu.apicBase
+        cpu.reset()
+        cpu.apicBase = apic
+        var cs = Seg(); cs.sel = UInt16(vector) << 8; cs.base = UInt64(vector) << 12; cs.type = 0xB
+        cpu.segs[S.cs] = cs
+        cpu.derive(S.cs)
+        cpu.rip = 0
+        cpu.updateMode()
+        waitingForSIPI = false
     }
 
     /// Runs up to `limit` instructions; stops early on an exit or when events need a look.
@@ -594,14 +621,3 @@ public final class RefVCPU: VirtualCPU {
     }
 }
 
-/// `kvm-unit trace`: the VMX exits behind each KVM exit, one line per exit.
-extension RefVCPU: HardwareExitTracing {
-    public var hardwareTraceEnabled: Bool {
-        get { vmxTraceEnabled }
-        set { vmxTraceEnabled = newValue }
-    }
-
-    public func takeHardwareTrace() -> [String] {
-        takeVMXTrace().map { "VMX exit " + $0.description }
-    }
-}

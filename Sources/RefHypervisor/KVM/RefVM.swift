@@ -6,8 +6,9 @@ public final class RefVM: VirtualMachine {
     var vcpus: [RefVCPU] = []
     var chip: IRQChip?
     private var closed = false
+    let injectedFaults: Set<InjectedFault>
 
-    init() {}
+    init(injectedFaults: Set<InjectedFault> = []) { self.injectedFaults = injectedFaults }
 
     deinit { close() }
 

@@ -1,0 +1,54 @@
+@testable import Conformance
+import GuestPayloads
+import KVMABI
+import RefHypervisor
+import Testing
+
+/// The reference engine as the harness sees it: deterministic, and a deliberately broken
+/// engine is caught by the cross-check.
+@Suite("Reference engine through the harness")
+struct ReferenceEngineTests {
+    @Test("two runs of the whole catalogue on ref give identical outcomes")
+    func deterministic() throws {
+        let ref = try Backends.openReference()
+        let runner = SuiteRunner()
+        let first = runner.run(Catalogue.all, on: [("ref", ref)], jobs: 2)
+        let second = runner.run(Catalogue.all, on: [("ref", ref)], jobs: 2)
+        #expect(first.count == Catalogue.all.count)
+        for (a, b) in zip(first, second) {
+            let oa = try #require(a.results.first?.outcome), ob = try #require(b.results.first?.outcome)
+            #expect(oa.trace == ob.trace, "\(a.qualifiedName): traces differ")
+            #expect(oa.checks == ob.checks, "\(a.qualifiedName): checks differ")
+            #expect(oa.registers == ob.registers, "\(a.qualifiedName): final registers differ")
+            #expect(oa.ramDigest == ob.ramDigest, "\(a.qualifiedName): RAM differs")
+            #expect(oa.end == ob.end, "\(a.qualifiedName): ends differ")
+        }
+    }
+
+    @Test("an injected engine bug (CF flipped after ADC) makes the ADC payload DIVERGE, naming the exit and CF")
+    func injectedCarryBugDiverges() throws {
+        let ref = try Backends.openReference()
+        // The other side: the host's KVM when usable; otherwise a second, healthy run of the
+        // reference engine recorded before the fault is switched on.
+        let payload = try #require(Catalogue.named("alu_add_adc"))
+        let healthy = SuiteRunner().run(payload, on: ref, backend: "ref")
+        #expect(healthy.verdict == .pass)
+
+        let brokenEngine = RefHypervisor(injectedFaults: [.flipCarryAfterADC])
+        let broken = SuiteRunner().run(payload, on: brokenEngine, backend: "ref-injected")
+        #expect(broken.verdict == .fail, "the payload's own checks catch it")
+
+        let report = SuiteRunner().compare(healthy, broken, payload: payload)
+        #expect(report.verdict == .diverge)
+        let text = report.details.joined(separator: "\n")
+        #expect(text.contains("first differing exit is #"), "\(text)")
+        #expect(text.contains("KVM_EXIT_IO out port 0xe8"), "the first differing exit is a check record: \(text)")
+        #expect(text.contains("CF"), "the CF bit is named: \(text)")
+
+        if let host = GroupTesting.host.hypervisor {
+            let both = SuiteRunner().run(payload, on: [("kvm", host), ("ref", brokenEngine)], cpuid: try? host.supportedCPUID())
+            #expect(both.comparison?.verdict == .diverge, "against /dev/kvm too")
+            #expect(both.comparison?.details.joined().contains("CF") == true)
+        }
+    }
+}
