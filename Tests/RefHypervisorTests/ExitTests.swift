@@ -230,3 +230,15 @@ import KVMABI
         #expect(ext.edx & (1 << 29) != 0 && ext.edx & (1 << 20) != 0)   // LM, NX
     }
 }
+
+@Suite struct ShadowAtExitTests {
+    @Test func stiShadowStillBlocksAtAnUnfinishedOut() throws {
+        let s = try Snippet(.long64, "cli\nsti\nout 0x80, al\nnop\nhlt")
+        #expect(try s.run() == .io(IOExit(direction: .out, size: 1, port: 0x80, count: 1, data: [0])))
+        #expect(s.vcpu.ifFlag)
+        #expect(!s.vcpu.readyForInterruptInjection)            // blocking by STI at the exit
+        #expect(try s.vcpu.vcpuEvents().interrupt.shadow == 2)  // KVM_X86_SHADOW_INT_STI
+        #expect(try s.run(1) == .timeout)                        // completes the OUT, runs nothing else
+        #expect(s.vcpu.readyForInterruptInjection)
+    }
+}

@@ -7,9 +7,7 @@ import KVMABI
     static let all: [String] = ["exits", "mmu", "emulator", "irq"].flatMap { g in PayloadRunner.payloadNames(g).map { "\(g)/\($0)" } }
 
     /// Payloads that fail on ref because of the payload itself (reported to the lead).
-    static let suspectedPayloadBugs: [String: String] = [
-        "emulator/iret32": "CHECK_EQ esp, esi: the check macro pushes RFLAGS and EAX before reading ESP, so actual = ESP - 8",
-    ]
+    static let suspectedPayloadBugs: [String: String] = [:]
 
     @Test(arguments: all)
     func payload(_ path: String) throws {

@@ -80,8 +80,6 @@ enum ExitRequest {
     case emulationFailure
     /// The guest touched a slot whose userspace memory is not mapped.
     case efault
-    /// #UD, #DB or #AC: KVM intercepts these and reflects them (trace only).
-    case interruptWindowPending
     /// INT3 with KVM_GUESTDBG_USE_SW_BP: #BP intercepted, KVM_EXIT_DEBUG.
     case softwareBreakpoint
 }
@@ -174,6 +172,7 @@ final class CPU {
     var defOsz = 2
     var defAsz = 2
     var stackSize = 2
+    var ipMask: UInt64 = 0xFFFF
     var lma: Bool { efer & (1 << 10) != 0 }
     var pe: Bool { cr0 & 1 != 0 }
     var pagingOn: Bool { cr0 & 0x8000_0000 != 0 }
@@ -238,7 +237,6 @@ final class CPU {
     /// MMIO/PIO read data supplied by userspace for re-execution, consumed in order.
     var completionData: [UInt8] = []
     var completionPos = 0
-    var completionRIP: UInt64 = ~0
     /// MMIO writes done by the current instruction, exited one per run.
     var pendingMMIOWrites: [(gpa: UInt64, data: [UInt8], linear: UInt64, readOnly: Bool)] = []
     var stopAfterInstruction = false
@@ -260,7 +258,6 @@ final class CPU {
     /// KVM intercepts MOV DR until the first one, then lets them run until the next VM exit
     /// (handle_dr / vmx_sync_dirty_debug_regs).
     var movDRExiting = true
-    var hypercallHook: ((CPU) -> Void)?
 
     init(memory: GuestPhysicalMemory, cpuid: CPUIDModel) {
         mem = memory
@@ -317,6 +314,7 @@ final class CPU {
         else if cs.db { defOsz = 4; defAsz = 4 }
         else { defOsz = 2; defAsz = 2 }
         stackSize = code64 ? 8 : (segs[S.ss].db ? 4 : 2)
+        ipMask = code64 ? ~0 : (defOsz == 4 ? 0xFFFF_FFFF : 0xFFFF)
         flatFetch = code64 || (pe && cs.base == 0 && cs.lo == 0 && cs.hi >= 0xFFFF_FFFF && cs.readable)
         let user = cpl == 3
         if user != tlbUser { flushTLB(); tlbUser = user }

@@ -3,9 +3,9 @@
 // (string instructions commit completed iterations, as the SDM specifies).
 
 extension CPU {
+    /// RIP of the next instruction: 64-bit, EIP, or IP wrapping at 64 KiB in 16-bit code.
     @inline(__always) var nextRIP: UInt64 {
-        let n = instStart &+ UInt64(pos)
-        return code64 ? n : n & 0xFFFF_FFFF
+        (instStart &+ UInt64(pos)) & ipMask
     }
 
     /// Operand size of stack pushes/pops: 64 by default in 64-bit mode, 16 with 66.

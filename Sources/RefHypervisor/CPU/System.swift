@@ -107,8 +107,13 @@ extension CPU {
     // MARK: MOV CR / DR
 
     func movCRDR(_ op: UInt8) throws(Fault) {
-        try decodeModRM()
-        if !mrIsReg && false { throw ud() }   // mod is ignored: always a register operand
+        // SDM Vol. 2B MOV to/from CR/DR: the mod field is ignored and the r/m operand is
+        // always a general register, so no SIB or displacement follows the ModRM byte.
+        let m = try fetch8()
+        modrm = m
+        mrReg = Int((m >> 3) & 7) | Int(rex & 4) << 1
+        mrIsReg = true
+        mrRM = Int(m & 7) | Int(rex & 1) << 3
         let gpr = Int(modrm & 7) | Int(rex & 1) << 3
         let n = mrReg
         let size = code64 ? 8 : 4

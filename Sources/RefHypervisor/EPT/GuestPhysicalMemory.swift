@@ -105,7 +105,6 @@ final class GuestPhysicalMemory {
         generation &+= 1
         // Changing memslots zaps every SPTE, MMIO ones included (new generation).
         mmioSPTE.removeAll(keepingCapacity: true)
-        rebuildFastTable()
     }
 
     private func hostPointer(_ uaddr: UInt64, _ size: UInt64) -> UnsafeMutableRawPointer? {
@@ -144,9 +143,8 @@ final class GuestPhysicalMemory {
         case none
     }
 
-    // A flat table for the common case (all slots below 4 GiB in 2 MiB chunks is too big);
-    // slots are few, so a linear scan of the sorted list is cheap and the CPU caches results.
-    private func rebuildFastTable() {}
+    // Slots are few, so a linear scan of the sorted list is cheap; the CPU's software TLB
+    // caches the results (keyed by `generation`).
 
     @inline(__always)
     func lookup(_ gpa: UInt64) -> Lookup {

@@ -145,7 +145,11 @@ public final class RefVCPU: VirtualCPU {
             let retiredBefore = cpu.instructionsRetired
             let (n, e) = try batch(limit)
             remaining = remaining > n ? remaining - n : 0
-            if shadowBefore != 0 { cpu.shadow = 0; cpu.eventCheck = true }
+            // The shadow ends with the instruction after STI/MOV SS; if that instruction exited
+            // to userspace unfinished (IN/OUT/MMIO read), it still blocks, as on VMX.
+            if shadowBefore != 0 && (e == nil || cpu.instructionsRetired != retiredBefore) {
+                cpu.shadow = 0; cpu.eventCheck = true
+            }
             if let e { return e }
             if cpu.instructionsRetired != retiredBefore {
                 if rf { cpu.flags &= ~F.rf }   // RF is cleared once an instruction completes
@@ -273,7 +277,7 @@ public final class RefVCPU: VirtualCPU {
                 c.rip = c.instStart
                 c.vmExit(.exceptionOrNMI, vector: Vec.bp, outcome: "KVM_EXIT_DEBUG")
                 return .debug(exception: 3, pc: linearRIP, dr6: c.dr[6], dr7: c.dr[7])
-            case .none, .interruptWindowPending:
+            case .none:
                 c.rip = c.instStart
                 return nil
             }
@@ -519,7 +523,13 @@ public final class RefVCPU: VirtualCPU {
     public func setMSRs(_ entries: [MSREntry]) throws(KVMError) -> Int {
         var n = 0
         for e in entries {
-            if !cpu.writeMSR(e.index, e.data) { break }
+            if e.index == 0xC000_0080 {
+                // Host-initiated EFER writes may set LMA directly (set_efer, host_initiated).
+                if e.data & ~UInt64(0xD01 | 0x400) != 0 { break }
+                cpu.efer = e.data
+                cpu.updateMode()
+                cpu.flushTLB()
+            } else if !cpu.writeMSR(e.index, e.data) { break }
             n += 1
         }
         return n
