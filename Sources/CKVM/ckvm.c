@@ -80,10 +80,11 @@ int ckvm_set_kick_signal_mask(int vcpu_fd, int signo) {
     if (pthread_sigmask(SIG_BLOCK, NULL, &set) != 0) return -errno;
     sigdelset(&set, signo);
     // struct kvm_signal_mask ends in a flexible array; KVM wants the kernel's 8-byte sigset.
-    struct { struct kvm_signal_mask hdr; uint8_t bits[8]; } m;
-    m.hdr.len = 8;
-    memcpy(m.bits, &set, 8);
-    return ret(ioctl(vcpu_fd, KVM_SET_SIGNAL_MASK, &m));
+    _Alignas(struct kvm_signal_mask) uint8_t buf[sizeof(struct kvm_signal_mask) + 8];
+    struct kvm_signal_mask *m = (struct kvm_signal_mask *)buf;
+    m->len = 8;
+    memcpy(m->sigset, &set, 8);
+    return ret(ioctl(vcpu_fd, KVM_SET_SIGNAL_MASK, m));
 }
 
 int ckvm_drain_kick(int signo) {

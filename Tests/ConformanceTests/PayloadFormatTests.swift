@@ -67,7 +67,7 @@ struct PayloadFormatTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let f = dir.appendingPathComponent("x.bin").path
-        FileManager.default.createFile(atPath: f, contents: Data([1, 2, 3]))
+        #expect(FileManager.default.createFile(atPath: f, contents: Data([1, 2, 3])))
         #expect(throws: Selection.Failure.self) { try Selection.load(file: f) }
         do { _ = try Selection.load(file: f) } catch { #expect(error.description.hasPrefix("\(f): not a payload")) }
         do { _ = try Selection.load(file: dir.path + "/none.bin") } catch { #expect(error.description.hasSuffix("no such file")) }

@@ -13,7 +13,7 @@ extension Backends {
             if let host = try? openHost(device: device) { return [("kvm", host), ("ref", ref)] }
             return [("ref", ref)]
         case let other?:
-            throw BackendUnavailable(description: "unknown backend \"\(other ?? "")\": want kvm, ref or both")
+            throw BackendUnavailable(description: "unknown backend \"\(other)\": want kvm, ref or both")
         }
     }
 }
