@@ -164,3 +164,55 @@ import KVMABI
         #expect(try s.regs().rip == Snippet.codeBase + 6)   // the faulting MOV
     }
 }
+
+@Suite struct RealModeTests {
+    @Test func divideErrorThroughIVTReturnsToTheFaultingDIV() throws {
+        // #DE is a fault: the IVT handler sees IP of the DIV; it fixes BL and returns.
+        let s = try Snippet(.real, """
+        jmp start
+        handler:
+        mov bl, 1
+        inc si
+        iret
+        start:
+        xor ax, ax
+        mov es, ax
+        mov word [es:0], handler
+        mov word [es:2], 0x1000
+        mov ax, 100
+        xor bl, bl
+        xor si, si
+        div bl
+        hlt
+        """)
+        #expect(try s.run() == .hlt)
+        let r = try s.regs()
+        #expect(r.rsi & 0xFFFF == 1)       // one #DE, then the DIV by 1 succeeds
+        #expect(r.rax & 0xFF == 100)
+    }
+
+    @Test func unrealModeKeepsTheCachedLimit() throws {
+        // Load a 4 GiB data segment in protected mode, return to real mode: DS keeps the
+        // limit (SDM Vol. 3A 20.1.1), so a 32-bit offset above 64 KiB works.
+        let s = try Snippet(.real, """
+        cli
+        mov eax, cr0
+        or al, 1
+        mov cr0, eax
+        mov bx, 0x10
+        mov ds, bx
+        and al, 0xFE
+        mov cr0, eax
+        xor bx, bx
+        mov ds, bx
+        mov dword [dword 0x50000], 0x600DF00D
+        hlt
+        """)
+        var sr = try s.vcpu.sregs()
+        s.ram.write(CallGateTests.desc(0x00CF_9200_0000_FFFF), at: 0x6010)
+        sr.gdt = DescriptorTable(base: 0x6000, limit: 23)
+        try s.vcpu.setSregs(sr)
+        #expect(try s.run() == .hlt)
+        #expect(s.ram.read(at: 0x50000, count: 4) == [0x0D, 0xF0, 0x0D, 0x60])
+    }
+}

@@ -74,8 +74,9 @@ extension CPU {
             try writeRM(osz, r)
         case 0xAE:
             try decodeModRM()
-            // LFENCE/MFENCE/SFENCE and CLFLUSH are no-ops here; FXSAVE & co. are not modelled.
-            if !mrIsReg && (mrReg & 7) != 7 { throw ud() }
+            // LFENCE/MFENCE/SFENCE (mod = 3, /5 /6 /7) and CLFLUSH (/7 memory) are no-ops;
+            // FXSAVE/FXRSTOR/LDMXCSR/STMXCSR/XSAVE* and RD/WRFSBASE are not implemented (#UD).
+            if mrIsReg ? (mrReg & 7) < 5 : (mrReg & 7) != 7 { throw ud() }
         case 0xAF:
             try decodeModRM()
             let b = try readRM(osz)

@@ -55,7 +55,7 @@ public final class RefHypervisor: Hypervisor {
             return 1
         case .nrVcpus: return 2
         case .maxVcpus: return 1024
-        case .maxVcpuId: return 1024
+        case .maxVcpuId: return 4096
         case .nrMemslots: return Int32(GuestPhysicalMemory.userMemSlots)
         case .multiAddressSpace: return Int32(GuestPhysicalMemory.addressSpaces)
         case .irqRouting: return 4096

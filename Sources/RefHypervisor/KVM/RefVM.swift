@@ -24,8 +24,9 @@ public final class RefVM: VirtualMachine {
 
     public func createVCPU(id: UInt32) throws(KVMError) -> any VirtualCPU {
         let op = "KVM_CREATE_VCPU"
-        // kvm_vm_ioctl_create_vcpu: id >= KVM_MAX_VCPU_IDS -> EINVAL, online >= KVM_MAX_VCPUS -> EINVAL, duplicate -> EEXIST.
-        if id >= 1024 { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        // kvm_vm_ioctl_create_vcpu: id >= KVM_MAX_VCPU_IDS (4096 = 1024 * KVM_VCPU_ID_RATIO)
+        // -> EINVAL, online >= KVM_MAX_VCPUS (1024) -> EINVAL, duplicate id -> EEXIST.
+        if id >= 4096 || vcpus.count >= 1024 { throw KVMError(errno: Errno.EINVAL, operation: op) }
         if vcpus.contains(where: { $0.id == id }) { throw KVMError(errno: Errno.EEXIST, operation: op) }
         if let chip, vcpus.count >= chip.router.lapics.count {
             chip.router.lapics.append(LocalAPIC(vcpuIndex: vcpus.count, router: chip.router))
