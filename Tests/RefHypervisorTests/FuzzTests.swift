@@ -2,10 +2,14 @@ import Foundation
 import Testing
 import KVMABI
 
+/// Runs of the long fuzzers: REF_FUZZ_RUNS (e.g. 5000); the short versions always run.
+let longFuzzRuns = ProcessInfo.processInfo.environment["REF_FUZZ_RUNS"].flatMap(Int.init)
+
 /// Long fuzz run, only with REF_FUZZ_RUNS set (e.g. 5000).
 @Suite struct FuzzTests {
-    @Test func longFuzz() throws {
-        guard let n = ProcessInfo.processInfo.environment["REF_FUZZ_RUNS"].flatMap(Int.init) else { return }
+    @Test(.enabled(if: longFuzzRuns != nil, "long fuzz: set REF_FUZZ_RUNS=N to run it (the short fuzz runs always)"))
+    func longFuzz() throws {
+        let n = try #require(longFuzzRuns)
         try InstructionTests.fuzz(runs: n, seed: 0x1234_5678_9ABC_DEF1)
     }
 }
@@ -54,8 +58,9 @@ import KVMABI
 
     @Test func garbageSystemState() throws { try StateFuzzTests.run(runs: 60, seed: 0xDEAD_BEEF_1234_5678) }
 
-    @Test func longGarbageSystemState() throws {
-        guard let n = ProcessInfo.processInfo.environment["REF_FUZZ_RUNS"].flatMap(Int.init) else { return }
+    @Test(.enabled(if: longFuzzRuns != nil, "long fuzz: set REF_FUZZ_RUNS=N to run it (the short fuzz runs always)"))
+    func longGarbageSystemState() throws {
+        let n = try #require(longFuzzRuns)
         try StateFuzzTests.run(runs: n, seed: 0x0123_4567_89AB_CDEF)
     }
 }
