@@ -25,6 +25,18 @@ struct ReferenceEngineTests {
         }
     }
 
+    @Test("the same payload twice gives the same VMX-level trace (exit reasons, qualifications, GPAs)",
+          arguments: ["mmio_movs", "lapic_timer_periodic", "ad_bits", "string_rep_df"])
+    func sameVMXTraceTwice(_ name: String) throws {
+        let payload = try #require(Catalogue.named(name))
+        let a = TraceRun.run(payload, on: try Backends.openReference(), backend: "ref")
+        let b = TraceRun.run(payload, on: try Backends.openReference(), backend: "ref")
+        #expect(a.lines.contains { $0.contains("VMX ") }, "the trace shows the VMX exits")
+        #expect(a.lines == b.lines)
+        #expect(a.result.outcome?.registers == b.result.outcome?.registers)
+        #expect(a.result.verdict == .pass)
+    }
+
     @Test("an injected engine bug (CF flipped after ADC) makes the ADC payload DIVERGE, naming the exit and CF")
     func injectedCarryBugDiverges() throws {
         let ref = try Backends.openReference()

@@ -153,21 +153,6 @@ import KVMABI
     }
 }
 
-/// The same payload twice gives the same trace and final state.
-@Suite struct DeterminismTests {
-    @Test(arguments: ["exits/mmio_movs", "irq/lapic_timer_periodic", "mmu/ad_bits", "emulator/string_rep_df"])
-    func sameTraceTwice(_ path: String) throws {
-        let p = path.split(separator: "/").map(String.init)
-        let bin = try PayloadRunner.assemble(p[0], p[1])
-        let a = PayloadRunner.run(bin, trace: true), b = PayloadRunner.run(bin, trace: true)
-        #expect(a.trace == b.trace)
-        #expect(a.exits == b.exits)
-        #expect(a.regs == b.regs)
-        #expect(a.retired == b.retired)
-        #expect(!a.trace.isEmpty)
-    }
-}
-
 @Suite struct SplitAccessTests {
     @Test func mmioReadAcrossPagesIsTwoFragments() throws {
         // A 4-byte read at the last 2 bytes of RAM page 0x2FFFF000... spanning into MMIO at 0x30000000.
