@@ -58,7 +58,11 @@ struct Run: ParsableCommand {
             table = .builtIn
         }
         let backends: [(name: String, hypervisor: any Hypervisor)]
-        do { backends = try Backends.open(backend, device: device) } catch { fail(error.description) }
+        do {
+            backends = try Backends.open(backend, device: device) { line in
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
+        } catch { fail(error.description) }
 
         let text = !tap
         if text { for b in backends { print(TextReport.header(b.hypervisor.identity, backend: b.name)) } }
