@@ -258,6 +258,8 @@ final class CPU {
     /// KVM intercepts MOV DR until the first one, then lets them run until the next VM exit
     /// (handle_dr / vmx_sync_dirty_debug_regs).
     var movDRExiting = true
+    /// Use runFast (FastPath.swift) ahead of step(); tests turn it off to compare the two.
+    var fastPath = true
 
     init(memory: GuestPhysicalMemory, cpuid: CPUIDModel) {
         mem = memory
@@ -421,8 +423,10 @@ final class CPU {
     @inline(__always) func getR(_ n: Int, _ size: Int) -> UInt64 { size == 1 ? reg8(n) : reg(n, size) }
     @inline(__always) func setR(_ n: Int, _ size: Int, _ v: UInt64) { if size == 1 { setReg8(n, v) } else { setReg(n, size, v) } }
 
-    @inline(__always) static func mask(_ size: Int) -> UInt64 { size == 8 ? ~0 : (UInt64(1) << UInt64(size * 8)) &- 1 }
-    @inline(__always) static func signBit(_ size: Int) -> UInt64 { UInt64(1) << UInt64(size * 8 - 1) }
+    // Masking shifts (&<<): the checked `<<` expands to overshift branches, which pushed
+    // add/sub/alu past the inliner's 64-block limit for @inline(__always).
+    @inline(__always) static func mask(_ size: Int) -> UInt64 { ~UInt64(0) &>> UInt64(truncatingIfNeeded: 64 &- size &* 8) }
+    @inline(__always) static func signBit(_ size: Int) -> UInt64 { UInt64(1) &<< UInt64(truncatingIfNeeded: size &* 8 &- 1) }
     @inline(__always) static func sext(_ v: UInt64, _ size: Int) -> UInt64 {
         switch size {
         case 1: return UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: v)))

@@ -72,6 +72,14 @@ extension CPU {
             mrRM = rm | Int(rex & 1) << 3
             return
         }
+        try decodeModRMMem(m)
+    }
+
+    /// The memory forms of ModRM, out of line so that decodeModRM stays small enough to be
+    /// inlined (register forms then cost no call).
+    @inline(never) func decodeModRMMem(_ m: UInt8) throws(Fault) {
+        let mod = m >> 6
+        let rm = Int(m & 7)
         mrIsReg = false
         ripRel = false
         eaUsesSP = false
@@ -98,7 +106,7 @@ extension CPU {
                 let scale = UInt64(sib >> 6)
                 let idx = Int((sib >> 3) & 7) | Int(rex & 2) << 2
                 let b = Int(sib & 7)
-                if idx != 4 { a = regs[idx] << scale }
+                if idx != 4 { a = regs[idx] &<< scale }
                 if b == 5 && mod == 0 {
                     a = a &+ CPU.sext(try fetch32(), 4)
                 } else {

@@ -414,38 +414,52 @@ extension CPU {
     }
 
     /// Opcodes 00-3D: op>>3 selects ADD OR ADC SBB AND SUB XOR CMP, op&7 the operand form.
-    /// A separate function so the ModRM decode and operand access inline into it.
+    /// A separate function so the ModRM decode and operand access inline into it. The
+    /// operation is one switch calling add/sub/logic directly: alu() as a whole is over the
+    /// inliner's 64-block limit, and calling it cost ~7% of the bench profile.
     @inline(never) func execALU(_ op: UInt8) throws(Fault) {
-        switch op & 7 {
+        let k = Int(op >> 3)
+        let form = op & 7
+        let size = form & 1 == 0 ? 1 : osz
+        let a: UInt64, b: UInt64
+        switch form {
         case 0, 1:
-            let size = op & 1 == 0 ? 1 : osz
-            let k = Int(op >> 3)
             try decodeModRM()
             try lockCheck(k != 7)
             if k != 7 { try checkWritableRM(size) }
-            let a = try readRM(size)
-            let r = alu(k, a, getR(mrReg, size), size)
-            if k != 7 { try writeRM(size, r) }
+            a = try readRM(size)
+            b = getR(mrReg, size)
         case 2, 3:
-            let size = op & 1 == 0 ? 1 : osz
-            let k = Int(op >> 3)
             try decodeModRM()
             if lock { throw ud() }
-            let b = try readRM(size)
-            let r = alu(k, getR(mrReg, size), b, size)
-            if k != 7 { setR(mrReg, size, r) }
+            b = try readRM(size)
+            a = getR(mrReg, size)
         case 4:
             if lock { throw ud() }
-            let k = Int(op >> 3)
-            let b = UInt64(try fetch8())
-            let r = alu(k, regs[0] & 0xFF, b, 1)
-            if k != 7 { setReg(0, 1, r) }
+            b = UInt64(try fetch8())
+            a = regs[0] & 0xFF
         default:
             if lock { throw ud() }
-            let k = Int(op >> 3)
-            let b = try fetchIz(osz) & CPU.mask(osz)
-            let r = alu(k, reg(0, osz), b, osz)
-            if k != 7 { setReg(0, osz, r) }
+            b = try fetchIz(osz) & CPU.mask(osz)
+            a = reg(0, osz)
+        }
+        let r: UInt64
+        switch k {
+        case 0: r = add(a, b, 0, size)
+        case 1: r = logic(a | b, size)
+        case 2:
+            r = add(a, b, flags & F.cf, size)
+            if flipCarryAfterADC { flags ^= F.cf }
+        case 3: r = sub(a, b, flags & F.cf, size)
+        case 4: r = logic(a & b, size)
+        case 5: r = sub(a, b, 0, size)
+        case 6: r = logic(a ^ b, size)
+        default: _ = sub(a, b, 0, size); return
+        }
+        switch form {
+        case 0, 1: try writeRM(size, r)
+        case 2, 3: setR(mrReg, size, r)
+        default: setR(0, size, r)
         }
     }
 

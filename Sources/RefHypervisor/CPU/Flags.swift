@@ -6,14 +6,15 @@ extension CPU {
     /// PF: set when the low byte has an even number of ones (0x9669 is that table for a nibble).
     @inline(__always) static func parity(_ r: UInt64) -> UInt64 {
         let x = (r ^ (r >> 4)) & 0xF
-        return ((0x9669 >> x) & 1) << 2
+        return ((0x9669 &>> x) & 1) &<< 2
     }
 
+    /// SF ZF PF, branch-free: ZF is bit 63 of ~x & (x - 1), which is set only for x = 0.
     @inline(__always) static func szp(_ r: UInt64, _ size: Int) -> UInt64 {
-        var f = parity(r)
-        if r & mask(size) == 0 { f |= F.zf }
-        if r & signBit(size) != 0 { f |= F.sf }
-        return f
+        let x = r & mask(size)
+        let sf = ((x &>> UInt64(truncatingIfNeeded: size &* 8 &- 1)) & 1) &<< 7
+        let zf = ((~x & (x &- 1)) &>> 63) &<< 6
+        return parity(r) | zf | sf
     }
 
     @inline(__always) func setArith(_ f: UInt64) { flags = (flags & ~F.arith) | f }

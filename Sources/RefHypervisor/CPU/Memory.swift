@@ -8,12 +8,19 @@ extension CPU {
         case 2: return UInt64(p.loadUnaligned(as: UInt16.self))
         case 4: return UInt64(p.loadUnaligned(as: UInt32.self))
         case 8: return p.loadUnaligned(as: UInt64.self)
-        default:
-            // Odd sizes come from page-split accesses.
-            var v: UInt64 = 0
-            for k in 0..<size { v |= UInt64(p.load(fromByteOffset: k, as: UInt8.self)) << UInt64(8 * k) }
-            return v
+        default: return loadOdd(p, size)
         }
+    }
+
+    /// Odd sizes come from page-split accesses (out of line to keep load() small).
+    @inline(never) static func loadOdd(_ p: UnsafeMutableRawPointer, _ size: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for k in 0..<size { v |= UInt64(p.load(fromByteOffset: k, as: UInt8.self)) << UInt64(8 * k) }
+        return v
+    }
+
+    @inline(never) static func storeOdd(_ p: UnsafeMutableRawPointer, _ size: Int, _ v: UInt64) {
+        for k in 0..<size { p.storeBytes(of: UInt8(truncatingIfNeeded: v >> UInt64(8 * k)), toByteOffset: k, as: UInt8.self) }
     }
 
     @inline(__always) static func store(_ p: UnsafeMutableRawPointer, _ size: Int, _ v: UInt64) {
@@ -22,8 +29,7 @@ extension CPU {
         case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: v), as: UInt16.self)
         case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: v), as: UInt32.self)
         case 8: p.storeBytes(of: v, as: UInt64.self)
-        default:
-            for k in 0..<size { p.storeBytes(of: UInt8(truncatingIfNeeded: v >> UInt64(8 * k)), toByteOffset: k, as: UInt8.self) }
+        default: storeOdd(p, size, v)
         }
     }
 
@@ -240,11 +246,41 @@ extension CPU {
         return (p.pointee.base &+ off) & 0xFFFF_FFFF
     }
 
+    // rd/wr: a small inline fast path (64-bit mode, segment base 0, no #AC check, canonical,
+    // TLB hit on one page: exactly the cases where linear() returns `off` and readLin/writeLin
+    // hit) and everything else out of line. The full path has more than 64 SIL blocks, so
+    // @inline(__always) was ignored and every operand access was a call (readRM/writeRM were
+    // 15% of the profile); with the small fast path they inline.
     @inline(__always) func rd(_ s: Int, _ off: UInt64, _ size: Int) throws(Fault) -> UInt64 {
-        try readLin(try linear(s, off, size, write: false), size)
+        if code64 && s < S.fs && !acCheck && CPU.canonical(off) {
+            let page = off >> 12
+            let i = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
+            let o = Int(off & 0xFFF)
+            if tlbRTag[i] == page && o &+ size <= 4096 {
+                return CPU.load(tlbRHost[i].unsafelyUnwrapped + o, size)
+            }
+        }
+        return try rdSlow(s, off, size)
     }
 
     @inline(__always) func wr(_ s: Int, _ off: UInt64, _ size: Int, _ v: UInt64) throws(Fault) {
+        if code64 && s < S.fs && !acCheck && CPU.canonical(off) {
+            let page = off >> 12
+            let i = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
+            let o = Int(off & 0xFFF)
+            if tlbWTag[i] == page && o &+ size <= 4096 {
+                CPU.store(tlbWHost[i].unsafelyUnwrapped + o, size, v)
+                return
+            }
+        }
+        try wrSlow(s, off, size, v)
+    }
+
+    @inline(never) func rdSlow(_ s: Int, _ off: UInt64, _ size: Int) throws(Fault) -> UInt64 {
+        try readLin(try linear(s, off, size, write: false), size)
+    }
+
+    @inline(never) func wrSlow(_ s: Int, _ off: UInt64, _ size: Int, _ v: UInt64) throws(Fault) {
         try writeLin(try linear(s, off, size, write: true), size, v)
     }
 

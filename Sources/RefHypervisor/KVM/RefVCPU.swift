@@ -199,6 +199,14 @@ public final class RefVCPU: VirtualCPU {
         let c = cpu
         var n: UInt64 = 0
         while n < limit {
+            // Common 64-bit instructions first (CPU.runFast); it stops before anything it does
+            // not handle, which step() then runs. eventCheck is false here except on entry.
+            if c.code64 && !c.eventCheck && !c.acCheck && !c.hwBreakpoints && c.fastPath {
+                let k = c.runFast(limit &- n)
+                n &+= k
+                c.instructionsRetired &+= k
+                if n >= limit { break }
+            }
             n &+= 1
             do {
                 try c.step()
