@@ -66,6 +66,61 @@ import KVMABI
         return out
     }
 
+    /// `program` with RFLAGS stored after every few instructions (PUSHFQ and a POP to the
+    /// compared page), so the flags each fast-path run leaves are observed, not only those a
+    /// later Jcc/ADC/SBB happens to read.
+    static func programObservingFlags(seed: UInt64, length: Int) -> String {
+        var g = Rng(s: seed ^ 0x5EED)
+        let lines = program(seed: seed, length: length).split(separator: "\n", omittingEmptySubsequences: false)
+        let setup = lines.firstIndex(of: "add rsp, 0")!
+        var out = lines[...setup].joined(separator: "\n") + "\n"
+        var slot = 0
+        for line in lines[(setup + 1)...] {
+            out += line + "\n"
+            if line.hasPrefix(".") || line == "hlt" || line.isEmpty { continue }
+            if g.next() % 3 == 0 {
+                out += "pushfq\npop qword [r15+0x\(String(0x800 + 8 * (slot % 256), radix: 16))]\n"
+                slot += 1
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: 0..<32)
+    func fastFlagsMatchStep(_ seed: Int) throws {
+        let asm = FastPathTests.programObservingFlags(seed: 0xF1A6_0000 &+ UInt64(seed), length: 300)
+        let a = try FastPathTests.runOnce(asm, fast: true)
+        let b = try FastPathTests.runOnce(asm, fast: false)
+        #expect("\(a.3)" == "hlt", "the program must run to its HLT: \(a.3)")
+        #expect(a.1 == b.1, "retired")
+        #expect(a.0 == b.0, "registers/flags differ for seed \(seed)")
+        #expect(a.2 == b.2, "memory (stored RFLAGS) differs for seed \(seed)")
+    }
+
+    /// Edge operands (0, 1, sign bit, all ones, nibble carries) through every 64-bit
+    /// register-register operation of CPU.runLane, each entered by a short JMP (where runLane
+    /// starts) and followed by PUSHFQ, folded into R12.
+    @Test func laneEdgeFlagsMatchStep() throws {
+        let vals = ["0", "1", "0x7fffffffffffffff", "0x8000000000000000", "0xffffffffffffffff", "0x80", "0x7f", "0xf", "0x10", "0xfffffffffffffff0"]
+        let ops = ["add rax, rbx", "add rbx, rax", "sub rax, rbx", "sub rbx, rax", "cmp rax, rbx", "cmp rbx, rax", "xor rax, rbx",
+                   "or rax, rbx", "and rax, rbx", "test rax, rbx", "inc rax", "dec rax", "shl rax, 1", "shr rax, 1", "sar rax, 1",
+                   "shl rax, 63", "shr rax, 4", "rol rax, 1", "ror rax, 3", "mov rax, rbx"]
+        var asm = "mov r15, 0x40000\nxor r12, r12\n"
+        var i = 0
+        for x in vals { for y in vals { for op in ops {
+            // Alternate the incoming CF (INC/DEC keep it).
+            asm += "mov rax, \(x)\nmov rbx, \(y)\n\(i % 2 == 0 ? "stc" : "clc")\njmp short .L\(i)\n.L\(i):\n\(op)\n"
+            asm += "pushfq\npop r13\nxor r13, rax\nadd r12, r13\nrol r12, 7\n"
+            i += 1
+        } } }
+        asm += "hlt\n"
+        let a = try FastPathTests.runOnce(asm, fast: true)
+        let b = try FastPathTests.runOnce(asm, fast: false)
+        #expect("\(a.3)" == "hlt", "the program must run to its HLT: \(a.3)")
+        #expect(a.1 == b.1, "retired")
+        #expect(a.0 == b.0, "registers/flags differ")
+    }
+
     static func runOnce(_ asm: String, fast: Bool) throws -> (Regs, UInt64, [UInt8], Exit) {
         let s = try Snippet(.long64, asm)
         s.ref.cpu.fastPath = fast

@@ -3,10 +3,12 @@
 // at the instruction; the reference is Bochs' model of current Intel cores.
 
 extension CPU {
-    /// PF: set when the low byte has an even number of ones (0x9669 is that table for a nibble).
+    /// PF: set when the low byte has an even number of ones. A 256-entry table in a constant
+    /// string: byte i is "$" (0x24, bit 2 set = PF) when i has even parity, " " (0x20) if odd.
+    /// Two instructions (load, and), against seven with a variable shift for a nibble table.
     @inline(__always) static func parity(_ r: UInt64) -> UInt64 {
-        let x = (r ^ (r >> 4)) & 0xF
-        return ((0x9669 &>> x) & 1) &<< 2
+        let t: StaticString = "$  $ $$  $$ $  $ $$ $  $$  $ $$  $$ $  $$  $ $$ $  $ $$  $$ $  $ $$ $  $$  $ $$ $  $ $$  $$ $  $$  $ $$  $$ $  $ $$ $  $$  $ $$  $$ $  $$  $ $$ $  $ $$  $$ $  $$  $ $$  $$ $  $ $$ $  $$  $ $$ $  $ $$  $$ $  $ $$ $  $$  $ $$  $$ $  $$  $ $$ $  $ $$  $$ $  $"
+        return UInt64(t.utf8Start[Int(truncatingIfNeeded: r & 0xFF)]) & F.pf
     }
 
     /// SF ZF PF, branch-free: ZF is bit 63 of ~x & (x - 1), which is set only for x = 0.
@@ -20,8 +22,9 @@ extension CPU {
     @inline(__always) func setArith(_ f: UInt64) { flags = (flags & ~F.arith) | f }
 
     /// Jcc/SETcc/CMOVcc condition codes (SDM Vol. 1 Appendix B).
-    @inline(__always) func cond(_ c: Int) -> Bool {
-        let f = flags
+    @inline(__always) func cond(_ c: Int) -> Bool { CPU.condF(c, flags) }
+
+    @inline(__always) static func condF(_ c: Int, _ f: UInt64) -> Bool {
         var r: Bool
         switch (c >> 1) & 7 {
         case 0: r = f & F.of != 0
