@@ -57,16 +57,8 @@ struct BenchHost: ParsableCommand {
             [$0.name, us($0.c.median), us($0.host.median), String(format: "%.3fx", $0.ratio),
              ($0.passes ? "PASS" : "FAIL") + String(format: " (<= %.2fx)", HostBench.targetRatio)]
         }
-        let widths = (0..<rows[0].count).map { col in rows.map { $0[col].count }.max() ?? 0 }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, c in
-                i == 0 ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-                       : String(repeating: " ", count: widths[i] - c.count) + c
-            }.joined(separator: "  ") + "\n"
-        }
         var out = "device: \(r.device) (\(r.implementation)), \(r.rounds) alternating rounds\n"
-        out += line(rows[0])
-        for row in rows.dropFirst() { out += line(row) }
+        out += TextTable.render(rows)
         out += "\nspread (p10 .. p90):\n"
         for c in r.comparisons {
             out += "  \(c.name): C \(us(c.c.p10)) .. \(us(c.c.p90)), HostKVM \(us(c.host.p10)) .. \(us(c.host.p90))"

@@ -101,15 +101,8 @@ struct BenchRef: ParsableCommand {
                 [r.loop.name, "\(r.ref.instructions)", mips(r.ref), mips(r.bochs), mips(r.qemu),
                  ratio(r.bochsRatio), ratio(r.qemuRatio)]
             }
-        let widths = (0..<table[0].count).map { col in table.map { $0[col].count }.max() ?? 0 }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, c in
-                i == 0 ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
-                       : String(repeating: " ", count: widths[i] - c.count) + c
-            }.joined(separator: "  ") + "\n"
-        }
         var out = "MIPS = iterations x instructions per iteration / (median T(N) - median T(0)), \(runs) runs each\n"
-        for row in table { out += line(row) }
+        out += TextTable.render(table)
         out += "\n"
         for r in rows {
             let verdict: String

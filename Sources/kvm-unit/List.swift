@@ -18,15 +18,11 @@ struct List: ParsableCommand {
         do { payloads = try Selection.resolve(names, group: g) } catch { fail(error.description) }
         let width = (payloads.map { $0.qualifiedName.count }.max() ?? 20) + 2
         for p in payloads {
-            print("\(p.qualifiedName.padding(width))\(p.header.mode.description.padding(8))\(p.header.description)")
+            print("\(p.qualifiedName.rightPadded(width))\(p.header.mode.description.rightPadded(8))\(p.header.description)")
         }
         let counts = PayloadHeader.Group.allCases.map { g in "\(payloads.filter { $0.group == g }.count) \(g)" }
         print("\(payloads.count) payloads: \(counts.joined(separator: ", "))")
     }
-}
-
-extension String {
-    func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
 }
 
 func parseGroup(_ name: String?) throws -> PayloadHeader.Group? {

@@ -1,20 +1,14 @@
+import Conformance
 import Foundation
 import Testing
 import HostKVM
 import KVMABI
 
-/// Whether /dev/kvm can be opened; the reason shows in the test output when it cannot.
+/// Whether /dev/kvm can be opened (Backends.openHost, the harness's own check); the reason
+/// shows in the test output when it cannot.
 enum HostKVM {
-    static let availability: (usable: Bool, reason: String) = {
-        do {
-            _ = try HostHypervisor()
-            return (true, "")
-        } catch {
-            return (false, "no usable /dev/kvm (\(error)): HostKVM tests skipped")
-        }
-    }()
-    static var usable: Bool { availability.usable }
-    static var skipReason: Comment { Comment(rawValue: availability.reason) }
+    static var usable: Bool { GroupTesting.host.hypervisor != nil }
+    static var skipReason: Comment { Comment(rawValue: GroupTesting.host.reason) }
 }
 
 /// A one-vCPU VM with `ramSize` bytes of RAM at GPA 0, CPUID set from KVM_GET_SUPPORTED_CPUID.

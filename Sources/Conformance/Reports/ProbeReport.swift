@@ -19,10 +19,12 @@ public enum ProbeReport {
 }
 
 extension String {
-    func leftPadded(_ width: Int) -> String {
+    /// Padded with spaces on the left to `width` (for right-aligned table columns).
+    public func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
-    func rightPadded(_ width: Int) -> String {
+    /// Padded with spaces on the right to `width`.
+    public func rightPadded(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

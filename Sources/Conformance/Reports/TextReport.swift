@@ -76,10 +76,8 @@ public enum TextReport {
             rows.append([g] + n.map(String.init))
         }
         rows.append(["total"] + total.map(String.init))
-        let widths = columns.indices.map { i in max(columns[i].count, rows.map { $0[i].count }.max() ?? 0) }
-        func fmt(_ r: [String]) -> String {
-            r.enumerated().map { i, v in i == 0 ? v.rightPadded(widths[i]) : v.leftPadded(widths[i]) }.joined(separator: "  ")
-        }
-        return ([fmt(columns)] + rows.map(fmt)).joined(separator: "\n")
+        var text = TextTable.render([columns] + rows)
+        text.removeLast()  // callers print() it
+        return text
     }
 }

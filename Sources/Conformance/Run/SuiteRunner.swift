@@ -9,7 +9,9 @@ public struct SuiteRunner: Sendable {
     public init(divergences: KnownDivergences = .builtIn) { self.divergences = divergences }
 
     /// One payload, start to finish: a fresh VM, the run, the VM closed, the verdict.
-    public func run(_ payload: Payload, on hypervisor: any Hypervisor, backend: String, cpuid: [CPUIDEntry]? = nil) -> PayloadResult {
+    /// `traceSink` receives the exit trace as it happens (`kvm-unit trace`).
+    public func run(_ payload: Payload, on hypervisor: any Hypervisor, backend: String, cpuid: [CPUIDEntry]? = nil,
+                    traceSink: ((String) -> Void)? = nil) -> PayloadResult {
         let implementation = hypervisor.identity.implementation
         let loaded: LoadedPayload
         do {
@@ -22,7 +24,9 @@ public struct SuiteRunner: Sendable {
                                   ramDigest: "", windowDigests: [], stats: [:], hostErrors: [], wallNanoseconds: 0)
             return Judge.judge(outcome, payload: payload, backend: backend, implementation: implementation, divergences: divergences)
         }
-        let outcome = PayloadRunner(loaded).run()
+        var runner = PayloadRunner(loaded)
+        runner.traceSink = traceSink
+        let outcome = runner.run()
         loaded.vm.close()
         return Judge.judge(outcome, payload: payload, backend: backend, implementation: implementation, divergences: divergences)
     }

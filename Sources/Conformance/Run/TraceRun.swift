@@ -5,20 +5,8 @@ import KVMABI
 public enum TraceRun {
     public static func run(_ payload: Payload, on hypervisor: any Hypervisor, backend: String,
                            divergences: KnownDivergences = .builtIn) -> (lines: [String], result: PayloadResult) {
-        let implementation = hypervisor.identity.implementation
-        let loaded: LoadedPayload
-        do {
-            loaded = try LoadedPayload(payload, on: hypervisor)
-        } catch {
-            let r = Judge.skipped(payload, backend: backend, implementation: implementation, reason: error.description)
-            return (["setup: \(error)"], r)
-        }
         var lines: [String] = []
-        var runner = PayloadRunner(loaded)
-        runner.traceSink = { lines.append($0) }
-        let outcome = runner.run()
-        loaded.vm.close()
-        let r = Judge.judge(outcome, payload: payload, backend: backend, implementation: implementation, divergences: divergences)
-        return (lines, r)
+        let result = SuiteRunner(divergences: divergences).run(payload, on: hypervisor, backend: backend) { lines.append($0) }
+        return (lines, result)
     }
 }

@@ -91,11 +91,10 @@ extension CPU {
     }
 
     func farJump(_ sel: UInt16, _ off: UInt64, _ size: Int) throws(Fault) {
-        let target = size == 2 ? off & 0xFFFF : (size == 4 ? off & 0xFFFF_FFFF : off)
+        let target = off & CPU.mask(size)
         if !pe {
             if target > segs[S.cs].hi { throw gp(0) }
-            var cs = segs[S.cs]; cs.sel = sel; cs.base = UInt64(sel) << 4
-            segs[S.cs] = cs; derive(S.cs)
+            loadRealModeCS(sel)
             rip = target
             return
         }
@@ -103,27 +102,20 @@ extension CPU {
             if let t = try taskTarget(sel, g) { try taskSwitch(t, source: .jmp, returnRIP: nextRIP); return }
             try gateTransfer(sel, g, isCall: false); return
         }
-        let d = try checkCodeTarget(sel, rplMode: false)
-        let s = CPU.segFromDescriptor(d, sel: sel)
-        if s.type & 4 != 0 { if Int(s.dpl) > cpl { throw gp(UInt32(sel & 0xFFFC)) } }
-        else if Int(sel & 3) > cpl || Int(s.dpl) != cpl { throw gp(UInt32(sel & 0xFFFC)) }
-        if !s.present { throw Fault.exception(Vec.np, UInt32(sel & 0xFFFC)) }
-        if !(lma && s.l) && target > UInt64(s.limit) { throw gp(0) }
-        if lma && s.l && !CPU.canonical(target) { throw gp(0) }
+        let d = try checkDirectFarTarget(sel, target)
         try loadCS(sel, d, cpl: cpl)
         rip = target
     }
 
     func farCall(_ sel: UInt16, _ off: UInt64, _ size: Int) throws(Fault) {
-        let target = size == 2 ? off & 0xFFFF : (size == 4 ? off & 0xFFFF_FFFF : off)
+        let target = off & CPU.mask(size)
         let ret = nextRIP
         if !pe {
             if target > segs[S.cs].hi { throw gp(0) }
             let sp0 = regs[4]
             try push(UInt64(segs[S.cs].sel), size)
             do { try push(ret, size) } catch { regs[4] = sp0; throw error }
-            var cs = segs[S.cs]; cs.sel = sel; cs.base = UInt64(sel) << 4
-            segs[S.cs] = cs; derive(S.cs)
+            loadRealModeCS(sel)
             rip = target
             return
         }
@@ -131,13 +123,7 @@ extension CPU {
             if let t = try taskTarget(sel, g) { try taskSwitch(t, source: .call, returnRIP: nextRIP); return }
             try gateTransfer(sel, g, isCall: true); return
         }
-        let d = try checkCodeTarget(sel, rplMode: false)
-        let s = CPU.segFromDescriptor(d, sel: sel)
-        if s.type & 4 != 0 { if Int(s.dpl) > cpl { throw gp(UInt32(sel & 0xFFFC)) } }
-        else if Int(sel & 3) > cpl || Int(s.dpl) != cpl { throw gp(UInt32(sel & 0xFFFC)) }
-        if !s.present { throw Fault.exception(Vec.np, UInt32(sel & 0xFFFC)) }
-        if !(lma && s.l) && target > UInt64(s.limit) { throw gp(0) }
-        if lma && s.l && !CPU.canonical(target) { throw gp(0) }
+        let d = try checkDirectFarTarget(sel, target)
         let sp0 = regs[4]
         try push(UInt64(segs[S.cs].sel), size)
         do { try push(ret, size) } catch { regs[4] = sp0; throw error }
@@ -149,11 +135,10 @@ extension CPU {
         let size = sizeIn
         let off = try peek(0, size)
         let sel = UInt16(truncatingIfNeeded: try peek(UInt64(size), 2))
-        let target = size == 2 ? off & 0xFFFF : (size == 4 ? off & 0xFFFF_FFFF : off)
+        let target = off & CPU.mask(size)
         if !pe {
             if target > segs[S.cs].hi { throw gp(0) }
-            var cs = segs[S.cs]; cs.sel = sel; cs.base = UInt64(sel) << 4
-            segs[S.cs] = cs; derive(S.cs)
+            loadRealModeCS(sel)
             rip = target
             setSP((regs[4] &+ UInt64(2 * size) &+ imm) & spMask)
             return
@@ -274,8 +259,7 @@ extension CPU {
             let fl = try peek(UInt64(2 * size), size)
             let target = size == 2 ? ip & 0xFFFF : ip & 0xFFFF_FFFF
             if target > segs[S.cs].hi { throw gp(0) }
-            var s = segs[S.cs]; s.sel = cs; s.base = UInt64(cs) << 4
-            segs[S.cs] = s; derive(S.cs)
+            loadRealModeCS(cs)
             rip = target
             let m = writableFlags(size) | (size == 4 ? F.rf : 0)
             flags = (flags & ~m) | (fl & m) | 2

@@ -95,9 +95,7 @@ extension CPU {
         } catch { regs[4] = sp0; throw error }
         flags &= ~(F.if | F.tf | F.ac | F.rf)
         let sel = UInt16(ent >> 16)
-        segs[S.cs].sel = sel
-        segs[S.cs].base = UInt64(sel) << 4
-        derive(S.cs)
+        loadRealModeCS(sel)
         rip = ent & 0xFFFF
     }
 

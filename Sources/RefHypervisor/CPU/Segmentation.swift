@@ -115,6 +115,29 @@ extension CPU {
     }
 
     /// Checks a far JMP/CALL/RET/IRET target code descriptor; returns it.
+    /// CS load by a real-mode far transfer or interrupt: only the selector and the base
+    /// (selector * 16) change (SDM Vol. 3A 20.1.1).
+    @inline(__always) func loadRealModeCS(_ sel: UInt16) {
+        segs[S.cs].sel = sel
+        segs[S.cs].base = UInt64(sel) << 4
+        derive(S.cs)
+    }
+
+    /// The checks of a direct far JMP or CALL to a code segment (SDM Vol. 2A CALL, Vol. 2A
+    /// JMP, protected mode): a conforming segment needs DPL <= CPL, a non-conforming one
+    /// RPL <= CPL and DPL == CPL; it must be present; the target must be within the limit
+    /// (canonical in 64-bit code). Returns the descriptor for loadCS.
+    func checkDirectFarTarget(_ sel: UInt16, _ target: UInt64) throws(Fault) -> UInt64 {
+        let d = try checkCodeTarget(sel, rplMode: false)
+        let s = CPU.segFromDescriptor(d, sel: sel)
+        if s.type & 4 != 0 { if Int(s.dpl) > cpl { throw gp(UInt32(sel & 0xFFFC)) } }
+        else if Int(sel & 3) > cpl || Int(s.dpl) != cpl { throw gp(UInt32(sel & 0xFFFC)) }
+        if !s.present { throw Fault.exception(Vec.np, UInt32(sel & 0xFFFC)) }
+        if !(lma && s.l) && target > UInt64(s.limit) { throw gp(0) }
+        if lma && s.l && !CPU.canonical(target) { throw gp(0) }
+        return d
+    }
+
     func checkCodeTarget(_ sel: UInt16, rplMode: Bool) throws(Fault) -> UInt64 {
         if sel & 0xFFFC == 0 { throw gp(0) }
         guard let d = try readDescriptor(sel) else { throw gp(UInt32(sel & 0xFFFC)) }
