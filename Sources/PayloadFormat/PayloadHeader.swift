@@ -11,6 +11,15 @@ public struct PayloadHeader: Sendable, Equatable {
     public static let minimumRAM: UInt32 = 64 * 1024
     public static let maximumRAM: UInt32 = 256 * 1024 * 1024
     public static let maximumWindows = 8
+    /// `rom` windows are memory slots the harness must back with host memory (filled with
+    /// `fill`), so all of a payload's together may be at most this (the largest RAM).
+    /// Other windows cost host memory only for what the guest writes (guests/README.md).
+    public static let maximumROMBytes: UInt64 = 256 * 1024 * 1024
+    /// Pages the interrupt controllers claim at their reset bases (IOAPIC, LAPIC), where a
+    /// window would meet the in-kernel devices on one backend and not on another.
+    public static let reservedRanges: [(name: String, range: Range<UInt64>)] = [
+        ("the IOAPIC page", 0xFEC0_0000..<0xFEC0_1000), ("the LAPIC page", 0xFEE0_0000..<0xFEE0_1000),
+    ]
 
     public enum Group: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case exits = 0, mmu, emulator, irq
@@ -97,6 +106,14 @@ public struct PayloadHeader: Sendable, Equatable {
         guard version == abiVersion else { throw .unsupportedVersion(version) }
         let headerSize = u16(0x0A)
         guard Int(headerSize) == size else { throw .badField("header_size", "\(headerSize), expected \(size)") }
+        /// A NUL-padded text field: at most n-1 bytes, then only NULs.
+        func isNULPadded(_ o: Int, _ n: Int) -> Bool {
+            let used = image[o..<(o + n)].prefix { $0 != 0 }.count
+            return used < n && image[(o + used)..<(o + n)].allSatisfy { $0 == 0 }
+        }
+        guard isNULPadded(0x40, 32) else {
+            throw .badField("name", "not NUL-terminated within 32 bytes, or bytes after its NUL (at most 31 characters, NUL-padded)")
+        }
         let name = text(0x40, 32)
         guard !name.isEmpty, name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }) else {
             throw .badField("name", "\"\(name)\" (want [a-z0-9_]+)")
@@ -104,6 +121,10 @@ public struct PayloadHeader: Sendable, Equatable {
         guard let group = Group(rawValue: u8(0x14)) else { throw .badField("group", "\(u8(0x14))") }
         guard let mode = Mode(rawValue: u8(0x15)) else { throw .badField("mode", "\(u8(0x15))") }
         guard let expectedExit = ExpectedExit(rawValue: u8(0x16)) else { throw .badField("expected_exit", "\(u8(0x16))") }
+        let description = text(0x60, 96)
+        guard isNULPadded(0x60, 96), description.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
+            throw .badField("description", "must be printable ASCII, at most 95 characters, NUL-padded")
+        }
         let flags = Flags(rawValue: u32(0x18))
         guard Flags.known.isSuperset(of: flags) else { throw .badField("flags", "0x\(String(flags.rawValue, radix: 16))") }
         let ramSize = u32(0x10)
@@ -117,6 +138,8 @@ public struct PayloadHeader: Sendable, Equatable {
         guard entry >= UInt32(size), Int(entry) < image.count, UInt64(entry) + loadAddress < 0x10000 else {
             throw .badField("entry", "0x\(String(entry, radix: 16)) (must lie in the image, after the header, below 64 KiB)")
         }
+        let instructionBudget = u64(0x20)
+        guard instructionBudget > 0 else { throw .badField("insn_budget", "0 (a payload must retire at least one instruction)") }
         let windowCount = Int(u32(0x1C))
         guard windowCount <= maximumWindows else { throw .badField("window_count", "\(windowCount) (at most \(maximumWindows))") }
         var windows: [Window] = []
@@ -132,13 +155,20 @@ public struct PayloadHeader: Sendable, Equatable {
             if let j = windows.firstIndex(where: { $0.gpa < w.end && w.gpa < $0.end }) {
                 throw .badWindow(index: i, "overlaps window \(j)")
             }
+            if let r = reservedRanges.first(where: { $0.range.overlaps(w.gpa..<w.end) }) {
+                throw .badWindow(index: i, "overlaps \(r.name) at 0x\(String(r.range.lowerBound, radix: 16))")
+            }
             windows.append(w)
+        }
+        let romBytes = windows.filter { $0.kind == .rom }.reduce(UInt64(0)) { $0 + UInt64($1.size) }
+        guard romBytes <= maximumROMBytes else {
+            throw .badField("windows", "rom windows of 0x\(String(romBytes, radix: 16)) bytes in all (at most 256 MiB)")
         }
         let caps = (0..<4).map { u16(0x38 + 2 * $0) }.filter { $0 != 0xFFFF }.map { Int32($0) }
         return PayloadHeader(entry: entry, ramSize: ramSize, group: group, mode: mode, expectedExit: expectedExit,
-                             expectedStatus: u8(0x17), flags: flags, instructionBudget: u64(0x20),
+                             expectedStatus: u8(0x17), flags: flags, instructionBudget: instructionBudget,
                              rflagsUndefinedMask: u64(0x28), gprUndefinedMask: u64(0x30),
-                             requiredCapabilities: caps, name: name, description: text(0x60, 96), windows: windows)
+                             requiredCapabilities: caps, name: name, description: description, windows: windows)
     }
 }
 

@@ -70,14 +70,9 @@ public enum OutcomeComparison {
         }
         if invariantsOnly { return (aspects, details) }
 
-        if a.trace != b.trace {
+        if !sameTrace(a, b) {
             aspects.append("trace")
-            let common = min(a.trace.count, b.trace.count)
-            let i = (0..<common).first { a.trace[$0] != b.trace[$0] } ?? common
-            details.append("first differing exit is #\(i + 1):")
-            for j in max(0, i - contextExits)..<i { details.append("    #\(j + 1) both: \(a.trace[j])") }
-            details.append("  > #\(i + 1) \(names.0): \(i < a.trace.count ? a.trace[i].description : "(no more exits)")")
-            details.append("  > #\(i + 1) \(names.1): \(i < b.trace.count ? b.trace[i].description : "(no more exits)")")
+            details += traceDifference(a, b, names: names)
         }
         let regDiffs = registerDifferences(a.registers, b.registers)
         if !regDiffs.isEmpty {
@@ -99,6 +94,52 @@ public enum OutcomeComparison {
             details.append("stats: " + statDiffs.map { "\($0) \(a.stats[$0].map(String.init) ?? "-") vs \(b.stats[$0].map(String.init) ?? "-")" }.joined(separator: ", "))
         }
         return (aspects, details)
+    }
+
+    /// Whole traces when both were kept whole; otherwise the digests over every exit.
+    static func sameTrace(_ a: Outcome, _ b: Outcome) -> Bool {
+        if a.traceCut == nil && b.traceCut == nil { return a.trace == b.trace }
+        return a.traceExits == b.traceExits && !a.traceDigest.isEmpty && a.traceDigest == b.traceDigest
+    }
+
+    /// Where two traces part. Exact when the first difference lies in exits both runs kept
+    /// from the start; otherwise the range it must lie in, and whose exits were not kept.
+    static func traceDifference(_ a: Outcome, _ b: Outcome, names: (String, String)) -> [String] {
+        func show(_ o: Outcome, _ i: Int) -> String {
+            if let e = o.traceEvent(at: i) { return e.description }
+            return i < o.traceExits ? "(not kept: \(o.traceCut.map(\.description) ?? ""))" : "(no more exits)"
+        }
+        func around(_ i: Int) -> [String] {
+            (max(0, i - contextExits)..<i).compactMap { j in
+                guard let e = a.traceEvent(at: j), e == b.traceEvent(at: j) else { return nil }
+                return "    #\(j + 1) both: \(e)"
+            }
+                + ["  > #\(i + 1) \(names.0): \(show(a, i))", "  > #\(i + 1) \(names.1): \(show(b, i))"]
+        }
+        let known = min(a.traceKeptPrefix, b.traceKeptPrefix)
+        if let i = (0..<known).first(where: { a.trace[$0] != b.trace[$0] }) {
+            return ["first differing exit is #\(i + 1):"] + around(i)
+        }
+        // Both kept every exit up to `known`: if one run ended there, that is the difference.
+        if known == a.traceExits || known == b.traceExits {
+            return ["first differing exit is #\(known + 1):"] + around(known)
+        }
+        // The first `known` exits agree and at least one side did not keep what follows.
+        let shorter = min(a.traceExits, b.traceExits)
+        let lastCandidate = (known..<shorter).first { i in
+            guard let x = a.traceEvent(at: i), let y = b.traceEvent(at: i) else { return false }
+            return x != y
+        } ?? (a.traceExits != b.traceExits ? shorter : nil)
+        let cuts = [(names.0, a), (names.1, b)].compactMap { n, o in o.traceCut.map { "\(n) \($0.description)" } }
+        var out = ["the first \(known) exits agree; the first differing exit is after #\(known), among exits not kept ("
+                   + cuts.joined(separator: "; ") + ")"]
+        if let j = lastCandidate {
+            out[0] += ", at or before #\(j + 1):"
+            out += around(j)
+        } else {
+            out[0] += ": the kept exits agree, the digests over all \(a.traceExits) exits differ"
+        }
+        return out
     }
 
     public static func registerDifferences(_ a: [RegisterValue], _ b: [RegisterValue]) -> [RegisterDifference] {

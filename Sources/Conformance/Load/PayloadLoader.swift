@@ -52,14 +52,17 @@ final class LoadedPayload {
                                                     userspaceAddress: ram.hostAddress))
             var roms: [(PayloadHeader.Window, GuestMemory)] = []
             for (i, w) in h.windows.enumerated() where w.kind == .rom {
+                // Lazily backed (MAP_NORESERVE); fresh anonymous memory is already zero, so
+                // only a non-zero fill touches pages. The header caps rom windows in total.
                 let m = try vm.allocateGuestMemory(size: Int(w.size))
-                m.fill(w.fill)
+                if w.fill != 0 { m.fill(w.fill) }
                 try vm.setUserMemoryRegion(MemoryRegion(slot: UInt32(1 + i), flags: .readOnly, guestPhysicalAddress: w.gpa,
                                                         memorySize: UInt64(w.size), userspaceAddress: m.hostAddress))
                 roms.append((w, m))
             }
             romMemories = roms
-            windows = h.windows.map(MMIOWindow.init)
+            let written = WrittenPages()
+            windows = h.windows.map { MMIOWindow($0, budget: written) }
 
             vcpu = try vm.createVCPU(id: 0)
             var cpuid = cpuid ?? []

@@ -37,6 +37,7 @@ public struct RegisterValue: Sendable, Equatable, Codable {
 public struct Outcome: Sendable, Codable {
     public var end: RunEnd
     public var checks: [CheckRecord]
+    /// The kept exits: all of them, or when `traceCut` says so the first and the last ones.
     public var trace: [TraceEvent]
     /// Text the payload wrote to the debug console (port 0xE9).
     public var console: String
@@ -51,6 +52,12 @@ public struct Outcome: Sendable, Codable {
     /// Errors from host requests (KVM_INTERRUPT, KVM_NMI, KVM_IRQ_LINE) the payload made.
     public var hostErrors: [String]
     public var wallNanoseconds: UInt64
+    /// Set when the run made more exits than an outcome keeps (`TraceRecorder`).
+    public var traceCut: TraceCut? = nil
+    /// FNV-1a over every exit of the run, kept or not; empty for outcomes made without a run.
+    public var traceDigest: String = ""
+    /// Host requests (port 0xE4) the payload made, wherever they fall in the trace.
+    public var hostRequests: Int = 0
 }
 
 /// 64-bit FNV-1a over 8-byte words (fast enough in debug builds for a few MiB).

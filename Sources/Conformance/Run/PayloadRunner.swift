@@ -29,7 +29,8 @@ struct PayloadRunner {
         let vcpu = loaded.vcpu
         var latch = LatchDevice()
         var checks: [CheckRecord] = []
-        var trace: [TraceEvent] = []
+        var trace = TraceRecorder()
+        var hostRequests = 0
         var console: [UInt8] = []
         var hostErrors: [String] = []
         var pendingInterrupt: UInt8?
@@ -39,6 +40,7 @@ struct PayloadRunner {
         let instructionBudget = h.instructionBudget == 0 ? 10_000_000 : h.instructionBudget
 
         func hostRequest(_ value: UInt32) {
+            hostRequests += 1
             do {
                 switch HostRequest(value) {
                 case .interrupt(let vector):
@@ -60,17 +62,18 @@ struct PayloadRunner {
 
         let hardware = traceSink == nil ? nil : vcpu as? HardwareExitTracing
         hardware?.hardwareTraceEnabled = true
-        var traced = 0
-        func flushTrace() {
-            guard let sink = traceSink else { return }
-            hardware?.takeHardwareTrace().forEach { sink("    " + $0) }
-            while traced < trace.count { sink("\(traced + 1): \(trace[traced])"); traced += 1 }
+        /// The sink sees every exit (hardware-level lines first); the outcome keeps a bounded part.
+        func record(_ event: TraceEvent) {
+            if let sink = traceSink {
+                hardware?.takeHardwareTrace().forEach { sink("    " + $0) }
+                sink("\(trace.count + 1): \(event)")
+            }
+            trace.record(event)
         }
         defer { hardware?.hardwareTraceEnabled = false }
 
         var exits = 0
         while end == nil {
-            flushTrace()
             // KVM_INTERRUPT only when the vCPU can take it; otherwise ask for the window
             // (backends without IRQ-window exits get it at a later exit).
             if let vector = pendingInterrupt {
@@ -83,7 +86,7 @@ struct PayloadRunner {
                 }
             }
             let now = DispatchTime.now().uptimeNanoseconds
-            guard now < deadline else { end = .timeout; trace.append(TraceEvent(exit: .timeout)); break }
+            guard now < deadline else { end = .timeout; record(TraceEvent(exit: .timeout)); break }
             exits += 1
             guard exits <= Self.maximumExits else { end = .error("more than \(Self.maximumExits) exits"); break }
 
@@ -98,7 +101,7 @@ struct PayloadRunner {
             case .io(let io):
                 let size = Int(io.size)
                 if io.direction == .out {
-                    trace.append(TraceEvent(exit: exit))
+                    var event = TraceEvent(exit: exit)
                     for i in 0..<Int(io.count) {
                         let element = Array(io.data[(i * size)..<min(io.data.count, (i + 1) * size)])
                         let value = element.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) }
@@ -108,12 +111,13 @@ struct PayloadRunner {
                         case ABIPort.checkRecord where size == 4:
                             let record = CheckRecord.read(gpa: UInt64(value), ram: loaded.ram)
                             checks.append(record)
-                            trace[trace.count - 1].note = record.traceNote
+                            event.note = record.traceNote
                         case ABIPort.debugConsole: console.append(contentsOf: element)
                         case ABIPort.exitStatus: end = .status(element.first ?? 0xFF)
                         default: break
                         }
                     }
+                    record(event)
                 } else {
                     var data: [UInt8] = []
                     for _ in 0..<Int(io.count) {
@@ -121,46 +125,47 @@ struct PayloadRunner {
                                                                 : [UInt8](repeating: 0xFF, count: size)
                     }
                     vcpu.completeIO(data)
-                    trace.append(TraceEvent(exit: exit, supplied: data))
+                    record(TraceEvent(exit: exit, supplied: data))
                 }
             case .mmio(let m):
                 let length = Int(min(m.length, 8))
                 let window = loaded.window(containing: m.physicalAddress, length: length)
                 if m.isWrite {
-                    window?.write(m.physicalAddress, data: m.data)
-                    trace.append(TraceEvent(exit: exit))
+                    do { try window?.write(m.physicalAddress, data: m.data) } catch { end = .error(error.description) }
+                    record(TraceEvent(exit: exit))
                 } else {
                     // An address no window claims reads as an unbacked bus: all ones.
                     let data = window?.read(m.physicalAddress, length: length) ?? [UInt8](repeating: 0xFF, count: length)
                     vcpu.completeMMIORead(data)
-                    trace.append(TraceEvent(exit: exit, supplied: data))
+                    record(TraceEvent(exit: exit, supplied: data))
                 }
             case .hlt, .irqWindowOpen, .intr:
                 // HLT without an in-kernel LAPIC is resumable; the window and a stray
                 // signal just mean "go round again".
-                trace.append(TraceEvent(exit: exit))
+                record(TraceEvent(exit: exit))
             case .shutdown:
-                trace.append(TraceEvent(exit: exit))
+                record(TraceEvent(exit: exit))
                 end = .shutdown
             case .timeout:
-                trace.append(TraceEvent(exit: exit))
+                record(TraceEvent(exit: exit))
                 end = .timeout
             case .internalError(let suberror, _):
-                trace.append(TraceEvent(exit: exit))
+                record(TraceEvent(exit: exit))
                 end = .internalError(suberror: suberror)
             default:
-                trace.append(TraceEvent(exit: exit))
+                record(TraceEvent(exit: exit))
                 end = .unexpectedExit(exit.name)
             }
         }
         let wall = DispatchTime.now().uptimeNanoseconds &- start
-        flushTrace()
+        if let sink = traceSink { hardware?.takeHardwareTrace().forEach { sink("    " + $0) } }
         completePendingExit()
 
-        return Outcome(end: end ?? .error("no end"), checks: checks, trace: trace,
+        return Outcome(end: end ?? .error("no end"), checks: checks, trace: trace.events,
                        console: String(decoding: console, as: UTF8.self),
                        registers: finalRegisters(), ramDigest: digest(loaded.ram.pointer, count: loaded.ram.size),
-                       windowDigests: windowDigests(), stats: exitStats(), hostErrors: hostErrors, wallNanoseconds: wall)
+                       windowDigests: windowDigests(), stats: exitStats(), hostErrors: hostErrors, wallNanoseconds: wall,
+                       traceCut: trace.cut, traceDigest: trace.digest, hostRequests: hostRequests)
     }
 
     /// A KVM_RUN with immediate_exit set: KVM first completes the exit userspace just

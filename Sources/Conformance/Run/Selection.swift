@@ -26,7 +26,13 @@ public enum Selection {
             }
             chosen += matches
         }
-        if let group { chosen = chosen.filter { $0.group == group } }
+        if let group {
+            chosen = chosen.filter { $0.group == group }
+            // Running nothing and reporting success would hide a mistyped command line.
+            guard !chosen.isEmpty else {
+                throw Failure(description: "no payload of group \(group) among \(arguments.joined(separator: " "))")
+            }
+        }
         var seen = Set<String>()
         return chosen.filter { seen.insert($0.source).inserted }
     }
@@ -45,10 +51,17 @@ public enum Selection {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Failure(description: "\(path): cannot read the file")
         }
+        let payload: Payload
         do {
-            return try Payload(image: [UInt8](data), source: path)
+            payload = try Payload(image: [UInt8](data), source: path)
         } catch {
             throw Failure(description: "\(path): \(error.description)")
         }
+        // Reports, the known-divergence table and the file system must all name it alike.
+        let base = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        guard payload.name == base else {
+            throw Failure(description: "\(path): the header names the payload \"\(payload.name)\" but the file is \(base); they must be equal")
+        }
+        return payload
     }
 }
