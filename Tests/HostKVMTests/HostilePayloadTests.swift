@@ -37,18 +37,44 @@ struct HostilePayloadTests {
             PAYLOAD_DONE
         """
 
-    /// More exits than the harness allows (`PayloadRunner.maximumExits`, 200,000).
+    /// More exits than the harness allows (`PayloadRunner.maximumExits`, 200,000), each a
+    /// byte to the debug console.
     static let exitCap = """
         %include "payload.inc"
-        PAYLOAD exit_cap, exits, long64, "more port exits than the harness allows in one run"
+        PAYLOAD exit_cap, exits, long64, "more console exits than the harness allows in one run"
         payload_main:
             mov ecx, 250000
+            mov al, '.'
         .loop:
-            out 0x80, al
+            out 0xE9, al
             dec ecx
             jnz .loop
             PAYLOAD_DONE
         """
+
+    /// More check records than a run may send (`PayloadRunner.maximumChecks`, 10,000).
+    static let checkFlood = """
+        %include "payload.inc"
+        PAYLOAD check_flood, exits, long64, "more check records than a run may send"
+        payload_main:
+            mov r12d, 12000
+        .loop:
+            PASS "the same check again"
+            dec r12d
+            jnz .loop
+            PAYLOAD_DONE
+        """
+
+    @Test("a run that sends too many check records ends in an error after the first 10,000", arguments: backends)
+    func checkRecordsAreBounded(backend: String) throws {
+        try Scratch.with { dir in
+            let bin = try Scratch.assemble(Self.checkFlood, name: "check_flood", in: dir)
+            let r = try Scratch.kvmUnit(["run", bin, "--backend", backend])
+            #expect(r.status == 1)
+            #expect(r.stdout.contains("FAIL: exits.check_flood [\(backend)]: ended with error: more than 10000 check records"), "\(r.stdout)\(r.stderr)")
+            #expect(r.stdout.contains("FAIL exits.check_flood [\(backend)] (10001 tests"), "\(r.stdout)")
+        }
+    }
 
     @Test("eight maximal ram windows run under a 1 GiB address-space limit", arguments: backends)
     func hugeWindowsUnderAddressSpaceLimit(backend: String) throws {
@@ -61,7 +87,7 @@ struct HostilePayloadTests {
         }
     }
 
-    @Test("a run at the exit cap keeps a bounded trace and says it was cut", arguments: backends)
+    @Test("a run at the exit cap keeps a bounded trace and console and says they were cut", arguments: backends)
     func exitCapTraceIsBounded(backend: String) throws {
         try Scratch.with { dir in
             let bin = try Scratch.assemble(Self.exitCap, name: "exit_cap", in: dir)
@@ -77,6 +103,9 @@ struct HostilePayloadTests {
             let cut = try #require(outcome["traceCut"] as? [String: Any], "no traceCut in the outcome")
             #expect(cut["exits"] as? Int == 200_000)
             #expect((outcome["trace"] as? [Any])?.count == (cut["head"] as? Int ?? 0) + (cut["tail"] as? Int ?? 0))
+            let console = try #require(outcome["console"] as? String)
+            #expect(console.hasPrefix(String(repeating: ".", count: 65536) + "\n[kvm-unit: "))
+            #expect(console.hasSuffix(" more console bytes not kept]"))
         }
     }
 

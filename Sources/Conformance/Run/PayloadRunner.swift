@@ -8,6 +8,11 @@ import PayloadFormat
 struct PayloadRunner {
     /// Exits after which the harness gives up, whatever the budgets say.
     static let maximumExits = 200_000
+    /// Check records one run may send: each is kept and compared whole, and a payload
+    /// looping on a check to the exit cap held 750 MB (suite payloads send at most dozens).
+    static let maximumChecks = 10_000
+    /// Debug-console bytes an outcome keeps (KVM may batch a page of string OUT per exit).
+    static let maximumConsoleBytes = 64 * 1024
 
     let loaded: LoadedPayload
     /// Wall-clock limit for the whole run.
@@ -32,6 +37,7 @@ struct PayloadRunner {
         var trace = TraceRecorder()
         var hostRequests = 0
         var console: [UInt8] = []
+        var consoleDropped = 0
         var hostErrors: [String] = []
         var pendingInterrupt: UInt8?
         var end: RunEnd?
@@ -109,10 +115,15 @@ struct PayloadRunner {
                         case ABIPort.latch: latch.write(port: io.port, data: element)
                         case ABIPort.hostRequest where size == 4: hostRequest(value)
                         case ABIPort.checkRecord where size == 4:
+                            guard checks.count < Self.maximumChecks else {
+                                end = .error("more than \(Self.maximumChecks) check records")
+                                break
+                            }
                             let record = CheckRecord.read(gpa: UInt64(value), ram: loaded.ram)
                             checks.append(record)
                             event.note = record.traceNote
-                        case ABIPort.debugConsole: console.append(contentsOf: element)
+                        case ABIPort.debugConsole:
+                            if console.count < Self.maximumConsoleBytes { console += element } else { consoleDropped += element.count }
                         case ABIPort.exitStatus: end = .status(element.first ?? 0xFF)
                         default: break
                         }
@@ -162,7 +173,8 @@ struct PayloadRunner {
         completePendingExit()
 
         return Outcome(end: end ?? .error("no end"), checks: checks, trace: trace.events,
-                       console: String(decoding: console, as: UTF8.self),
+                       console: String(decoding: console, as: UTF8.self)
+                           + (consoleDropped > 0 ? "\n[kvm-unit: \(consoleDropped) more console bytes not kept]" : ""),
                        registers: finalRegisters(), ramDigest: digest(loaded.ram.pointer, count: loaded.ram.size),
                        windowDigests: windowDigests(), stats: exitStats(), hostErrors: hostErrors, wallNanoseconds: wall,
                        traceCut: trace.cut, traceDigest: trace.digest, hostRequests: hostRequests)
