@@ -114,7 +114,27 @@ struct YAMLBlock {
     mutating func number(_ key: String, _ value: Int) { lines.append("  \(key): \(value)") }
     mutating func list(_ key: String, _ values: [String]) {
         lines.append("  \(key):")
-        for v in values { lines.append("    - \(Self.quote(v))") }
+        for v in values { lines.append("    - \(Self.listItem(Self.quote(v)))") }
+    }
+
+    /// TAP::Parser's YAMLish reader takes a list item whose first word is followed by a
+    /// colon and a space (`- "stats: io_exits 0 vs 10"`) for a mapping, and then fails on the
+    /// quote. Such a colon is written `\x3a`, which every YAML reader reads back as `:`.
+    static func listItem(_ quoted: String) -> String {
+        var c = Array(quoted)
+        while true {
+            // Without a space the word runs to the closing quote, and no colon is followed by a space.
+            guard let space = c.firstIndex(where: { $0 == " " || $0 == "\t" }) else { return String(c) }
+            var colon: Int?
+            if space > 1, c[space - 1] == ":" {
+                colon = space - 1
+            } else if let next = c[space...].firstIndex(where: { $0 != " " && $0 != "\t" }), c[next] == ":",
+                      next + 1 == c.count || c[next + 1] == " " || c[next + 1] == "\t" {
+                colon = next
+            }
+            guard let i = colon else { return String(c) }
+            c.replaceSubrange(i...i, with: Array("\\x3a"))
+        }
     }
 
     var text: String { (lines + ["  ..."]).joined(separator: "\n") }
