@@ -13,6 +13,9 @@ public final class RunReporter: @unchecked Sendable {
         public var strict = false
         public var junitPath: String?
         public var jsonPath: String?
+        /// The suite's own version and commit for the JSON report's `suite` field: null until
+        /// the CLI fills it from the Conformance module's `SuiteVersion`.
+        public var suite = JSONReport.SuiteIdentity()
         public init() {}
     }
 
@@ -44,7 +47,7 @@ public final class RunReporter: @unchecked Sendable {
                             backends: backends, strict: options.strict, emit: out)
         }
         if junitFile != nil { junit = JUnitReport(backends: backends, strict: options.strict) }
-        if let f = jsonFile { json = JSONReport(backends: backends, strict: options.strict, emit: f.write) }
+        if let f = jsonFile { json = JSONReport(backends: backends, strict: options.strict, suite: options.suite, emit: f.write) }
     }
 
     /// One payload's report; callers deliver them one at a time (SuiteRunner does).
