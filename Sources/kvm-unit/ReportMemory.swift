@@ -29,8 +29,7 @@ struct ReportMemory: ParsableCommand {
 
     func run() throws {
         guard count >= 1, let p = Catalogue.named(payload) else { fail("want --count >= 1 and a catalogue payload name") }
-        var options = RunReporter.Options()
-        (options.format, options.junitPath, options.jsonPath) = (.tap, "/dev/null", "/dev/null")
+        let options = RunReporter.Options(format: .tap, junitPath: "/dev/null", jsonPath: "/dev/null")
         let reporter: RunReporter
         do { reporter = try RunReporter(options, out: { _ in }) } catch { fail(error.description) }
         let backends: [(name: String, hypervisor: any Hypervisor)]

@@ -50,8 +50,7 @@ struct Run: ParsableCommand {
         guard jobs >= 1 else { fail("-j wants a positive number of jobs") }
         let selected: [Payload]
         do { selected = try Selection.resolve(payloads, group: g) } catch { fail(error.description) }
-        var options = RunReporter.Options()
-        (options.format, options.verbose, options.strict, options.junitPath, options.jsonPath) = (tap ? .tap : .text, verbose, strict, junit, json)
+        let options = RunReporter.Options(format: tap ? .tap : .text, verbose: verbose, strict: strict, junitPath: junit, jsonPath: json)
         let reporter: RunReporter
         do { reporter = try RunReporter(options) } catch { fail(error.description) }  // before any payload runs
         let table: KnownDivergences

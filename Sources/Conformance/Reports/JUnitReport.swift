@@ -87,7 +87,8 @@ public final class JUnitReport {
         if !notes.isEmpty {
             body.append("      <system-out>\(Self.xml(notes.map { "\($0.verdict.rawValue): \($0.text)" }.joined(separator: "\n")))</system-out>")
         }
-        add(open, body, suite: s, failed: body.first?.hasPrefix("      <failure") == true, skipped: r.verdict == .skip, seconds: seconds)
+        add(open, body, suite: s, failed: r.verdict == .fail || (r.verdict == .xpass && strict), skipped: r.verdict == .skip,
+            seconds: seconds)
     }
 
     private func testcase(_ c: Comparison, name: String, suite s: Int) {

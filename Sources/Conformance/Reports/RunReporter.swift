@@ -16,7 +16,12 @@ public final class RunReporter: @unchecked Sendable {
         /// The suite's own version and commit for the JSON report's `suite` field: null until
         /// the CLI fills it from the Conformance module's `SuiteVersion`.
         public var suite = JSONReport.SuiteIdentity()
-        public init() {}
+
+        public init(format: Format = .text, verbose: Bool = false, strict: Bool = false, junitPath: String? = nil,
+                    jsonPath: String? = nil) {
+            self.format = format; self.verbose = verbose; self.strict = strict
+            self.junitPath = junitPath; self.jsonPath = jsonPath
+        }
     }
 
     private let options: Options

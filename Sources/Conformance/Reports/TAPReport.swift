@@ -48,7 +48,7 @@ public final class TAPReport {
         return out.joined(separator: "\n") + "\n"
     }
 
-    private func point(_ r: PayloadResult, name: String? = nil) {
+    private func point(_ r: PayloadResult) {
         number += 1
         let name = escape("\(r.group).\(r.payload) [\(r.backend)]")
         let line: String
