@@ -19,8 +19,11 @@ public final class ReportFile: @unchecked Sendable {
 
     public init(path: String) throws(OpenError) {
         self.path = path
+        // /dev/stdout is our own stdout: share its offset (dup) rather than reopen it, which
+        // would truncate a redirected file and overwrite the text report already in it.
         // O_NOCTTY: a report written to a terminal must not make it our controlling tty.
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0o644)
+        let fd = path == "/dev/stdout" ? dup(STDOUT_FILENO)
+            : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0o644)
         guard fd >= 0 else {
             let e = errno
             let why = e == EISDIR ? "is a directory" : "cannot be written: \(String(cString: strerror(e)))"
