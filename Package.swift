@@ -45,7 +45,7 @@ let package = Package(
         ]),
         .testTarget(name: "HostKVMTests", dependencies: ["CKVM", "KVMABI", "HostKVM", "Conformance", "kvm-unit"]),
         .testTarget(name: "RefHypervisorTests", dependencies: ["RefHypervisor", "KVMABI"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "GuestPayloads", "PayloadFormat", "KVMABI", "RefHypervisor"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "GuestPayloads", "PayloadFormat", "KVMABI", "RefHypervisor", "kvm-unit"]),
         .testTarget(name: "Exits", dependencies: ["Conformance"]),
         .testTarget(name: "MMU", dependencies: ["Conformance"]),
         .testTarget(name: "Emulator", dependencies: ["Conformance"]),

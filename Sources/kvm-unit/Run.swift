@@ -50,6 +50,9 @@ struct Run: ParsableCommand {
         guard jobs >= 1 else { fail("-j wants a positive number of jobs") }
         let selected: [Payload]
         do { selected = try Selection.resolve(payloads, group: g) } catch { fail(error.description) }
+        let options = RunReporter.Options(format: tap ? .tap : .text, verbose: verbose, strict: strict, junitPath: junit, jsonPath: json)
+        let reporter: RunReporter
+        do { reporter = try RunReporter(options) } catch { fail(error.description) }  // before any payload runs
         let table: KnownDivergences
         if let path = divergences {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { fail("\(path): cannot read the divergence table") }
@@ -64,47 +67,11 @@ struct Run: ParsableCommand {
             }
         } catch { fail(error.description) }
 
-        let text = !tap
-        if text { for b in backends { print(TextReport.header(b.hypervisor.identity, backend: b.name)) } }
-        let verbose = self.verbose
-        let printer = LinePrinter()
-        let reports = SuiteRunner(divergences: table).run(selected, on: backends, jobs: jobs) { r in
-            if text { printer.print(TextReport.lines(r, verbose: verbose)) }
-        }
-        if tap {
-            print(TAPReport.render(reports), terminator: "")
-        } else {
-            print(TextReport.table(reports))
-            print(TextReport.summary(reports))
-        }
-        let implementations = Dictionary(uniqueKeysWithValues: backends.map { ($0.name, $0.hypervisor.identity.summary) })
-        if let path = junit {
-            let impl = backends.map { "\($0.name): \($0.hypervisor.identity.implementation)" }.joined(separator: ", ")
-            write(JUnitReport.render(reports, implementation: impl), to: path)
-        }
-        if let path = json {
-            do { write(try JSONReport.render(reports, implementations: implementations), to: path) } catch { fail("\(path): \(error)") }
-        }
-        let results = reports.flatMap(\.results)
-        let failed = results.contains { $0.verdict == .fail }
-            || reports.contains { $0.comparison?.verdict == .diverge }
-            || (strict && results.contains { $0.verdict == .xpass })
-        if failed { throw ExitCode(1) }
-    }
-
-    private func write(_ s: String, to path: String) { write(Data(s.utf8), to: path) }
-    private func write(_ d: Data, to path: String) {
-        guard FileManager.default.createFile(atPath: path, contents: d) else { fail("\(path): cannot write the report") }
-    }
-}
-
-/// Keeps the lines of one payload together when payloads finish on several threads.
-final class LinePrinter: @unchecked Sendable {
-    private let lock = NSLock()
-    func print(_ lines: [String]) {
-        lock.lock()
-        defer { lock.unlock() }
-        for l in lines { Swift.print(l) }
-        fflush(nil)  // all streams: stdout is a C global Swift 6 will not touch from here
+        reporter.begin(backends: backends.map { ReportedBackend(name: $0.name, identity: $0.hypervisor.identity) },
+                       identities: backends.map { TextReport.header($0.hypervisor.identity, backend: $0.name) },
+                       payloads: selected.count)
+        SuiteRunner(divergences: table).run(selected, on: backends, jobs: jobs) { _, r in reporter.add(r) }
+        let status = reporter.finish()
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -7,7 +7,7 @@ struct Selftest: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Checks of the suite's own machinery.",
         shouldDisplay: false,
-        subcommands: [LifecycleLeaks.self])
+        subcommands: [LifecycleLeaks.self, ReportMemory.self])
 }
 
 struct LifecycleLeaks: ParsableCommand {

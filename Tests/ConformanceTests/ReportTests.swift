@@ -1,8 +1,5 @@
 @testable import Conformance
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import GuestPayloads
 import Testing
 
@@ -105,75 +102,5 @@ struct ComparisonTests {
         let b = outcome(checks: [check(5, .pass)], trace: [io, io])
         #expect(OutcomeComparison.compare(a, b, names: ("kvm", "ref"), invariantsOnly: true).aspects.isEmpty)
         #expect(OutcomeComparison.compare(a, b, names: ("kvm", "ref"), invariantsOnly: false).aspects == ["trace"])
-    }
-}
-
-/// Reports for a small synthetic run: one pass, one failure, one expected failure, one skip.
-func sampleReports() -> [PayloadReport] {
-    func result(_ name: String, _ group: String, _ verdict: Verdict, _ text: String) -> PayloadResult {
-        PayloadResult(payload: name, group: group, backend: "kvm", implementation: "kvm_test", verdict: verdict,
-                      lines: [JudgedLine(verdict: verdict, text: text)], outcome: verdict == .skip ? nil : outcome(checks: []))
-    }
-    return [
-        PayloadReport(payload: "a", group: "exits", results: [result("a", "exits", .pass, "ok")], comparison: nil),
-        PayloadReport(payload: "b", group: "exits", results: [result("b", "exits", .fail, "bad <value> & \"quote\"")], comparison: nil),
-        PayloadReport(payload: "c", group: "mmu", results: [result("c", "mmu", .xfail, "known # thing")], comparison: nil),
-        PayloadReport(payload: "d", group: "irq", results: [result("d", "irq", .skip, "needs KVM_CAP_IRQCHIP")],
-                      comparison: Comparison(verdict: .diverge, differingAspects: ["trace"], details: ["first differing exit"], reason: nil)),
-    ]
-}
-
-@Suite("Machine-readable reports")
-struct MachineReportTests {
-    @Test("TAP13: version line, a plan matching the test points, numbered points, directives")
-    func tapIsValid() throws {
-        let lines = TAPReport.render(sampleReports()).split(separator: "\n").map(String.init)
-        #expect(lines.first == "TAP version 13")
-        let points = lines.filter { $0.hasPrefix("ok ") || $0.hasPrefix("not ok ") }
-        let plan = try #require(lines.last { $0.hasPrefix("1..") })
-        #expect(plan == "1..\(points.count)")
-        for (i, p) in points.enumerated() {
-            let number = p.hasPrefix("ok ") ? p.dropFirst(3) : p.dropFirst(7)
-            #expect(number.hasPrefix("\(i + 1) - "), "point \(i + 1) is numbered in order: \(p)")
-        }
-        #expect(points.contains { $0.hasPrefix("not ok") && $0.contains("exits.b [kvm]") && !$0.contains("#") })
-        #expect(points.contains { $0.contains("mmu.c [kvm] # TODO") })
-        #expect(points.contains { $0.contains("irq.d [kvm] # SKIP needs KVM_CAP_IRQCHIP") })
-        // A YAML diagnostic block follows a failure.
-        let fail = try #require(lines.firstIndex { $0.hasPrefix("not ok 2") })
-        #expect(lines[fail + 1] == "  ---")
-    }
-
-    @Test("JUnit XML parses, and its counts are the run's")
-    func junitParses() throws {
-        let xml = JUnitReport.render(sampleReports(), implementation: "kvm: kvm_test")
-        let counter = JUnitCounter()
-        let parser = XMLParser(data: Data(xml.utf8))
-        parser.delegate = counter
-        #expect(parser.parse(), "well-formed: \(parser.parserError.map { "\($0)" } ?? "")")
-        #expect(counter.suites == 3)
-        #expect(counter.testcases == 5)          // 4 payload runs + 1 comparison
-        #expect(counter.failures == 2)           // the FAIL and the DIVERGE
-        #expect(counter.skipped == 1)
-        #expect(counter.rootAttributes["tests"] == "5")
-        #expect(counter.rootAttributes["failures"] == "2")
-        #expect(counter.failureMessages.contains { $0.contains("bad <value> & \"quote\"") }, "text survives escaping")
-    }
-}
-
-final class JUnitCounter: NSObject, XMLParserDelegate {
-    var suites = 0, testcases = 0, failures = 0, skipped = 0
-    var rootAttributes: [String: String] = [:]
-    var failureMessages: [String] = []
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
-        switch name {
-        case "testsuites": rootAttributes = attributes
-        case "testsuite": suites += 1
-        case "testcase": testcases += 1
-        case "failure": failures += 1; failureMessages.append(attributes["message"] ?? "")
-        case "skipped": skipped += 1
-        default: break
-        }
     }
 }

@@ -15,12 +15,12 @@ public enum TextReport {
             out.append("\(l.verdict.rawValue): \(name) [\(r.backend)]: \(l.text)")
         }
         let c = r.count
-        var detail = "\(r.checkCount) tests"
+        var detail = "\(r.checkCount) checks"
         if c.fail > 0 { detail += ", \(c.fail) unexpected failures" }
         if c.xfail > 0 { detail += ", \(c.xfail) expected failures" }
         if c.xpass > 0 { detail += ", \(c.xpass) unexpected passes" }
         if c.skip > 0 { detail += ", \(c.skip) skipped" }
-        if r.verdict == .skip, let reason = r.lines.first?.text { detail = reason }
+        if r.verdict == .skip { detail = r.skipReason }
         out.append("\(r.verdict.rawValue) \(name) [\(r.backend)] (\(detail))")
         return out
     }
@@ -42,42 +42,46 @@ public enum TextReport {
         return out
     }
 
-    /// `SUMMARY: 412 tests, 0 unexpected failures, 13 expected failures, 1 skipped`
-    public static func summary(_ reports: [PayloadReport]) -> String {
-        var t = (tests: 0, fail: 0, xfail: 0, xpass: 0, skip: 0, diverge: 0)
-        for r in reports.flatMap(\.results) {
-            let c = r.count
-            t.tests += r.checkCount; t.fail += c.fail; t.xfail += c.xfail; t.xpass += c.xpass; t.skip += c.skip
+    /// The run's counts, each with its unit, in the words of the group table's columns:
+    /// `SUMMARY: 120 payload runs (110 pass, 2 fail, ...); 60 comparisons (...); 1412 checks (...)`.
+    /// TAP repeats these lines as comments and JSON as its `summary`: the same numbers.
+    public static func summaryLines(_ t: RunTally) -> [String] {
+        func counts(_ c: RunTally.Counts) -> String {
+            "\(c.pass) pass, \(c.fail) fail, \(c.xfail) expected-fail, \(c.xpass) xpass, \(c.skip) skip"
         }
-        t.diverge = reports.filter { $0.comparison?.verdict == .diverge }.count
-        var s = "SUMMARY: \(t.tests) tests, \(t.fail) unexpected failures, \(t.xfail) expected failures"
-        if t.xpass > 0 { s += ", \(t.xpass) unexpected passes" }
-        if reports.contains(where: { $0.comparison != nil }) { s += ", \(t.diverge) unexpected divergences" }
-        s += ", \(t.skip) skipped"
-        return s
+        var parts = ["\(t.runs.total) payload runs (\(counts(t.runs)))"]
+        if t.comparisons.total > 0 {
+            let c = t.comparisons
+            parts.append("\(c.total) comparisons (\(c.agree) agree, \(c.diverge) diverge, \(c.expectedDivergence) expected-diverge, \(c.skip) skip)")
+        }
+        parts.append("\(t.checks.total) checks (\(counts(t.checks)))")
+        return ["SUMMARY: " + parts.joined(separator: "; ")]
     }
+
+    public static func summary(_ t: RunTally) -> String { summaryLines(t).joined(separator: "\n") }
+
+    public static func summary(_ reports: [PayloadReport]) -> String { summary(RunTally(reports)) }
 
     /// Per group: payload runs that passed, failed, failed as expected, were skipped; payloads
     /// whose backends agreed, diverged unexpectedly, diverged as recorded.
-    public static func table(_ reports: [PayloadReport]) -> String {
+    public static func table(_ t: RunTally) -> String {
         let columns = ["group", "pass", "fail", "expected-fail", "xpass", "skip", "agree", "diverge", "expected-diverge"]
         var rows: [[String]] = []
-        let groups = ["exits", "mmu", "emulator", "irq"] + Set(reports.map(\.group)).subtracting(["exits", "mmu", "emulator", "irq"]).sorted()
-        var total = [Int](repeating: 0, count: columns.count - 1)
-        for g in groups {
-            let rs = reports.filter { $0.group == g }
-            guard !rs.isEmpty else { continue }
-            let results = rs.flatMap(\.results)
-            func runs(_ v: Verdict) -> Int { results.filter { $0.verdict == v }.count }
-            func payloads(_ v: Comparison.Verdict) -> Int { rs.filter { $0.comparison?.verdict == v }.count }
-            let n: [Int] = [runs(.pass), runs(.fail), runs(.xfail), runs(.xpass), runs(.skip),
-                            payloads(.agree), payloads(.diverge), payloads(.expectedDivergence)]
-            for i in n.indices { total[i] += n[i] }
-            rows.append([g] + n.map(String.init))
+        let order = ["exits", "mmu", "emulator", "irq"]
+        let groups = t.groups.sorted { a, b in
+            let (ia, ib) = (order.firstIndex(of: a.name) ?? order.count, order.firstIndex(of: b.name) ?? order.count)
+            return ia != ib ? ia < ib : a.name < b.name
         }
-        rows.append(["total"] + total.map(String.init))
-        var text = TextTable.render([columns] + rows)
+        func row(_ name: String, _ r: RunTally.Counts, _ c: RunTally.ComparisonCounts) -> [String] {
+            [name] + [r.pass, r.fail, r.xfail, r.xpass, r.skip, c.agree, c.diverge, c.expectedDivergence].map(String.init)
+        }
+        for g in groups { rows.append(row(g.name, g.runs, g.comparisons)) }
+        rows.append(row("total", t.runs, t.comparisons))
+        var text = "payload runs (pass to skip) and comparisons (agree to expected-diverge) by group:\n"
+        text += TextTable.render([columns] + rows)
         text.removeLast()  // callers print() it
         return text
     }
+
+    public static func table(_ reports: [PayloadReport]) -> String { table(RunTally(reports)) }
 }

@@ -31,24 +31,34 @@ public struct SuiteRunner: Sendable {
         return Judge.judge(outcome, payload: payload, backend: backend, implementation: implementation, divergences: divergences)
     }
 
-    /// Every payload on every backend, `jobs` payloads at a time; reports in the order of
-    /// `payloads`. With two backends each payload's outcomes are compared.
+    /// Every payload on every backend, `jobs` payloads at a time. Each payload's report goes
+    /// to `deliver` as soon as it is complete, with its index in `payloads`, one call at a
+    /// time (never concurrently), in the order the payloads finish; nothing is kept here, so
+    /// memory stays flat however many payloads run. With two backends each payload's
+    /// outcomes are compared.
     public func run(_ payloads: [Payload], on backends: [(name: String, hypervisor: any Hypervisor)], jobs: Int = 1,
-                    sameCPUID: Bool = true, progress: (@Sendable (PayloadReport) -> Void)? = nil) -> [PayloadReport] {
+                    sameCPUID: Bool = true, deliver: @Sendable (_ index: Int, _ report: PayloadReport) -> Void) {
         for b in backends { _ = b.hypervisor.identity }  // computed once, before threads share them
         let cpuid = sameCPUID && backends.count > 1 ? try? backends[0].hypervisor.supportedCPUID() : nil
         let box = BackendsBox(backends)
-        let reports = ResultSlots<PayloadReport>(count: payloads.count)
+        let delivery = NSLock()
         let workers = max(1, min(jobs, payloads.count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var i = worker
             while i < payloads.count {
                 let r = run(payloads[i], on: box.backends, cpuid: cpuid)
-                reports.set(i, r)
-                progress?(r)
+                delivery.withLock { deliver(i, r) }
                 i += workers
             }
         }
+    }
+
+    /// Every payload on every backend, all reports kept and returned in the order of
+    /// `payloads`: for tests and small selections (the CLI streams with `deliver:`).
+    public func run(_ payloads: [Payload], on backends: [(name: String, hypervisor: any Hypervisor)], jobs: Int = 1,
+                    sameCPUID: Bool = true) -> [PayloadReport] {
+        let reports = ResultSlots<PayloadReport>(count: payloads.count)
+        run(payloads, on: backends, jobs: jobs, sameCPUID: sameCPUID) { i, r in reports.set(i, r) }
         return reports.all
     }
 }
