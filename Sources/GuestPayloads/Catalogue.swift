@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 import PayloadFormat
 
 /// One guest payload: its image and the header it describes itself with.
@@ -29,7 +35,8 @@ public enum Catalogue {
         // file was corrupted, which would be a bug of the build, so it is reported loudly.
         guard let data = Data(base64Encoded: generated.base64),
               let payload = try? Payload(image: [UInt8](data), source: generated.source) else {
-            FileHandle.standardError.write(Data("error: corrupted generated payload \(generated.source)\n".utf8))
+            var line = "error: corrupted generated payload \(generated.source)\n"
+            line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
             return nil
         }
         return payload

@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 
 /// TAP13, as kvm-unit-tests' `run_tests.sh -t` prints it: one test point per payload and
 /// backend (and per comparison); an expected failure is `not ok ... # TODO`, a skip `# SKIP`.
@@ -42,8 +48,8 @@ public enum TAPReport {
         return out.joined(separator: "\n") + "\n"
     }
 
-    static func escape(_ s: String) -> String { s.replacingOccurrences(of: "#", with: "\\#").replacingOccurrences(of: "\n", with: " ") }
-    static func yaml(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
+    static func escape(_ s: String) -> String { s.replacing("#", with: "\\#").replacing("\n", with: " ") }
+    static func yaml(_ s: String) -> String { "'" + s.replacing("'", with: "''") + "'" }
 }
 
 /// JUnit XML: one testsuite per group, one testcase per payload and backend, plus one per
@@ -61,7 +67,7 @@ public enum JUnitReport {
                 for r in rep.results {
                     counts.tests += 1
                     let time = Double(r.outcome?.wallNanoseconds ?? 0) / 1e9
-                    var c = "    <testcase classname=\"\(xml(g))\" name=\"\(xml(r.payload)) [\(xml(r.backend))]\" time=\"\(String(format: "%.6f", time))\""
+                    var c = "    <testcase classname=\"\(xml(g))\" name=\"\(xml(r.payload)) [\(xml(r.backend))]\" time=\"\(fixedPoint(time, places: 6))\""
                     switch r.verdict {
                     case .pass: c += "/>"
                     case .fail:
