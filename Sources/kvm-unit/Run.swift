@@ -1,8 +1,15 @@
 import ArgumentParser
 import Conformance
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 import GuestPayloads
 import KVMABI
+import Synchronization
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,8 +28,8 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "kvm, ref or both (default: both when the KVM device is usable, else ref).")
     var backend: String?
 
-    @Option(name: .long, help: "The KVM device node for the kvm backend.")
-    var device: String = "/dev/kvm"
+    @Option(name: .long, help: ArgumentHelp("The KVM device node for the kvm backend (default /dev/kvm). A device named here must open: no fallback to ref alone.", valueName: "path"))
+    var device: String?
 
     @Option(name: .customShort("j"), help: "Payloads run in parallel.")
     var jobs: Int = 1
@@ -45,11 +52,15 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Also write a JSON report (outcomes and comparisons) to this file.")
     var json: String?
 
+    @Option(name: .long, help: ArgumentHelp("Write one log per payload and backend into this directory (created if missing): exit trace, check records, registers, differences.", valueName: "dir"))
+    var logDir: String?
+
     func run() throws {
         let g = try parseGroup(group)
         guard jobs >= 1 else { fail("-j wants a positive number of jobs") }
         let selected: [Payload]
         do { selected = try Selection.resolve(payloads, group: g) } catch { fail(error.description) }
+        let logs = logDir.map { LogDirectory($0, payloads: selected) }
         let table: KnownDivergences
         if let path = divergences {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { fail("\(path): cannot read the divergence table") }
@@ -59,8 +70,8 @@ struct Run: ParsableCommand {
         }
         let backends: [(name: String, hypervisor: any Hypervisor)]
         do {
-            backends = try Backends.open(backend, device: device) { line in
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+            backends = try Backends.open(backend, device: device ?? "/dev/kvm", deviceGiven: device != nil) { line in
+                writeStandardError((line + "\n"))
             }
         } catch { fail(error.description) }
 
@@ -70,6 +81,7 @@ struct Run: ParsableCommand {
         let printer = LinePrinter()
         let reports = SuiteRunner(divergences: table).run(selected, on: backends, jobs: jobs) { r in
             if text { printer.print(TextReport.lines(r, verbose: verbose)) }
+            logs?.write(r)
         }
         if tap {
             print(TAPReport.render(reports), terminator: "")
@@ -85,6 +97,7 @@ struct Run: ParsableCommand {
         if let path = json {
             do { write(try JSONReport.render(reports, implementations: implementations), to: path) } catch { fail("\(path): \(error)") }
         }
+        logs?.finish()
         let results = reports.flatMap(\.results)
         let failed = results.contains { $0.verdict == .fail }
             || reports.contains { $0.comparison?.verdict == .diverge }
@@ -100,11 +113,11 @@ struct Run: ParsableCommand {
 
 /// Keeps the lines of one payload together when payloads finish on several threads.
 final class LinePrinter: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     func print(_ lines: [String]) {
-        lock.lock()
-        defer { lock.unlock() }
-        for l in lines { Swift.print(l) }
-        fflush(nil)  // all streams: stdout is a C global Swift 6 will not touch from here
+        lock.withLock { _ in
+            for l in lines { Swift.print(l) }
+            fflush(nil)  // all streams: stdout is a C global Swift 6 will not touch from here
+        }
     }
 }

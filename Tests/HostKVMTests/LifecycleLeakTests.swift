@@ -19,24 +19,12 @@ struct LifecycleLeakTests {
 
     @Test("1,000 lifecycles leave fds and mappings unchanged (in a child process)")
     func lifecyclesDoNotLeak() throws {
-        let tool = Self.kvmUnit
-        try #require(FileManager.default.isExecutableFile(atPath: tool.path), "kvm-unit not found at \(tool.path)")
-
-        let p = Process()
-        p.executableURL = tool
-        p.arguments = ["selftest", "lifecycle-leaks", "--count", String(Self.lifecycles)]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Read before waiting, so a full pipe cannot stall the child.
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let run = try CommandLineTests.kvmUnit(["selftest", "lifecycle-leaks", "--count", String(Self.lifecycles)])
+        let (stdout, stderr) = (run.stdout, run.stderr)
 
         let fds = Self.pair(after: "fds before/after ", in: stdout)
         let maps = Self.pair(after: "mappings before/after ", in: stdout)
-        #expect(p.terminationStatus == 0, "kvm-unit exited \(p.terminationStatus)\n\(stdout)\(stderr)")
+        #expect(run.status == 0, "kvm-unit exited \(run.status)\n\(stdout)\(stderr)")
         #expect(stdout.contains("lifecycles \(Self.lifecycles)\n"))
         let f = try #require(fds, "no fd counts in:\n\(stdout)\(stderr)")
         let m = try #require(maps, "no mapping counts in:\n\(stdout)\(stderr)")

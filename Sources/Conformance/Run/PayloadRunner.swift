@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 import GuestPayloads
 import KVMABI
 import PayloadFormat
@@ -160,6 +166,7 @@ struct PayloadRunner {
         return Outcome(end: end ?? .error("no end"), checks: checks, trace: trace,
                        console: String(decoding: console, as: UTF8.self),
                        registers: finalRegisters(), ramDigest: digest(loaded.ram.pointer, count: loaded.ram.size),
+                       ramPageDigests: pageDigests(loaded.ram.pointer, count: loaded.ram.size),
                        windowDigests: windowDigests(), stats: exitStats(), hostErrors: hostErrors, wallNanoseconds: wall)
     }
 
