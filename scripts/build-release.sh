@@ -44,6 +44,11 @@ if grep -E "$toolchain|libswift|libFoundation|libicu|_FoundationICU|libdispatch|
     echo "build-release: $binary still loads the libraries above" >&2
     exit 1
 fi
+# Full Foundation (and with it ICU, ~30 MB) must not be linked in: see DESIGN.md.
+if grep -q -E ' \$s10Foundation|uprv_' <(nm "$binary"); then
+    echo "build-release: $binary links full Foundation or ICU: a file imports Foundation instead of FoundationEssentials" >&2
+    exit 1
+fi
 echo "built $binary in $((end - start)) s: $(stat -c %s "$binary") bytes"
 echo "ldd: $libraries"
 "$binary" --version
