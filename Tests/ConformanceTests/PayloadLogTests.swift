@@ -2,6 +2,7 @@
 import GuestPayloads
 import PayloadFormat
 import Testing
+import Foundation
 
 /// The pieces of `run --log-dir` that are not a run: instruction naming, the exception
 /// account, the first differing RAM page, and printf-style decimals without Foundation.
@@ -39,13 +40,39 @@ struct PayloadLogTests {
         #expect(lines[0] == "#GP at RIP 0x\(String(PayloadHeader.loadAddress + entry, radix: 16)), error code 0x18")
         let expectedBytes = InstructionNames.describe(Array(p.image[Int(entry)...].prefix(15)), bits: 16)
         #expect(lines[1] == "instruction:  \(expectedBytes) (decoded as 16-bit code)")
-        #expect(lines[2].hasPrefix("image offset: 0x\(String(entry, radix: 16)) of \(p.source)"))
+        let line = try #require(p.sourceLine(atImageOffset: Int(entry)))
+        #expect(lines[2] == "source:       \(p.source) line \(line) (image offset 0x\(String(entry, radix: 16)))")
         #expect(lines[3] == "last check before it: line 42 of \(p.source)")
 
         let outside = CheckRecord(line: 0, kind: .unexpectedException, expected: 14, actual: 0x10, aux: 2, message: "")
         let o = PayloadLog.exceptionDetail(outside, payload: p, previousCheckLine: nil)
         #expect(o.count == 2 && o[0].hasPrefix("#PF at RIP 0x10") && o[1].hasPrefix("RIP is outside the payload image"))
     }
+
+    /// nasm's listing maps image offsets to lines of the payload's own file: the bytes of
+    /// `out PORT_LATCH + 1, al` (E6 E1) are on the line that says so, the boot library's on
+    /// the PAYLOAD line, and every catalogue payload has an ascending map.
+    @Test("image offsets map to source lines")
+    func sourceLines() throws {
+        let p = try #require(Catalogue.named("exits.io_latch_sizes"))
+        let asm = try String(contentsOfFile: Self.repository + "/" + p.source, encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false)
+        let outLine = try #require(asm.firstIndex { $0.contains("out PORT_LATCH + 1, al") }) + 1
+        let payloadLine = try #require(asm.firstIndex { $0.hasPrefix("PAYLOAD ") }) + 1
+        let entry = Int(p.header.entry)
+        let out = try #require((entry..<p.image.count - 1).first { p.image[$0] == 0xE6 && p.image[$0 + 1] == 0xE1 })
+        #expect(p.sourceLine(atImageOffset: out) == outLine)
+        #expect(p.sourceLine(atImageOffset: out + 1) == outLine)
+        #expect(p.sourceLine(atImageOffset: entry) == payloadLine)
+        #expect(p.sourceLine(atImageOffset: p.image.count) == nil)
+        for q in Catalogue.all {
+            #expect(!q.lineMap.isEmpty, "\(q.qualifiedName) has no line map")
+            #expect(zip(q.lineMap, q.lineMap.dropFirst()).allSatisfy { $0.offset < $1.offset }, "\(q.qualifiedName)")
+        }
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
 
     /// One changed byte is found in its own page, whichever page and whichever byte of it.
     @Test("the first differing RAM page", arguments: [0, 7, 4095, 4096, 0x5123, 0x7FFF])

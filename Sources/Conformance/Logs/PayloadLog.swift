@@ -87,8 +87,12 @@ public enum PayloadLog {
             let bits = payload.header.mode == .real16 ? 16 : payload.header.mode == .prot32 ? 32 : 64
             let bytes = Array(payload.image[offset..<min(offset + 15, payload.image.count)])
             lines.append("instruction:  \(InstructionNames.describe(bytes, bits: bits)) (decoded as \(bits)-bit code)")
-            lines.append("image offset: 0x\(hex(UInt64(offset))) of \(payload.source)"
-                         + " (nasm -f bin -I guests/include/ -l out.lst \(payload.source) maps it to a line)")
+            if let line = payload.sourceLine(atImageOffset: offset) {
+                lines.append("source:       \(payload.source) line \(line) (image offset 0x\(hex(UInt64(offset))))")
+            } else {
+                lines.append("image offset: 0x\(hex(UInt64(offset))) of \(payload.source)"
+                             + " (nasm -f bin -I guests/include/ -l out.lst FILE.asm maps it to a line)")
+            }
         } else {
             lines.append("RIP is outside the payload image (0x\(hex(load))-0x\(hex(load + UInt64(payload.image.count) - 1))): no instruction bytes to show")
         }
