@@ -39,11 +39,13 @@ let package = Package(
         .target(name: "GuestPayloads", dependencies: ["PayloadFormat"], plugins: ["GuestAssembler"]),
         // The harness: load, run loop, userspace devices, trace, compare, report.
         .target(name: "Conformance", dependencies: ["KVMABI", "HostKVM", "GuestPayloads", "PayloadFormat", "CKVMBench", "RefHypervisor"]),
+        // Every module kvm-unit imports is listed: SwiftPM rebuilds a target when a direct
+        // dependency changes, and a stale view of GuestPayloads' types crashed it.
         .executableTarget(name: "kvm-unit", dependencies: [
-            "Conformance",
+            "Conformance", "GuestPayloads", "PayloadFormat", "KVMABI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "HostKVMTests", dependencies: ["CKVM", "KVMABI", "HostKVM", "Conformance", "kvm-unit"]),
+        .testTarget(name: "HostKVMTests", dependencies: ["CKVM", "KVMABI", "HostKVM", "Conformance", "GuestPayloads", "PayloadFormat", "kvm-unit"]),
         .testTarget(name: "RefHypervisorTests", dependencies: ["RefHypervisor", "KVMABI"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "GuestPayloads", "PayloadFormat", "KVMABI", "RefHypervisor", "kvm-unit"]),
         .testTarget(name: "Exits", dependencies: ["Conformance"]),

@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 import PayloadFormat
 
 /// One guest payload: its image and the header it describes itself with.
@@ -14,10 +20,31 @@ public struct Payload: Sendable {
     /// `exits.io_latch_sizes`: unique across the catalogue, used in reports.
     public var qualifiedName: String { "\(header.group).\(header.name)" }
 
-    public init(image: [UInt8], source: String) throws(PayloadFormatError) {
+    /// (image offset, source line) wherever the line changes, ascending; empty for a
+    /// payload file from outside the catalogue (no listing).
+    public let lineMap: [(offset: Int, line: Int)]
+
+    public init(image: [UInt8], source: String, lineMap: [(offset: Int, line: Int)] = []) throws(PayloadFormatError) {
         self.header = try PayloadHeader.parse(image)
         self.image = image
         self.source = source
+        self.lineMap = lineMap
+    }
+
+    /// The line of `source` whose code holds the byte at `offset` of the image (for bytes of
+    /// the boot library or of a macro, the line that invoked it), if the map knows it.
+    public func sourceLine(atImageOffset offset: Int) -> Int? {
+        guard offset >= 0, offset < image.count else { return nil }
+        return lineMap.last { $0.offset <= offset }?.line
+    }
+
+    /// Reads the build tool's "offset:line" text (hex:decimal pairs, space-separated).
+    static func parseLineMap(_ text: String) -> [(offset: Int, line: Int)] {
+        text.split(separator: " ").compactMap { pair in
+            let parts = pair.split(separator: ":")
+            guard parts.count == 2, let o = Int(parts[0], radix: 16), let l = Int(parts[1]) else { return nil }
+            return (o, l)
+        }
     }
 }
 
@@ -28,8 +55,10 @@ public enum Catalogue {
         // The build tool validated each header already; a failure here means the generated
         // file was corrupted, which would be a bug of the build, so it is reported loudly.
         guard let data = Data(base64Encoded: generated.base64),
-              let payload = try? Payload(image: [UInt8](data), source: generated.source) else {
-            FileHandle.standardError.write(Data("error: corrupted generated payload \(generated.source)\n".utf8))
+              let payload = try? Payload(image: [UInt8](data), source: generated.source,
+                                         lineMap: Payload.parseLineMap(generated.lines)) else {
+            var line = "error: corrupted generated payload \(generated.source)\n"
+            line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
             return nil
         }
         return payload
@@ -47,6 +76,8 @@ public enum Catalogue {
 struct GeneratedPayload: Sendable {
     let source: String
     let base64: String
+    /// Image offset -> source line, from nasm's listing (payload-assembler's sourceLineMap).
+    let lines: String
 }
 
 extension Catalogue {

@@ -1,5 +1,11 @@
 import CKVM
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 import KVMABI
 
 /// The system fd of a KVM device node (`/dev/kvm` unless told otherwise).

@@ -1,5 +1,10 @@
 import CKVM
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Glibc
 import KVMABI
 import Synchronization
 
@@ -52,14 +57,21 @@ final class Watchdog: @unchecked Sendable {
             guard !started else { return }
             started = true
             _ = ckvm_install_kick_handler(Watchdog.kickSignal)
-            let t = Thread { [self] in self.loop() }
-            t.name = "kvm-watchdog"
-            t.stackSize = 64 * 1024
-            t.start()
+            // A raw pthread (Foundation's Thread is not in FoundationEssentials). The
+            // watchdog lives for the process, so the retained reference is never released.
+            var attr = pthread_attr_t()
+            pthread_attr_init(&attr)
+            defer { pthread_attr_destroy(&attr) }
+            pthread_attr_setstacksize(&attr, 64 * 1024)
+            var thread = pthread_t()
+            let rc = pthread_create(&thread, &attr, { arg in
+                Unmanaged<Watchdog>.fromOpaque(arg!).takeUnretainedValue().loop()
+            }, Unmanaged.passRetained(self).toOpaque())
+            precondition(rc == 0, "cannot start the watchdog thread: errno \(rc)")
         }
     }
 
-    private func loop() {
+    private func loop() -> Never {
         while true {
             var ts = timespec(tv_sec: 0, tv_nsec: Int(Watchdog.tick))
             nanosleep(&ts, nil)

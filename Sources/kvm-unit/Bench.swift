@@ -1,6 +1,12 @@
 import ArgumentParser
 import Conformance
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 
 /// `kvm-unit bench`: performance measurements. `host` compares HostKVM with C; more
 /// benchmarks (e.g. `bench ref`, the reference engine) join as further subcommands.
@@ -41,10 +47,10 @@ struct BenchHost: ParsableCommand {
             report = try HostBench.run(device: device, lifecycles: iterations, roundTrips: iterations * 20,
                                          rounds: min(rounds, iterations))
         } catch let e as BackendUnavailable {
-            FileHandle.standardError.write(Data("kvm-unit bench host: \(e.description)\n".utf8))
+            writeStandardError("kvm-unit bench host: \(e.description)\n")
             throw ExitCode(2)
         } catch {
-            FileHandle.standardError.write(Data("kvm-unit bench host: \(error)\n".utf8))
+            writeStandardError("kvm-unit bench host: \(error)\n")
             throw ExitCode(1)
         }
         print(Self.render(report), terminator: "")
@@ -52,10 +58,10 @@ struct BenchHost: ParsableCommand {
     }
 
     static func render(_ r: HostBench.Report) -> String {
-        func us(_ ns: Double) -> String { String(format: "%.2f µs", ns / 1000) }
+        func us(_ ns: Double) -> String { fixedPoint(ns / 1000, places: 2) + " µs" }
         let rows: [[String]] = [["step", "C median", "HostKVM median", "ratio", "target"]] + r.comparisons.map {
-            [$0.name, us($0.c.median), us($0.host.median), String(format: "%.3fx", $0.ratio),
-             ($0.passes ? "PASS" : "FAIL") + String(format: " (<= %.2fx)", HostBench.targetRatio)]
+            [$0.name, us($0.c.median), us($0.host.median), fixedPoint($0.ratio, places: 3) + "x",
+             ($0.passes ? "PASS" : "FAIL") + " (<= \(fixedPoint(HostBench.targetRatio, places: 2))x)"]
         }
         var out = "device: \(r.device) (\(r.implementation)), \(r.rounds) alternating rounds\n"
         out += TextTable.render(rows)

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Conformance
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 import KVMABI
 
 /// `kvm-unit bench ref`: the reference engine's speed in MIPS on the bench loop payloads,
@@ -35,7 +41,7 @@ struct BenchRef: ParsableCommand {
     func run() throws {
         let loops = BenchLoop.catalogue
         guard loops.count == BenchLoop.names.count else {
-            FileHandle.standardError.write(Data("kvm-unit bench ref: the bench payloads \(BenchLoop.names) are not all in the catalogue\n".utf8))
+            writeStandardError("kvm-unit bench ref: the bench payloads \(BenchLoop.names) are not all in the catalogue\n")
             throw ExitCode(2)
         }
         let engine = Self.referenceEngine()
@@ -92,10 +98,10 @@ struct BenchRef: ParsableCommand {
             switch m.state {
             case .notInstalled: return "not installed"
             case .failed: return "FAILED"
-            case .measured: return m.mips.map { String(format: "%.1f", $0) } ?? "n/a"
+            case .measured: return m.mips.map { fixedPoint($0, places: 1) } ?? "n/a"
             }
         }
-        func ratio(_ r: Double?) -> String { r.map { String(format: "%.2fx", $0) } ?? "-" }
+        func ratio(_ r: Double?) -> String { r.map { fixedPoint($0, places: 2) + "x" } ?? "-" }
         let table: [[String]] = [["payload", "instructions", "ref MIPS", "Bochs MIPS", "QEMU MIPS", "ref/Bochs", "ref/QEMU"]]
             + rows.map { r in
                 [r.loop.name, "\(r.ref.instructions)", mips(r.ref), mips(r.bochs), mips(r.qemu),
@@ -111,8 +117,8 @@ struct BenchRef: ParsableCommand {
             case .some(true): verdict = "PASS"
             case .some(false): verdict = "FAIL"
             }
-            out += "target ref >= \(String(format: "%.0f", targetRatio))x Bochs on \(r.loop.name): \(verdict)"
-                + (r.bochsRatio.map { String(format: " (%.2fx)", $0) } ?? "") + "\n"
+            out += "target ref >= \(fixedPoint(targetRatio, places: 0))x Bochs on \(r.loop.name): \(verdict)"
+                + (r.bochsRatio.map { " (\(fixedPoint($0, places: 2))x)" } ?? "") + "\n"
         }
         out += "\nspread (MIPS from the extreme T(0)/T(N) samples; median T(0) .. median T(N)):\n"
         for r in rows {
@@ -121,9 +127,9 @@ struct BenchRef: ParsableCommand {
                 case .notInstalled(let why): out += "  \(r.loop.name) \(name): not installed (\(why))\n"
                 case .failed(let why): out += "  \(r.loop.name) \(name): FAILED: \(why)\n"
                 case .measured:
-                    let range = m.mipsRange.map { String(format: "%.1f .. %.1f MIPS", $0.0, $0.1) } ?? "overlapping samples"
+                    let range = m.mipsRange.map { "\(fixedPoint($0.0, places: 1)) .. \(fixedPoint($0.1, places: 1)) MIPS" } ?? "overlapping samples"
                     let z = LoopMeasurement.median(m.zeroRuns) ?? 0, n = LoopMeasurement.median(m.loopRuns) ?? 0
-                    var s = "  \(r.loop.name) \(name): \(range); T(0) \(String(format: "%.3f", z)) s, T(N) \(String(format: "%.3f", n)) s"
+                    var s = "  \(r.loop.name) \(name): \(range); T(0) \(fixedPoint(z, places: 3)) s, T(N) \(fixedPoint(n, places: 3)) s"
                     if let retired = m.retiredLoop, let retired0 = m.retiredZero {
                         s += "; retired T(N) - T(0) = \(retired &- retired0) (analytical \(m.instructions))"
                     }

@@ -1,5 +1,12 @@
 import ArgumentParser
 import Conformance
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
+import Glibc
+#endif
+import Dispatch
+import Glibc
 
 /// kvm-unit: the command line of the KVM conformance suite. Every subcommand is a thin
 /// caller of the Conformance library.
@@ -8,5 +15,26 @@ struct KVMUnit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvm-unit",
         abstract: "Conformance suite for the Linux KVM userspace ABI on x86, with a reference hypervisor.",
+        discussion: "Exit status: 0 success, 1 an unexpected failure or divergence, 2 a usage or setup error.",
+        version: SuiteVersion.description,
         subcommands: [List.self, Run.self, Trace.self, Probe.self, Bench.self, Selftest.self])
+
+    /// ArgumentParser's own `main`, with one change: usage and validation errors exit 2
+    /// (the status the README promises for every subcommand), not EX_USAGE (64).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error, usageStatus: 2)
+        }
+    }
+
+    static func exit(withError error: Error, usageStatus: Int32) -> Never {
+        if exitCode(for: error) == .validationFailure {
+            writeStandardError(fullMessage(for: error) + "\n")
+            Glibc.exit(usageStatus)
+        }
+        exit(withError: error)
+    }
 }

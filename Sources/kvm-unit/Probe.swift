@@ -1,6 +1,12 @@
 import ArgumentParser
 import Conformance
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 
 struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +23,7 @@ struct Probe: ParsableCommand {
             let host = try Backends.openHost(device: device)
             print(ProbeReport.render(host.identity, showAbsent: !presentOnly), terminator: "")
         } catch {
-            FileHandle.standardError.write(Data("kvm-unit probe: \(error.description)\n".utf8))
+            writeStandardError("kvm-unit probe: \(error.description)\n")
             throw ExitCode(2)
         }
     }

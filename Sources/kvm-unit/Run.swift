@@ -1,8 +1,15 @@
 import ArgumentParser
 import Conformance
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 import GuestPayloads
 import KVMABI
+import Synchronization
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,8 +28,8 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "kvm, ref or both (default: both when the KVM device is usable, else ref).")
     var backend: String?
 
-    @Option(name: .long, help: "The KVM device node for the kvm backend.")
-    var device: String = "/dev/kvm"
+    @Option(name: .long, help: ArgumentHelp("The KVM device node for the kvm backend (default /dev/kvm). A device named here must open: no fallback to ref alone.", valueName: "path"))
+    var device: String?
 
     @Option(name: .customShort("j"), help: "Payloads run in parallel.")
     var jobs: Int = 1
@@ -45,6 +52,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Also write a JSON report (outcomes and comparisons) to this file.")
     var json: String?
 
+    @Option(name: .long, help: ArgumentHelp("Write one log per payload and backend into this directory (created if missing): exit trace, check records, registers, differences.", valueName: "dir"))
+    var logDir: String?
+
     func run() throws {
         let g = try parseGroup(group)
         guard jobs >= 1 else { fail("-j wants a positive number of jobs") }
@@ -53,6 +63,7 @@ struct Run: ParsableCommand {
         let options = RunReporter.Options(format: tap ? .tap : .text, verbose: verbose, strict: strict, junitPath: junit, jsonPath: json)
         let reporter: RunReporter
         do { reporter = try RunReporter(options) } catch { fail(error.description) }  // before any payload runs
+        let logs = logDir.map { LogDirectory($0, payloads: selected) }
         let table: KnownDivergences
         if let path = divergences {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { fail("\(path): cannot read the divergence table") }
@@ -62,15 +73,19 @@ struct Run: ParsableCommand {
         }
         let backends: [(name: String, hypervisor: any Hypervisor)]
         do {
-            backends = try Backends.open(backend, device: device) { line in
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+            backends = try Backends.open(backend, device: device ?? "/dev/kvm", deviceGiven: device != nil) { line in
+                writeStandardError((line + "\n"))
             }
         } catch { fail(error.description) }
 
         reporter.begin(backends: backends.map { ReportedBackend(name: $0.name, identity: $0.hypervisor.identity) },
                        identities: backends.map { TextReport.header($0.hypervisor.identity, backend: $0.name) },
                        payloads: selected.count)
-        SuiteRunner(divergences: table).run(selected, on: backends, jobs: jobs) { _, r in reporter.add(r) }
+        SuiteRunner(divergences: table).run(selected, on: backends, jobs: jobs) { _, r in
+            reporter.add(r)
+            logs?.write(r)
+        }
+        logs?.finish()
         let status = reporter.finish()
         if status != 0 { throw ExitCode(status) }
     }

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Conformance
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 
 /// `kvm-unit selftest`: checks of the suite itself, run in a process of their own (hidden).
 struct Selftest: ParsableCommand {
@@ -26,10 +32,10 @@ struct LifecycleLeaks: ParsableCommand {
         do {
             r = try LifecycleLeakCheck.run(count: count, device: device)
         } catch let e as BackendUnavailable {
-            FileHandle.standardError.write(Data("kvm-unit selftest lifecycle-leaks: \(e.description)\n".utf8))
+            writeStandardError("kvm-unit selftest lifecycle-leaks: \(e.description)\n")
             throw ExitCode(2)
         } catch {
-            FileHandle.standardError.write(Data("kvm-unit selftest lifecycle-leaks: \(error)\n".utf8))
+            writeStandardError("kvm-unit selftest lifecycle-leaks: \(error)\n")
             throw ExitCode(1)
         }
         print("lifecycles \(r.lifecycles)")

@@ -19,14 +19,12 @@ struct LifecycleLeakTests {
 
     @Test("1,000 lifecycles leave fds and mappings unchanged (in a child process)")
     func lifecyclesDoNotLeak() throws {
-        let tool = Self.kvmUnit
-        try #require(FileManager.default.isExecutableFile(atPath: tool.path), "kvm-unit not found at \(tool.path)")
-
-        let (status, stdout, stderr) = try Scratch.run(tool.path, ["selftest", "lifecycle-leaks", "--count", String(Self.lifecycles)])
+        let run = try CommandLineTests.kvmUnit(["selftest", "lifecycle-leaks", "--count", String(Self.lifecycles)])
+        let (stdout, stderr) = (run.stdout, run.stderr)
 
         let fds = Self.pair(after: "fds before/after ", in: stdout)
         let maps = Self.pair(after: "mappings before/after ", in: stdout)
-        #expect(status == 0, "kvm-unit exited \(status)\n\(stdout)\(stderr)")
+        #expect(run.status == 0, "kvm-unit exited \(run.status)\n\(stdout)\(stderr)")
         #expect(stdout.contains("lifecycles \(Self.lifecycles)\n"))
         let f = try #require(fds, "no fd counts in:\n\(stdout)\(stderr)")
         let m = try #require(maps, "no mapping counts in:\n\(stdout)\(stderr)")

@@ -24,11 +24,11 @@ public enum Backends {
             switch error.errno {
             case Errno.ENOENT: why = "does not exist (is the kvm module loaded?)"
             case Errno.EACCES, Errno.EPERM: why = "is not accessible: permission denied (run as root or join the kvm group)"
-            case Errno.ENOTTY, Errno.EINVAL: why = "is not a KVM device (\(error.name) from \(error.operation))"
-            case Errno.ENXIO, Errno.ENODEV: why = "has no device behind it (\(error.name))"
-            default: why = "cannot be used: \(error)"
+            case Errno.ENOTTY, Errno.EINVAL: why = "is not a KVM device (\(error.operation) failed)"
+            case Errno.ENXIO, Errno.ENODEV: why = "has no device behind it"
+            default: why = "cannot be used (\(error.operation) failed)"
             }
-            throw BackendUnavailable(description: "\(device) \(why)")
+            throw BackendUnavailable(description: "\(device) \(why): errno \(error.errno) \(error.name)")
         }
     }
 }

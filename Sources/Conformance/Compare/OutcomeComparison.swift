@@ -81,7 +81,7 @@ public enum OutcomeComparison {
         }
         if a.ramDigest != b.ramDigest {
             aspects.append("ram")
-            details.append("guest RAM differs (digest \(names.0) \(a.ramDigest), \(names.1) \(b.ramDigest))")
+            details.append("guest RAM differs\(firstDifferingPage(a.ramPageDigests, b.ramPageDigests)) (digest \(names.0) \(a.ramDigest), \(names.1) \(b.ramDigest))")
         }
         if a.windowDigests != b.windowDigests {
             aspects.append("windows")
@@ -140,6 +140,17 @@ public enum OutcomeComparison {
             out[0] += ": the kept exits agree, the digests over all \(a.traceExits) exits differ"
         }
         return out
+    }
+
+    /// ", first in the page at GPA 0x5000-0x5fff (3 pages differ)", or "" when the page
+    /// digests do not tell (a run that never started, RAM sizes that differ).
+    static func firstDifferingPage(_ a: [UInt64], _ b: [UInt64]) -> String {
+        guard !a.isEmpty, a.count == b.count else { return "" }
+        let differing = a.indices.filter { a[$0] != b[$0] }
+        guard let first = differing.first else { return "" }
+        let start = first * ramPageSize, end = start + ramPageSize - 1
+        return ", first in the page at GPA 0x\(String(start, radix: 16))-0x\(String(end, radix: 16))"
+            + " (\(differing.count) page\(differing.count == 1 ? "" : "s") differ\(differing.count == 1 ? "s" : ""))"
     }
 
     public static func registerDifferences(_ a: [RegisterValue], _ b: [RegisterValue]) -> [RegisterDifference] {

@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 import GuestPayloads
 
 /// The checked-in table of known divergences (guests/known-divergences.txt): where an
@@ -33,7 +39,7 @@ public struct KnownDivergences: Sendable {
         let aspects = Self.aspects
         var entries: [Entry] = []
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = raw.trimmingBlanks
             if line.isEmpty || line.hasPrefix("#") { continue }
             let fields = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true).map(String.init)
             guard fields.count == 4 else {
@@ -65,5 +71,13 @@ public struct KnownDivergences: Sendable {
     /// The entry, if any, that expects `aspect` to differ on `implementation` for `payload`.
     public func aspectEntry(implementation: String, payload: String, aspect: String) -> Entry? {
         entries.first { $0.implementation == implementation && ($0.payload == payload || $0.payload == "*") && $0.aspect == aspect }
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs (CharacterSet is not in FoundationEssentials).
+    var trimmingBlanks: String {
+        func blank(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\r" }
+        return String(drop(while: blank).reversed().drop(while: blank).reversed())
     }
 }

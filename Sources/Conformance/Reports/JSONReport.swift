@@ -13,7 +13,10 @@ public final class JSONReport {
     public struct SuiteIdentity: Sendable {
         public var version: String?
         public var commit: String?
-        public init(version: String? = nil, commit: String? = nil) { self.version = version; self.commit = commit }
+        public var buildDate: String?
+        public init(version: String? = nil, commit: String? = nil, buildDate: String? = nil) {
+            self.version = version; self.commit = commit; self.buildDate = buildDate
+        }
     }
 
     private let emit: (String) -> Void
@@ -26,7 +29,7 @@ public final class JSONReport {
         self.strict = strict
         let header: [(String, JSONValue)] = [
             ("schema_version", .int(Self.schemaVersion)),
-            ("suite", .object([("version", .optional(suite.version)), ("commit", .optional(suite.commit))])),
+            ("suite", .object([("version", .optional(suite.version)), ("commit", .optional(suite.commit)), ("build_date", .optional(suite.buildDate))])),
             ("strict", .bool(strict)),
             ("backends", .array(backends.map(Self.encode))),
         ]

@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Glibc
 
 /// JUnit XML in the common Jenkins/Ant form (docs/junit.xsd): one `<testsuite>` per group,
 /// one `<testcase>` per payload run (`group.payload [backend]`) and per comparison
@@ -45,6 +50,9 @@ public final class JUnitReport {
             out.append("  <testsuite name=\"\(Self.xml(s.name))\" tests=\"\(s.tests)\" failures=\"\(s.failures)\" errors=\"0\" "
                        + "skipped=\"\(s.skipped)\" time=\"\(Self.time(s.seconds))\">")
             out.append("    <properties>")
+            for (key, value) in [("version", SuiteVersion.version), ("commit", SuiteVersion.commit), ("build_date", SuiteVersion.buildDate)] {
+                out.append("      <property name=\"suite.\(key)\" value=\"\(Self.xml(value))\"/>")
+            }
             for b in backends {
                 for (key, value) in [("implementation", b.implementation), ("kernel", b.kernel),
                                      ("api_version", String(b.apiVersion)), ("device", b.device)] {
@@ -117,7 +125,7 @@ public final class JUnitReport {
         "      <failure message=\"\(xml(message))\" type=\"\(type)\">\(xml(details.joined(separator: "\n")))</failure>"
     }
 
-    static func time(_ seconds: Double) -> String { String(format: "%.6f", seconds) }
+    static func time(_ seconds: Double) -> String { fixedPoint(seconds, places: 6) }
 
     static func xml(_ s: String) -> String {
         var o = ""

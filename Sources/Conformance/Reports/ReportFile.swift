@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Glibc
 
 /// A report file (`--json`, `--junit`), opened the way a shell's `>` opens it: through a
 /// symlink to its target, into a FIFO or /dev/stdout as a stream, onto a character device as
@@ -32,7 +37,7 @@ public final class ReportFile: @unchecked Sendable {
         self.fd = fd
     }
 
-    deinit { if fd >= 0 { Foundation.close(fd) } }
+    deinit { if fd >= 0 { Glibc.close(fd) } }
 
     /// Writes all of `text`, retrying short writes and EINTR. A failure is remembered
     /// (`writeError`) for the caller to report once, not raised mid-run.
@@ -41,7 +46,7 @@ public final class ReportFile: @unchecked Sendable {
         var bytes = Array(text.utf8)
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Foundation.write(fd, $0.baseAddress! + done, $0.count - done) }
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
             if n < 0 {
                 if errno == EINTR { continue }
                 writeError = "\(path): write failed: \(String(cString: strerror(errno)))"
@@ -54,7 +59,7 @@ public final class ReportFile: @unchecked Sendable {
     /// Closes the file; a close error (e.g. a delayed ENOSPC on NFS) counts as a write error.
     public func close() {
         guard fd >= 0 else { return }
-        if Foundation.close(fd) != 0, writeError == nil {
+        if Glibc.close(fd) != 0, writeError == nil {
             writeError = "\(path): close failed: \(String(cString: strerror(errno)))"
         }
         fd = -1

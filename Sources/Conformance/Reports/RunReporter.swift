@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Glibc
 
 /// Every report of one `kvm-unit run`, fed as payloads complete: the text report or TAP on
 /// stdout, the JSON report streamed to its file, the JUnit testcases kept for the end, and
@@ -14,8 +19,8 @@ public final class RunReporter: @unchecked Sendable {
         public var junitPath: String?
         public var jsonPath: String?
         /// The suite's own version and commit for the JSON report's `suite` field: null until
-        /// the CLI fills it from the Conformance module's `SuiteVersion`.
-        public var suite = JSONReport.SuiteIdentity()
+        /// this binary's `SuiteVersion` unless a caller says otherwise.
+        public var suite = JSONReport.SuiteIdentity(version: SuiteVersion.version, commit: SuiteVersion.commit, buildDate: SuiteVersion.buildDate)
 
         public init(format: Format = .text, verbose: Bool = false, strict: Bool = false, junitPath: String? = nil,
                     jsonPath: String? = nil) {
@@ -46,7 +51,7 @@ public final class RunReporter: @unchecked Sendable {
     /// Headers: each backend's identity, the TAP plan, the JSON header.
     public func begin(backends: [ReportedBackend], identities: [String], payloads: Int) {
         switch options.format {
-        case .text: identities.forEach(out)
+        case .text: out("kvm-unit: suite \(SuiteVersion.description)"); identities.forEach(out)
         case .tap:
             tap = TAPReport(plan: RunTally.plannedTestPoints(payloads: payloads, backends: backends.count),
                             backends: backends, strict: options.strict, emit: out)
@@ -82,7 +87,7 @@ public final class RunReporter: @unchecked Sendable {
         for f in [junitFile, jsonFile].compactMap({ $0 }) {
             f.close()
             if let e = f.writeError {
-                FileHandle.standardError.write(Data("kvm-unit: \(e)\n".utf8))
+                let line = "kvm-unit: \(e)\n"; _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
                 status = 2
             }
         }

@@ -22,6 +22,7 @@ public final class TAPReport {
         self.strict = strict
         emit("TAP version 13")
         emit("1..\(plan)")
+        emit("# suite \(SuiteVersion.description)")
         for b in backends { emit("# backend \(b.line)") }
     }
 
@@ -99,8 +100,7 @@ public final class TAPReport {
 
     /// A description or directive text: one line, no unescaped `#` (it would start a directive).
     func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "#", with: "\\#")
-            .replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
+        s.replacing("#", with: "\\#").replacing("\n", with: " ").replacing("\r", with: " ")
     }
 }
 

@@ -46,6 +46,10 @@ public struct Outcome: Sendable, Codable {
     public var registers: [RegisterValue]
     /// FNV-1a digests of guest RAM and of each MMIO window's contents or access log.
     public var ramDigest: String
+    /// One FNV-1a digest per 4 KiB page of guest RAM: enough to name the first differing
+    /// guest-physical page when two runs' RAM differs. Not in the JSON report (it would
+    /// be most of it); empty when the run never started.
+    public var ramPageDigests: [UInt64] = []
     public var windowDigests: [String]
     /// The stats tied to userspace-visible exits (io_exits, mmio_exits, halt_exits, ...).
     public var stats: [String: UInt64]
@@ -58,6 +62,25 @@ public struct Outcome: Sendable, Codable {
     public var traceDigest: String = ""
     /// Host requests (port 0xE4) the payload made, wherever they fall in the trace.
     public var hostRequests: Int = 0
+
+    private enum CodingKeys: String, CodingKey {
+        case end, checks, trace, console, registers, ramDigest, windowDigests, stats, hostErrors, wallNanoseconds
+        case traceCut, traceDigest, hostRequests
+    }
+}
+
+/// The guest page size the RAM page digests are taken over.
+public let ramPageSize = 4096
+
+/// FNV-1a digests of each `ramPageSize` page of `count` bytes at `pointer`.
+func pageDigests(_ pointer: UnsafeRawPointer, count: Int) -> [UInt64] {
+    stride(from: 0, to: count, by: ramPageSize).map { start in
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for i in stride(from: start, to: min(start + ramPageSize, count) - 7, by: 8) {
+            h = (h ^ pointer.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x100_0000_01B3
+        }
+        return h
+    }
 }
 
 /// 64-bit FNV-1a over 8-byte words (fast enough in debug builds for a few MiB).

@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 import GuestPayloads
 import KVMABI
 import PayloadFormat
@@ -176,6 +182,7 @@ struct PayloadRunner {
                        console: String(decoding: console, as: UTF8.self)
                            + (consoleDropped > 0 ? "\n[kvm-unit: \(consoleDropped) more console bytes not kept]" : ""),
                        registers: finalRegisters(), ramDigest: digest(loaded.ram.pointer, count: loaded.ram.size),
+                       ramPageDigests: pageDigests(loaded.ram.pointer, count: loaded.ram.size),
                        windowDigests: windowDigests(), stats: exitStats(), hostErrors: hostErrors, wallNanoseconds: wall,
                        traceCut: trace.cut, traceDigest: trace.digest, hostRequests: hostRequests)
     }

@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Glibc
 import GuestPayloads
 import PayloadFormat
 
@@ -39,12 +45,12 @@ public enum Selection {
 
     /// A payload file: any error is one line naming the file.
     public static func load(file path: String) throws(Failure) -> Payload {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
             throw Failure(description: "\(path): no such file")
         }
-        guard !isDir.boolValue else { throw Failure(description: "\(path): is a directory, not a payload") }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard st.st_mode & S_IFMT != S_IFDIR else { throw Failure(description: "\(path): is a directory, not a payload") }
+        let size = Int(st.st_size)
         guard size <= maximumFileSize else {
             throw Failure(description: "\(path): \(size) bytes is larger than any payload can be (256 MiB)")
         }

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
+import Dispatch
+import Synchronization
+import Glibc
 import GuestPayloads
 import KVMABI
 
@@ -41,13 +48,13 @@ public struct SuiteRunner: Sendable {
         for b in backends { _ = b.hypervisor.identity }  // computed once, before threads share them
         let cpuid = sameCPUID && backends.count > 1 ? try? backends[0].hypervisor.supportedCPUID() : nil
         let box = BackendsBox(backends)
-        let delivery = NSLock()
+        let delivery = Mutex(())
         let workers = max(1, min(jobs, payloads.count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var i = worker
             while i < payloads.count {
                 let r = run(payloads[i], on: box.backends, cpuid: cpuid)
-                delivery.withLock { deliver(i, r) }
+                delivery.withLock { _ in deliver(i, r) }
                 i += workers
             }
         }
@@ -72,8 +79,8 @@ private final class BackendsBox: @unchecked Sendable {
 
 private final class ResultSlots<T>: @unchecked Sendable {
     private var slots: [T?]
-    private let lock = NSLock()
+    private let lock = Mutex(())
     init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: T) { lock.lock(); slots[i] = r; lock.unlock() }
-    var all: [T] { lock.lock(); defer { lock.unlock() }; return slots.compactMap { $0 } }
+    func set(_ i: Int, _ r: T) { lock.withLock { _ in slots[i] = r } }
+    var all: [T] { lock.withLock { _ in slots.compactMap { $0 } } }
 }
