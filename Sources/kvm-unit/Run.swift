@@ -30,8 +30,14 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "A known-divergence table to use instead of the built-in one.")
     var divergences: String?
 
-    @Flag(name: .long, help: "Fail the run on XPASS: a recorded divergence that no longer diverges.")
+    @Flag(name: .long, help: "Fail the run on XPASS (a recorded divergence that no longer diverges) and, with --repeat, on a verdict that changes between runs.")
     var strict = false
+
+    @Option(name: .long, help: "Run each payload this many times and report how often each verdict came up.")
+    var `repeat`: Int = 1
+
+    @Option(name: .long, help: "Wall-clock limit of one payload run, in seconds (default: 4 µs per budgeted instruction, 2 to 20 s).")
+    var timeout: Double?
 
     @Flag(name: .shortAndLong, help: "Print every check, not only the ones that did not pass.")
     var verbose = false
@@ -48,6 +54,10 @@ struct Run: ParsableCommand {
     func run() throws {
         let g = try parseGroup(group)
         guard jobs >= 1 else { fail("-j wants a positive number of jobs") }
+        guard self.repeat >= 1 else { fail("--repeat wants a positive number of runs") }
+        if self.repeat > 1 && (tap || junit != nil || json != nil) { fail("--repeat reports counts only: it cannot be combined with --tap, --junit or --json") }
+        let timeoutNanoseconds: UInt64?
+        do { timeoutNanoseconds = try timeout.map(RunLimits.nanoseconds(seconds:)) } catch { fail(error.description) }
         let selected: [Payload]
         do { selected = try Selection.resolve(payloads, group: g) } catch { fail(error.description) }
         let table: KnownDivergences
@@ -64,11 +74,20 @@ struct Run: ParsableCommand {
             }
         } catch { fail(error.description) }
 
+        let runner = SuiteRunner(divergences: table, timeoutNanoseconds: timeoutNanoseconds)
+        if self.repeat > 1 {
+            for b in backends { print(TextReport.header(b.hypervisor.identity, backend: b.name)) }
+            let reports = runner.runRepeated(selected, times: self.repeat, on: backends, jobs: jobs)
+            for r in reports { for l in RepeatReport.lines(r, runs: self.repeat) { print(l) } }
+            print(RepeatReport.summary(reports, runs: self.repeat))
+            if RepeatReport.failed(reports, strict: strict) { throw ExitCode(1) }
+            return
+        }
         let text = !tap
         if text { for b in backends { print(TextReport.header(b.hypervisor.identity, backend: b.name)) } }
         let verbose = self.verbose
         let printer = LinePrinter()
-        let reports = SuiteRunner(divergences: table).run(selected, on: backends, jobs: jobs) { r in
+        let reports = runner.run(selected, on: backends, jobs: jobs) { r in
             if text { printer.print(TextReport.lines(r, verbose: verbose)) }
         }
         if tap {
