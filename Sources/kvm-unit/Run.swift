@@ -37,8 +37,14 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "A known-divergence table to use instead of the built-in one.")
     var divergences: String?
 
-    @Flag(name: .long, help: "Fail the run on XPASS: a recorded divergence that no longer diverges.")
+    @Flag(name: .long, help: "Fail the run on XPASS (a recorded divergence that no longer diverges) and, with --repeat, on a verdict that changes between runs.")
     var strict = false
+
+    @Option(name: .long, help: "Run each payload this many times and report how often each verdict came up.")
+    var `repeat`: Int = 1
+
+    @Option(name: .long, help: "Wall-clock limit of one payload run, in seconds (default: 4 µs per budgeted instruction, 2 to 20 s).")
+    var timeout: Double?
 
     @Flag(name: .shortAndLong, help: "Print every check, not only the ones that did not pass.")
     var verbose = false
@@ -58,6 +64,10 @@ struct Run: ParsableCommand {
     func run() throws {
         let g = try parseGroup(group)
         guard jobs >= 1 else { fail("-j wants a positive number of jobs") }
+        guard self.repeat >= 1 else { fail("--repeat wants a positive number of runs") }
+        if self.repeat > 1 && (tap || junit != nil || json != nil) { fail("--repeat reports counts only: it cannot be combined with --tap, --junit or --json") }
+        let timeoutNanoseconds: UInt64?
+        do { timeoutNanoseconds = try timeout.map(RunLimits.nanoseconds(seconds:)) } catch { fail(error.description) }
         let selected: [Payload]
         do { selected = try Selection.resolve(payloads, group: g) } catch { fail(error.description) }
         let options = RunReporter.Options(format: tap ? .tap : .text, verbose: verbose, strict: strict, junitPath: junit, jsonPath: json)
@@ -78,10 +88,19 @@ struct Run: ParsableCommand {
             }
         } catch { fail(error.description) }
 
+        let runner = SuiteRunner(divergences: table, timeoutNanoseconds: timeoutNanoseconds)
+        if self.repeat > 1 {
+            for b in backends { print(TextReport.header(b.hypervisor.identity, backend: b.name)) }
+            let reports = runner.runRepeated(selected, times: self.repeat, on: backends, jobs: jobs)
+            for r in reports { for l in RepeatReport.lines(r, runs: self.repeat) { print(l) } }
+            print(RepeatReport.summary(reports, runs: self.repeat))
+            if RepeatReport.failed(reports, strict: strict) { throw ExitCode(1) }
+            return
+        }
         reporter.begin(backends: backends.map { ReportedBackend(name: $0.name, identity: $0.hypervisor.identity) },
                        identities: backends.map { TextReport.header($0.hypervisor.identity, backend: $0.name) },
                        payloads: selected.count)
-        SuiteRunner(divergences: table).run(selected, on: backends, jobs: jobs) { _, r in
+        runner.run(selected, on: backends, jobs: jobs) { _, r in
             reporter.add(r)
             logs?.write(r)
         }

@@ -93,6 +93,28 @@ final class LoadedPayload {
         try vcpu.setRegs(r)
     }
 
+    /// The most instructions a payload may ask for (header `insn_budget`); larger values
+    /// are cut to it (guests/README.md). 1e9 is ~5 s of the reference engine's release build
+    /// and far more than any payload of the suite needs (the largest asks 2e8).
+    static let maximumInstructionBudget: UInt64 = 1_000_000_000
+    /// The budget of a header that says 0.
+    static let defaultInstructionBudget: UInt64 = 10_000_000
+
+    /// Instructions each KVM_RUN may retire: the header's `insn_budget`, capped.
+    var instructionBudget: UInt64 {
+        let b = payload.header.instructionBudget
+        return b == 0 ? Self.defaultInstructionBudget : min(b, Self.maximumInstructionBudget)
+    }
+
+    /// The default wall-clock limit of a run (`kvm-unit run --timeout` overrides it): CPL0
+    /// code may run through KVM's instruction emulator at ~1 MIPS, so 4 µs per budgeted
+    /// instruction, at least 2 s and at most 20 s (README.md, "How a run is protected").
+    var defaultTimeoutNanoseconds: UInt64 {
+        min(Self.maximumDefaultTimeout, max(Self.minimumDefaultTimeout, instructionBudget &* 4_000))
+    }
+    static let minimumDefaultTimeout: UInt64 = 2_000_000_000
+    static let maximumDefaultTimeout: UInt64 = 20_000_000_000
+
     func window(containing gpa: UInt64, length: Int) -> MMIOWindow? {
         windows.first { $0.contains(gpa, length: length) }
     }

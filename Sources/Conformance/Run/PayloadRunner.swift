@@ -29,10 +29,7 @@ struct PayloadRunner {
 
     init(_ loaded: LoadedPayload, wallBudgetNanoseconds: UInt64? = nil) {
         self.loaded = loaded
-        // CPL0 code may run through an instruction emulator at ~1 MIPS: allow 4 µs per
-        // budgeted instruction, and never less than two seconds.
-        let budget = loaded.payload.header.instructionBudget
-        self.wallBudgetNanoseconds = wallBudgetNanoseconds ?? max(2_000_000_000, min(budget, 5_000_000) &* 4_000)
+        self.wallBudgetNanoseconds = wallBudgetNanoseconds ?? loaded.defaultTimeoutNanoseconds
     }
 
     func run() -> Outcome {
@@ -49,7 +46,7 @@ struct PayloadRunner {
         var end: RunEnd?
         let start = DispatchTime.now().uptimeNanoseconds
         let deadline = start &+ wallBudgetNanoseconds
-        let instructionBudget = h.instructionBudget == 0 ? 10_000_000 : h.instructionBudget
+        let instructionBudget = loaded.instructionBudget
 
         func hostRequest(_ value: UInt32) {
             hostRequests += 1

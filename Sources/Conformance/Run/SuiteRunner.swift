@@ -12,8 +12,14 @@ import KVMABI
 /// Runs payloads on one backend and judges them.
 public struct SuiteRunner: Sendable {
     public let divergences: KnownDivergences
+    /// Wall-clock limit of each payload run (`--timeout`); nil = derived from the payload's
+    /// instruction budget (`LoadedPayload.defaultTimeoutNanoseconds`).
+    public var timeoutNanoseconds: UInt64?
 
-    public init(divergences: KnownDivergences = .builtIn) { self.divergences = divergences }
+    public init(divergences: KnownDivergences = .builtIn, timeoutNanoseconds: UInt64? = nil) {
+        self.divergences = divergences
+        self.timeoutNanoseconds = timeoutNanoseconds
+    }
 
     /// One payload, start to finish: a fresh VM, the run, the VM closed, the verdict.
     /// `traceSink` receives the exit trace as it happens (`kvm-unit trace`).
@@ -31,7 +37,7 @@ public struct SuiteRunner: Sendable {
                                   ramDigest: "", windowDigests: [], stats: [:], hostErrors: [], wallNanoseconds: 0)
             return Judge.judge(outcome, payload: payload, backend: backend, implementation: implementation, divergences: divergences)
         }
-        var runner = PayloadRunner(loaded)
+        var runner = PayloadRunner(loaded, wallBudgetNanoseconds: timeoutNanoseconds)
         runner.traceSink = traceSink
         let outcome = runner.run()
         loaded.vm.close()
@@ -72,12 +78,12 @@ public struct SuiteRunner: Sendable {
 
 /// The hypervisor objects are used from several threads: their fds and ioctls are
 /// thread-safe, and the reference engine keeps all state per VM.
-private final class BackendsBox: @unchecked Sendable {
+final class BackendsBox: @unchecked Sendable {
     let backends: [(name: String, hypervisor: any Hypervisor)]
     init(_ b: [(name: String, hypervisor: any Hypervisor)]) { backends = b }
 }
 
-private final class ResultSlots<T>: @unchecked Sendable {
+final class ResultSlots<T>: @unchecked Sendable {
     private var slots: [T?]
     private let lock = Mutex(())
     init(count: Int) { slots = Array(repeating: nil, count: count) }

@@ -166,6 +166,9 @@ final class CPU {
     /// Virtual nanoseconds skipped while halted (TSC = retired + skipped).
     var skippedTime: UInt64 = 0
     @inline(__always) var now: UInt64 { instructionsRetired &+ skippedTime }
+    /// REP string iterations since the run loop last took them: KVM_RUN's instruction budget
+    /// counts each (every iteration is interruptible, SDM Vol. 2B "REP"), virtual time does not.
+    var repIterations: UInt64 = 0
 
     // MARK: derived mode
     var code64 = false

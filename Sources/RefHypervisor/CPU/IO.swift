@@ -102,7 +102,8 @@ extension CPU {
             setReg(1, asz, reg(1, asz) &- 1)
             if reg(1, asz) == 0 { rip = nextRIP; return }
             n &+= 1
-            if stopAfterInstruction || n >= CPU.repChunk { return }
+            repIterations &+= 1
+            if stopAfterInstruction || n >= CPU.repChunk { eventCheck = true; return }
         }
     }
 }

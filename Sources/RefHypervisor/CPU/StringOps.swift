@@ -39,9 +39,11 @@ extension CPU {
                 }
             }
             n &+= 1
+            repIterations &+= 1
             if stopAfterInstruction || n >= CPU.repChunk {
                 if reg(1, asz) == 0 { rip = nextRIP }
                 else if kind == 0xA6 || kind == 0xAE { /* already checked */ }
+                eventCheck = true   // back to the run loop: it charges the budget and reads the clock
                 return
             }
         }

@@ -85,12 +85,13 @@ public final class RefVCPU: VirtualCPU {
         if !pendingExits.isEmpty { return pendingExits.removeFirst() }
         if shutdownState { return shutdown() }
         var remaining = budget.instructions
+        var clock = WallClockBound(budget.wallClockNanoseconds)
         // complete_userspace_io: re-execute the instruction that exited, with the data.
         if cpu.ioResume || !cpu.completionData.isEmpty {
             if linearRIP == resumeRIP {
                 cpu.completionPos = 0
                 let (n, e) = try batch(1)
-                remaining = remaining > n ? remaining - n : 0
+                remaining = charge(remaining, n, &clock)
                 if let e { return e }
                 // kvm_skip_emulated_instruction drops an STI/MOV SS shadow.
                 cpu.shadow = 0
@@ -110,12 +111,15 @@ public final class RefVCPU: VirtualCPU {
         }
         cpu.eventCheck = true
         while true {
+            // The watchdog of HostKVM, without a thread: the clock is read once per
+            // WallClockBound.instructionsPerCheck instructions or turns of this loop.
+            if clock.due && clock.expired() { return .timeout }
             if cpu.eventCheck || cpu.halted {
                 if let e = try events(&remaining) { return e }
-                if cpu.halted { continue }
+                if cpu.halted { clock.turn(); continue }
             }
             if remaining == 0 { return .timeout }
-            var limit = remaining
+            var limit = min(remaining, WallClockBound.instructionsPerCheck)
             if let chip = vm?.chip, let dl = chip.nextDeadline() {
                 let now = cpu.now
                 if dl <= now { cpu.eventCheck = true; limit = 1 } else { limit = min(limit, dl - now) }
@@ -144,7 +148,7 @@ public final class RefVCPU: VirtualCPU {
             let shadowBefore = cpu.shadow
             let retiredBefore = cpu.instructionsRetired
             let (n, e) = try batch(limit)
-            remaining = remaining > n ? remaining - n : 0
+            remaining = charge(remaining, n, &clock)
             // The shadow ends with the instruction after STI/MOV SS; if that instruction exited
             // to userspace unfinished (IN/OUT/MMIO read), it still blocks, as on VMX.
             if shadowBefore != 0 && (e == nil || cpu.instructionsRetired != retiredBefore) {
@@ -178,6 +182,16 @@ public final class RefVCPU: VirtualCPU {
                 }
             }
         }
+    }
+
+    /// What is left of the instruction budget after `steps` steps and the REP iterations
+    /// they did (each counts, so a huge RCX cannot outlast the budget).
+    @inline(__always)
+    private func charge(_ remaining: UInt64, _ steps: UInt64, _ clock: inout WallClockBound) -> UInt64 {
+        let used = steps &+ cpu.repIterations
+        cpu.repIterations = 0
+        clock.turn(instructions: used)
+        return remaining > used ? remaining - used : 0
     }
 
     /// INIT then SIPI: the reset state with CS = vector << 8, RIP = 0 (SDM Vol. 3A 9.4.4).
