@@ -15,24 +15,23 @@
 PAYLOAD cpuid_xsave_size, exits, long64, "CPUID.0DH EBX = XSAVE size for the current XCR0; ECX = max; XSETBV"
 %define CR4_OSXSAVE (1 << 18)
 
-; XSIZE xcr0_mask (in r8): r9d := 576 max over enabled i >= 2 of offset_i + size_i
 payload_main:
     xor eax, eax
     cpuid
     cmp eax, 0xD
-    jb .no_xsave
-    mov eax, 1
-    cpuid
-    bt ecx, 26
-    jc .have_xsave
-.no_xsave:
-    SKIP "no CPUID leaf 0DH or CPUID.1:ECX.XSAVE = 0: nothing to check"
-    PAYLOAD_DONE
-.have_xsave:
+    jb .no_leaf
     mov eax, 0xD
     xor ecx, ecx
     cpuid
     mov r10d, eax                   ; supported XCR0[31:0]
+    test eax, eax
+    jnz .have_leaf
+.no_leaf:
+    SKIP "CPUID leaf 0DH absent or empty: nothing to check"
+    PAYLOAD_DONE
+.have_leaf:
+    ; KVM keeps EBX current whenever the table has a 0DH entry (kvm_update_cpuid_runtime
+    ; does not look at CPUID.1:ECX.XSAVE), so the sizes are checked before that bit.
     CHECK_MASK rax, 3, 3, "CPUID.(0DH,0):EAX reports x87 and SSE"
     CHECK_EQ rbx, 576, "EBX = 576 after reset (XCR0 = 1: legacy area + header)"
     mov r11d, ecx
@@ -40,6 +39,13 @@ payload_main:
     call xsave_size
     CHECK_EQ r11, r9, "ECX = size for all supported features (max offset+size)"
     CHECK_GE r11, 576, "ECX >= 576"
+    mov eax, 1
+    cpuid
+    bt ecx, 26
+    jc .have_xsave
+    SKIP "CPUID.1:ECX.XSAVE = 0: CR4.OSXSAVE/XGETBV/XSETBV part skipped"
+    jmp .end
+.have_xsave:
     ; ---- enable XSAVE in CR4 ----
     mov rax, cr4
     or rax, CR4_OSXSAVE

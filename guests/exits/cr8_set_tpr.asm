@@ -6,7 +6,7 @@
 ; KVM_EXIT_SET_TPR so a userspace APIC can deliver what the old TPR held back; raising
 ; or rewriting the same value stays in the kernel. The harness resumes after the exit,
 ; so the payload sees every MOV complete exactly once; the exits themselves are in the
-; trace that `kvm-unit run` compares between backends (three SET_TPR exits here).
+; trace that `kvm-unit run` compares between backends (four SET_TPR exits here).
 %include "payload.inc"
 PAYLOAD cr8_set_tpr, exits, long64, "MOV to CR8 without irqchip: lowering exits KVM_EXIT_SET_TPR, resumes"
 payload_main:

@@ -13,6 +13,8 @@ extension CPU {
             case 0xC2, 0xC3, 0xC4:
                 // VMLAUNCH/VMRESUME/VMXOFF: VMX is not exposed to the guest.
                 throw ud()
+            case 0xD0: try xgetbvInsn(); return false
+            case 0xD1: try xsetbvInsn(); return false
             case 0xC8, 0xC9:
                 // MONITOR/MWAIT exit; KVM treats them as NOPs (MWAIT_NEVER_UD_FAULTS quirk).
                 if cpl != 0 { throw ud() }
@@ -292,11 +294,13 @@ extension CPU {
     }
 
     /// CR4 bits KVM accepts (CR4_RESERVED_BITS plus the guest-CPUID-dependent ones):
-    /// VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT, and SMEP if the guest's CPUID
-    /// has it. VME/PVI are accepted but virtual-8086 mode is not modelled.
+    /// VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT, SMEP if the guest's CPUID
+    /// has it, and OSXSAVE if it has XSAVE. VME/PVI are accepted but virtual-8086 mode is
+    /// not modelled.
     var cr4Allowed: UInt64 {
         var a: UInt64 = 0x7FF & ~UInt64(0x800)
         if cpuid.entries.isEmpty || cpuid.lookup(7, 0).1 & (1 << 7) != 0 { a |= 0x10_0000 }
+        if guestHasXSAVE { a |= CPU.cr4OSXSAVE }
         return a
     }
 
@@ -443,11 +447,12 @@ extension CPU {
     func cpuidInsn() throws(Fault) {
         vmExit(.cpuid, outcome: VMXTraceRecord.handledInKernel)
         let leaf = UInt32(truncatingIfNeeded: regs[0]), sub = UInt32(truncatingIfNeeded: regs[1])
-        let (a, b0, c, dd) = cpuid.lookup(leaf, sub)
-        var d = dd
+        let (a, b0, c0, dd) = cpuid.lookup(leaf, sub)
+        var d = dd, c = c0
         if leaf == 1 {
-            // kvm_update_cpuid_runtime: APIC follows IA32_APIC_BASE.EN.
+            // kvm_update_cpuid_runtime: APIC follows IA32_APIC_BASE.EN, OSXSAVE follows CR4.
             if apicBase & 0x800 == 0 { d &= ~(UInt32(1) << 9) }
+            c = cr4 & CPU.cr4OSXSAVE != 0 ? c | (1 << 27) : c & ~(1 << 27)
         }
         var b = b0
         if leaf == 0xD, sub <= 1, let size = cpuid.xsaveAreaSize(xcr0: xcr0, subleaf: sub) { b = size }
