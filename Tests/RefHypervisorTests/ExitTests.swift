@@ -90,6 +90,99 @@ import KVMABI
         #expect(s.ref.takeVMXTrace().contains { $0.reason == .cpuid && $0.outcome == VMXTraceRecord.handledInKernel })
     }
 
+    @Test func movCR8LoweringTPRExitsSetTPR() throws {
+        // Linux 6.1 vmx.c handle_cr, case 8: no in-kernel LAPIC and cr8_prev > cr8 ->
+        // KVM_EXIT_SET_TPR after the MOV completed; raising the TPR stays in the kernel.
+        let s = try Snippet(.long64, "mov eax, 5\nmov cr8, rax\nmov eax, 2\nmov cr8, rax\nnop\nhlt")
+        s.ref.vmxTraceEnabled = true
+        #expect(try s.run() == .setTPR)
+        #expect(try s.regs().rip == Snippet.codeBase + 18)
+        #expect(s.ref.takeVMXTrace().contains { $0.reason == .crAccess && $0.qualification == 0x08 && $0.outcome == "KVM_EXIT_SET_TPR" })
+        #expect(try s.run() == .hlt)
+    }
+
+    /// The engine's CPUID plus XSAVE (1:ECX[26]) and leaf 0DH for x87|SSE|AVX, with the
+    /// static EBX KVM_GET_SUPPORTED_CPUID reports (the size for every supported feature).
+    static func xsaveTable(_ s: Snippet) throws -> [CPUIDEntry] {
+        var table = try s.hv.supportedCPUID().filter { $0.function != 0 }.map { e in
+            var e = e
+            if e.function == 1 { e.ecx |= 1 << 26 }
+            return e
+        }
+        table.append(CPUIDEntry(function: 0, eax: 0xD, ebx: 0x756E_6547, ecx: 0x6C65_746E, edx: 0x4965_6E69))
+        table.append(CPUIDEntry(function: 0xD, index: 0, flags: CPUIDEntry.significantIndex, eax: 7, ebx: 832, ecx: 832, edx: 0))
+        table.append(CPUIDEntry(function: 0xD, index: 2, flags: CPUIDEntry.significantIndex, eax: 256, ebx: 576, ecx: 0, edx: 0))
+        return table
+    }
+
+    @Test func cpuidLeafDEBXFollowsXCR0() throws {
+        // kvm_update_cpuid_runtime: CPUID.(0DH,0).EBX = xstate_required_size(xcr0); XCR0 = 1
+        // after reset (576, whatever the table's static EBX says), 832 once XSETBV enabled
+        // AVX; ECX stays the all-features size. CPUID.1:ECX.OSXSAVE follows CR4.OSXSAVE.
+        let s = try Snippet(.long64, """
+            mov eax, 0xD
+            xor ecx, ecx
+            cpuid
+            mov r8, rbx
+            mov r9, rcx
+            mov rax, cr4
+            bts rax, 18
+            mov cr4, rax
+            mov eax, 1
+            cpuid
+            mov r10, rcx
+            mov eax, 7
+            xor edx, edx
+            xor ecx, ecx
+            xsetbv
+            mov eax, 0xD
+            xor ecx, ecx
+            cpuid
+            mov r11, rbx
+            xor ecx, ecx
+            xgetbv
+            hlt
+            """)
+        try s.vcpu.setCPUID(try Self.xsaveTable(s))
+        s.ref.vmxTraceEnabled = true
+        #expect(try s.run() == .hlt)
+        let r = try s.regs()
+        #expect(r.r8 == 576)
+        #expect(r.r9 == 832)
+        #expect(r.r10 & (1 << 27) != 0)
+        #expect(r.r11 == 832)
+        #expect(r.rax == 7 && r.rdx == 0)
+        #expect(s.ref.takeVMXTrace().contains { $0.reason == .xsetbv })
+    }
+
+    @Test func xsetbvRejectsInvalidXCR0() throws {
+        // __kvm_set_xcr: AVX without SSE is #GP(0); here the #GP has no IDT and ends in a
+        // triple fault. Without CR4.OSXSAVE, XSETBV is #UD (also a triple fault).
+        for (setup, expected) in [("bts rax, 18\nmov cr4, rax\nmov eax, 5", Exit.shutdown),
+                                  ("bts rax, 18\nmov cr4, rax\nmov eax, 3", Exit.hlt),
+                                  ("mov eax, 3", Exit.shutdown)] {
+            let s = try Snippet(.long64, "mov rax, cr4\n\(setup)\nxor edx, edx\nxor ecx, ecx\nxsetbv\nhlt")
+            try s.vcpu.setCPUID(try Self.xsaveTable(s))
+            #expect(try s.run() == expected, "\(setup)")
+        }
+    }
+
+    @Test func tscAuxNeedsRDTSCPOrRDPIDInGuestCPUID() throws {
+        // Linux 6.1 x86.c __kvm_set_msr (MSR_TSC_AUX): #GP without guest RDTSCP/RDPID;
+        // here the #GP has no IDT to go to, so it ends in a triple fault.
+        let code = "mov ecx, 0xC0000103\nxor edx, edx\nmov eax, 1\nwrmsr\nhlt"
+        let with = try Snippet(.long64, code)
+        try with.vcpu.setCPUID(try with.hv.supportedCPUID())
+        #expect(try with.run() == .hlt)
+        let without = try Snippet(.long64, code)
+        try without.vcpu.setCPUID(try without.hv.supportedCPUID().map { e in
+            var e = e
+            if e.function == 0x8000_0001 { e.edx &= ~(UInt32(1) << 27) }
+            return e
+        })
+        #expect(try without.run() == .shutdown)
+    }
+
     @Test func vmcallUnknownHypercall() throws {
         let s = try Snippet(.long64, "mov eax, 0x1234\nvmcall\nhlt")
         #expect(try s.run() == .hlt)

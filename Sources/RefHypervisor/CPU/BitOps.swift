@@ -57,6 +57,23 @@ extension CPU {
         if wide && addr & 15 != 0 { throw gp(0) }
         let h = wide ? 8 : 4
         _ = try linear(eaSeg, addr, 2 * h, write: true)
+        if !wide {
+            // CMPXCHG8B is one 8-byte read and one 8-byte write (of the old value when the
+            // compare fails, SDM Vol. 2A CMPXCHG8B): on MMIO one exit each way, as KVM's
+            // emulator does it (Linux 6.1 emulate.c em_cmpxchg8b, DstMem64; the write-back
+            // of emulator_cmpxchg_emulated falls back to one 8-byte write for MMIO).
+            let old = try rd(eaSeg, addr, 8)
+            let lo = old & 0xFFFF_FFFF, hi = old >> 32
+            if lo == regs[0] & 0xFFFF_FFFF && hi == regs[2] & 0xFFFF_FFFF {
+                try wr(eaSeg, addr, 8, (regs[1] & 0xFFFF_FFFF) << 32 | regs[3] & 0xFFFF_FFFF)
+                flags |= F.zf
+            } else {
+                try wr(eaSeg, addr, 8, old)
+                setReg(0, 4, lo); setReg(2, 4, hi)
+                flags &= ~F.zf
+            }
+            return
+        }
         let lo = try rd(eaSeg, addr, h)
         let hi = try rd(eaSeg, (addr &+ UInt64(h)) & asMask, h)
         let m = CPU.mask(h)

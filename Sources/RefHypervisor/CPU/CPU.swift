@@ -75,6 +75,9 @@ enum ExitRequest {
     /// An access to a GPA that is not RAM (or a write to a read-only slot).
     case mmio(gpa: UInt64, size: Int, isWrite: Bool, data: [UInt8], linear: UInt64, fetch: Bool, readOnlySlot: Bool)
     case hlt
+    /// MOV to CR8 lowered the TPR without an in-kernel LAPIC: KVM_EXIT_SET_TPR after the
+    /// instruction (Linux 6.1 vmx.c handle_cr, case 8).
+    case setTPR
     case tripleFault
     /// Code fetch from a GPA without RAM: KVM cannot emulate it.
     case emulationFailure

@@ -606,7 +606,9 @@ extension CPU {
             var ax = regs[0] & 0xFFFF
             var f: UInt64 = 0
             if al & 0xF > 9 || af {
-                ax = isAAA ? ax &+ 0x106 : ((ax &- 6) & 0xFF) | ((((ax >> 8) &- 1) & 0xFF) << 8)
+                // SDM AAA: AX := AX + 106H. SDM AAS: AX := AX - 6 (the borrow of AL reaches AH),
+                // then AH := AH - 1 - so AX=0103H with AF=1 gives FF0DH, not 000DH.
+                ax = isAAA ? ax &+ 0x106 : ((ax &- 6) &- 0x100) & 0xFFFF
                 f = F.af | F.cf
             }
             ax = (ax & 0xFF0F) & 0xFFFF

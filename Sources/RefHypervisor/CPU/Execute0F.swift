@@ -74,9 +74,16 @@ extension CPU {
             try writeRM(osz, r)
         case 0xAE:
             try decodeModRM()
-            // LFENCE/MFENCE/SFENCE (mod = 3, /5 /6 /7) and CLFLUSH (/7 memory) are no-ops;
-            // FXSAVE/FXRSTOR/LDMXCSR/STMXCSR/XSAVE* and RD/WRFSBASE are not implemented (#UD).
+            // LFENCE/MFENCE/SFENCE (mod = 3, /5 /6 /7) are no-ops; CLFLUSH (/7 memory) flushes
+            // nothing but is checked like a byte load (SDM Vol. 2A CLFLUSH: "treated as a load
+            // for permission checking and page faults": #GP/#SS for the segment, #PF on a
+            // not-present or supervisor page, none on a read-only one). FXSAVE/FXRSTOR/
+            // LDMXCSR/STMXCSR/XSAVE* and RD/WRFSBASE are not implemented (#UD).
             if mrIsReg ? (mrReg & 7) < 5 : (mrReg & 7) != 7 { throw ud() }
+            if !mrIsReg {
+                let la = try linear(eaSeg, eaddr(), 1, write: false)
+                if pagingOn { _ = try translate(la, write: false, fetch: false, user: cpl == 3) }
+            }
         case 0xAF:
             try decodeModRM()
             let b = try readRM(osz)

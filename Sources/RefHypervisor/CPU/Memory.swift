@@ -88,11 +88,14 @@ extension CPU {
         if mem.generation != memGeneration { flushTLB() }
         let off = Int(la & 0xFFF)
         if off + size > 4096 {
-            // Check both pages before writing anything, then write byte by byte.
+            // Check both pages before writing anything, then write one fragment per page. The
+            // second page is checked at its first byte: that is the address the access faults on
+            // (SDM Vol. 3A 4.7: CR2 = the linear address that caused the fault; KVM's emulator
+            // splits the access at the page boundary and faults on the second fragment's start).
             let user = cpl == 3
-            _ = try translate(la, write: true, fetch: false, user: user)
-            _ = try translate(la &+ UInt64(size - 1), write: true, fetch: false, user: user)
             let n1 = 4096 - off
+            _ = try translate(la, write: true, fetch: false, user: user)
+            _ = try translate(la &+ UInt64(n1), write: true, fetch: false, user: user)
             try writeLinSlow(la, n1, v)
             try writeLinSlow(la &+ UInt64(n1), size - n1, v >> UInt64(8 * n1))
             return

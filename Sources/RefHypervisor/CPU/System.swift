@@ -13,6 +13,8 @@ extension CPU {
             case 0xC2, 0xC3, 0xC4:
                 // VMLAUNCH/VMRESUME/VMXOFF: VMX is not exposed to the guest.
                 throw ud()
+            case 0xD0: try xgetbvInsn(); return false
+            case 0xD1: try xsetbvInsn(); return false
             case 0xC8, 0xC9:
                 // MONITOR/MWAIT exit; KVM treats them as NOPs (MWAIT_NEVER_UD_FAULTS quirk).
                 if cpl != 0 { throw ud() }
@@ -24,7 +26,9 @@ extension CPU {
                 let t = segs[S.gs].base; segs[S.gs].base = kernelGSBase; kernelGSBase = t
                 return false
             case 0xF9:
-                // RDTSCP
+                // RDTSCP: #UD unless the guest's CPUID has RDTSCP or RDPID (Linux 6.1 vmx.c
+                // vmx_secondary_exec_control sets SECONDARY_EXEC_ENABLE_RDTSCP from them).
+                if !guestHasTSCAux { throw ud() }
                 if cr4 & 4 != 0 && cpl != 0 { throw gp(0) }
                 let t = now &+ tscOffset
                 setReg(0, 4, t & 0xFFFF_FFFF); setReg(2, 4, t >> 32); setReg(1, 4, tscAux & 0xFFFF_FFFF)
@@ -129,6 +133,11 @@ extension CPU {
             case 4: v = cr4
             case 8:
                 if !code64 { throw ud() }
+                if devices == nil {
+                    // No in-kernel LAPIC, so no TPR shadow: KVM sets CR8-store exiting
+                    // (vmx.c exec_control) and handle_cr answers it in the kernel.
+                    vmExit(.crAccess, qual: VMXQualification.crAccess(cr: 8, type: 1, gpr: gpr), outcome: VMXTraceRecord.handledInKernel)
+                }
                 v = readCR8()
             default: throw ud()
             }
@@ -151,6 +160,20 @@ extension CPU {
                 try setCR4(v)
             case 8:
                 if !code64 { throw ud() }
+                if devices == nil {
+                    // No in-kernel LAPIC: CR8-load exiting (no TPR shadow). handle_cr runs
+                    // kvm_set_cr8 (#GP for bits 63:4), completes the instruction and, when the
+                    // TPR went down, exits to userspace with KVM_EXIT_SET_TPR so a userspace
+                    // APIC can deliver what the old TPR held back (Linux 6.1 vmx.c handle_cr).
+                    let lowered = v < cr8Shadow && v & ~0xF == 0
+                    vmExit(.crAccess, qual: VMXQualification.crAccess(cr: 8, type: 0, gpr: gpr),
+                           outcome: lowered ? "KVM_EXIT_SET_TPR" : VMXTraceRecord.handledInKernel)
+                    if v & ~0xF != 0 { throw gp(0) }
+                    cr8Shadow = v
+                    eventCheck = true
+                    if lowered { rip = nextRIP; throw requestExit(.setTPR) }
+                    return
+                }
                 if v & ~0xF != 0 { throw gp(0) }
                 writeCR8(v)
             default: throw ud()
@@ -271,11 +294,13 @@ extension CPU {
     }
 
     /// CR4 bits KVM accepts (CR4_RESERVED_BITS plus the guest-CPUID-dependent ones):
-    /// VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT, and SMEP if the guest's CPUID
-    /// has it. VME/PVI are accepted but virtual-8086 mode is not modelled.
+    /// VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT, SMEP if the guest's CPUID
+    /// has it, and OSXSAVE if it has XSAVE. VME/PVI are accepted but virtual-8086 mode is
+    /// not modelled.
     var cr4Allowed: UInt64 {
         var a: UInt64 = 0x7FF & ~UInt64(0x800)
         if cpuid.entries.isEmpty || cpuid.lookup(7, 0).1 & (1 << 7) != 0 { a |= 0x10_0000 }
+        if guestHasXSAVE { a |= CPU.cr4OSXSAVE }
         return a
     }
 
@@ -315,7 +340,8 @@ extension CPU {
         eventCheck = true
     }
 
-    func readMSR(_ idx: UInt32) -> UInt64? {
+    /// `hostInitiated`: KVM_GET_MSRS, which skips the guest-CPUID checks (msr_info->host_initiated).
+    func readMSR(_ idx: UInt32, hostInitiated: Bool = false) -> UInt64? {
         switch idx {
         case 0x10: return now &+ tscOffset
         case 0x1B: if let d = devices { return d.readMSR(idx, vcpu: vcpuIndex, now: now) }; return apicBase
@@ -342,7 +368,7 @@ extension CPU {
         case 0xC000_0100: return segs[S.fs].base
         case 0xC000_0101: return segs[S.gs].base
         case 0xC000_0102: return kernelGSBase
-        case 0xC000_0103: return tscAux
+        case 0xC000_0103: return hostInitiated || guestHasTSCAux ? tscAux : nil
         case 0x6E0 where devices == nil: return 0
         default:
             if let d = devices, let v = d.readMSR(idx, vcpu: vcpuIndex, now: now) { return v }
@@ -350,7 +376,7 @@ extension CPU {
         }
     }
 
-    func writeMSR(_ idx: UInt32, _ v: UInt64) -> Bool {
+    func writeMSR(_ idx: UInt32, _ v: UInt64, hostInitiated: Bool = false) -> Bool {
         switch idx {
         case 0x10:
             tscOffset = v &- now
@@ -394,7 +420,14 @@ extension CPU {
         case 0xC000_0100: if !CPU.canonical(v) { return false }; segs[S.fs].base = v
         case 0xC000_0101: if !CPU.canonical(v) { return false }; segs[S.gs].base = v
         case 0xC000_0102: if !CPU.canonical(v) { return false }; kernelGSBase = v
-        case 0xC000_0103: if v >> 32 != 0 { return false }; tscAux = v
+        case 0xC000_0103:
+            // __kvm_set_msr: #GP without guest RDTSCP/RDPID; bits 63:32 are reserved for an
+            // Intel guest (guest_cpuid_is_intel: CPUID.0 vendor GenuineIntel), else dropped.
+            if !(hostInitiated || guestHasTSCAux) { return false }
+            let vendor = cpuid.lookup(0, 0)
+            let intel = vendor.1 == 0x756E_6547 && vendor.3 == 0x4965_6E69 && vendor.2 == 0x6C65_746E
+            if v >> 32 != 0 && intel { return false }
+            tscAux = v & 0xFFFF_FFFF
         default:
             if let d = devices { return d.writeMSR(idx, value: v, vcpu: vcpuIndex, now: now) }
             return false
@@ -402,17 +435,27 @@ extension CPU {
         return true
     }
 
+    /// IA32_TSC_AUX and RDTSCP exist for the guest only if its CPUID (KVM_SET_CPUID2) has
+    /// RDTSCP (80000001H:EDX[27]) or RDPID (7:ECX[22]): Linux 6.1 x86.c __kvm_set_msr /
+    /// __kvm_get_msr (MSR_TSC_AUX, guest_cpuid_has) and vmx.c vmx_secondary_exec_control.
+    var guestHasTSCAux: Bool {
+        cpuid.lookup(0x8000_0001, 0).3 & (1 << 27) != 0 || cpuid.lookup(7, 0).2 & (1 << 22) != 0
+    }
+
     // MARK: CPUID
 
     func cpuidInsn() throws(Fault) {
         vmExit(.cpuid, outcome: VMXTraceRecord.handledInKernel)
         let leaf = UInt32(truncatingIfNeeded: regs[0]), sub = UInt32(truncatingIfNeeded: regs[1])
-        let (a, b, c, dd) = cpuid.lookup(leaf, sub)
-        var d = dd
+        let (a, b0, c0, dd) = cpuid.lookup(leaf, sub)
+        var d = dd, c = c0
         if leaf == 1 {
-            // kvm_update_cpuid_runtime: APIC follows IA32_APIC_BASE.EN.
+            // kvm_update_cpuid_runtime: APIC follows IA32_APIC_BASE.EN, OSXSAVE follows CR4.
             if apicBase & 0x800 == 0 { d &= ~(UInt32(1) << 9) }
+            c = cr4 & CPU.cr4OSXSAVE != 0 ? c | (1 << 27) : c & ~(1 << 27)
         }
+        var b = b0
+        if leaf == 0xD, sub <= 1, let size = cpuid.xsaveAreaSize(xcr0: xcr0, subleaf: sub) { b = size }
         setReg(0, 4, UInt64(a)); setReg(3, 4, UInt64(b)); setReg(1, 4, UInt64(c)); setReg(2, 4, UInt64(d))
     }
 

@@ -30,6 +30,28 @@ struct CPUIDModel {
         return (0, 0, 0, 0)
     }
 
+    /// CPUID.0DH EBX as kvm_update_cpuid_runtime keeps it (Linux 6.1 cpuid.c): sub-leaf 0 is the
+    /// standard-format XSAVE area size for the current XCR0, sub-leaf 1 (when it reports XSAVEC
+    /// or XSAVES) the compacted size; xstate_required_size: 576 (legacy area + header), then
+    /// for each enabled feature i >= 2 the end of its component (sub-leaf i: EAX size, EBX
+    /// offset; compacted: components packed in order, ECX[1] = 64-byte aligned).
+    /// SDM Vol. 1 13.2 / Vol. 2A CPUID leaf 0DH. nil when the table has no such entry.
+    func xsaveAreaSize(xcr0: UInt64, subleaf: UInt32) -> UInt32? {
+        guard let entry = find(0xD, subleaf) else { return nil }
+        let compacted = subleaf == 1
+        if compacted && entry.eax & ((1 << 1) | (1 << 3)) == 0 { return nil }
+        var size: UInt32 = 576
+        var bits = xcr0 & ~3
+        while bits != 0 {
+            let i = UInt32(bits.trailingZeroBitCount)
+            bits &= bits - 1
+            let c = lookup(0xD, i)
+            let offset = compacted ? (c.2 & 2 != 0 ? (size + 63) & ~63 : size) : c.1
+            size = max(size, offset &+ c.0)
+        }
+        return size
+    }
+
     static func regs(_ s: String) -> [UInt32] {
         var b = Array(s.utf8)
         while b.count % 4 != 0 { b.append(0) }

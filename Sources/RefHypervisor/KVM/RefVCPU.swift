@@ -264,6 +264,10 @@ public final class RefVCPU: VirtualCPU {
                 }
                 c.vmExit(.hlt, outcome: "KVM_EXIT_HLT")
                 return .hlt
+            case .setTPR:
+                // The MOV to CR8 completed (RIP is past it); the VMX exit was traced there.
+                c.instructionsRetired &+= 1
+                return .setTPR
             case .io(let port, let size, let isIn, let count, let data, let string, _, _):
                 if !isIn && !string && port == 0x7E {
                     // KVM_X86_QUIRK_OUT_7E_INC_RIP: RIP is advanced before exiting.
@@ -536,7 +540,7 @@ public final class RefVCPU: VirtualCPU {
     public func msrs(_ indices: [UInt32]) throws(KVMError) -> [MSREntry] {
         var out: [MSREntry] = []
         for i in indices {
-            guard let v = cpu.readMSR(i) else { break }
+            guard let v = cpu.readMSR(i, hostInitiated: true) else { break }
             out.append(MSREntry(index: i, data: v))
         }
         return out
@@ -551,7 +555,7 @@ public final class RefVCPU: VirtualCPU {
                 cpu.efer = e.data
                 cpu.updateMode()
                 cpu.flushTLB()
-            } else if !cpu.writeMSR(e.index, e.data) { break }
+            } else if !cpu.writeMSR(e.index, e.data, hostInitiated: true) { break }
             n += 1
         }
         return n
