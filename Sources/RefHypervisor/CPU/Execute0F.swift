@@ -141,8 +141,11 @@ extension CPU {
             let d = try readRM(size)
             let s = getR(mrReg, size)
             let r = add(d, s, 0, size)
-            try writeRM(size, r)
-            setR(mrReg, size, d)
+            // SDM Vol. 2B XADD: TEMP <- SRC + DEST; SRC <- DEST; DEST <- TEMP. DEST is written
+            // last, so `xadd rbx, rbx` leaves the sum. A memory DEST is stored first so a
+            // faulting store leaves SRC unchanged.
+            if mrIsReg { setR(mrReg, size, d); setR(mrRM, size, r) }
+            else { try writeRM(size, r); setR(mrReg, size, d) }
         case 0xC7:
             try decodeModRM()
             let k = mrReg & 7
