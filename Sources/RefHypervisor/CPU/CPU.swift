@@ -154,6 +154,9 @@ final class CPU {
     var fsw: UInt16 = 0
     var ftw: UInt8 = 0
     var fpr = [Float80](repeating: 0, count: 8)
+    // SSE state as FXSAVE/FXRSTOR and KVM_GET/SET_FPU carry it (no SSE instruction uses it).
+    var xmm = [UInt8](repeating: 0, count: 256)
+    var mxcsr: UInt32 = 0x1F80
 
     // MARK: event state
     var nmiMasked = false

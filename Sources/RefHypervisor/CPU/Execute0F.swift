@@ -75,7 +75,9 @@ extension CPU {
         case 0xAE:
             try decodeModRM()
             // LFENCE/MFENCE/SFENCE (mod = 3, /5 /6 /7) and CLFLUSH (/7 memory) are no-ops;
-            // FXSAVE/FXRSTOR/LDMXCSR/STMXCSR/XSAVE* and RD/WRFSBASE are not implemented (#UD).
+            // FXSAVE/FXRSTOR (/0 /1 memory) are in X87.swift; LDMXCSR/STMXCSR/XSAVE* and
+            // RD/WRFSBASE are not implemented (#UD).
+            if !mrIsReg && mrReg & 7 <= 1 { try fxsaveOrRestore(restore: mrReg & 7 == 1); break }
             if mrIsReg ? (mrReg & 7) < 5 : (mrReg & 7) != 7 { throw ud() }
         case 0xAF:
             try decodeModRM()

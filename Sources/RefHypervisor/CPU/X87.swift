@@ -6,10 +6,11 @@
 // constants, FADD/FSUB/FSUBR/FMUL/FDIV/FDIVR (m32/m64/ST(i), P forms), FCHS/FABS/FSQRT/
 // FRNDINT, FXCH, FFREE, FINCSTP/FDECSTP, FCOM/FCOMP/FCOMPP/FUCOM/FUCOMP/FUCOMPP, FCOMI/
 // FUCOMI(P), FCMOVcc, FNSTSW (AX, m16), FNSTCW/FLDCW, FNINIT, FNCLEX, FNOP, FWAIT (9B in
-// Execute.swift). Stack overflow/underflow set IE|SF (C1 = 1 on overflow); invalid
-// operations set IE and deliver the QNaN indefinite when masked; x/0 sets ZE. An unmasked
-// exception sets ES|B, the destination is left alone, and the next waiting x87
-// instruction raises #MF (SDM Vol. 1 8.7; FERR# with CR0.NE=0 is not modelled).
+// Execute.swift), FXSAVE/FXRSTOR (0F AE /0 /1). Stack overflow/underflow set IE|SF (C1 = 1
+// on overflow); invalid operations set IE and deliver the QNaN indefinite when masked;
+// x/0 sets ZE. An unmasked exception sets ES|B, the destination is left alone, and the
+// next waiting x87 instruction raises #MF (SDM Vol. 1 8.7; FERR# with CR0.NE=0 is not
+// modelled).
 // Not modelled: precision control (results are always 64-bit precision), rounding control
 // for arithmetic (round to nearest; FIST/FRNDINT honour RC), PE/UE/OE/DE for arithmetic
 // (PE is reported for FIST/FRNDINT/FST m32/m64), C1 round-up reporting, FPU IP/DP/opcode.
@@ -383,6 +384,58 @@ extension CPU {
             x87Set(0, v.isNaN ? CPU.quiet(v) : x87RoundRC(v))
         default:
             throw ud()   // reserved (D9 E2 E3 E6 E7 EF) or not implemented
+        }
+    }
+
+    /// FXSAVE / FXRSTOR m512 (SDM Vol. 2A FXSAVE, Tables 3-53/3-56): FCW, FSW, the abridged
+    /// tag byte, MXCSR and MXCSR_MASK, ST(0)-ST(7) in stack order at 32 + 16*i, XMM0-7
+    /// (XMM0-15 in 64-bit mode) at 160 + 16*i. FOP/FIP/FDP are not modelled and save as 0.
+    /// #UD with CR0.EM, #NM with CR0.TS, #GP(0) for a misaligned operand or (FXRSTOR)
+    /// reserved MXCSR bits; FXRSTOR reads everything before changing state.
+    func fxsaveOrRestore(restore: Bool) throws(Fault) {
+        if cr0 & 4 != 0 { throw ud() }
+        if cr0 & 8 != 0 { throw Fault.exception(Vec.nm, nil) }
+        let a = eaddr()
+        // The linear address must be 16-byte aligned (64-bit mode ignores bases but FS/GS's).
+        if (code64 && eaSeg < S.fs ? a : segs[eaSeg].base &+ a) & 15 != 0 { throw gp(0) }
+        let mask = asMask
+        func at(_ o: UInt64) -> UInt64 { (a &+ o) & mask }
+        let nx = code64 ? 16 : 8
+        if restore {
+            let mx = UInt32(truncatingIfNeeded: try rd(eaSeg, at(24), 4))
+            if mx & ~0xFFFF != 0 { throw gp(0) }
+            let cw = UInt16(truncatingIfNeeded: try rd(eaSeg, at(0), 2))
+            let sw = UInt16(truncatingIfNeeded: try rd(eaSeg, at(2), 2))
+            let tw = UInt8(truncatingIfNeeded: try rd(eaSeg, at(4), 1))
+            var st: [Float80] = []
+            for i in 0..<8 {
+                let lo = try rd(eaSeg, at(32 + 16 * UInt64(i)), 8)
+                let hi = try rd(eaSeg, at(40 + 16 * UInt64(i)), 2)
+                st.append(CPU.float80(lo: lo, hi: UInt16(truncatingIfNeeded: hi)))
+            }
+            var x = xmm
+            for k in 0..<(2 * nx) {
+                let v = try rd(eaSeg, at(160 + 8 * UInt64(k)), 8)
+                for b in 0..<8 { x[8 * k + b] = UInt8(truncatingIfNeeded: v >> UInt64(8 * b)) }
+            }
+            fcw = cw; fsw = sw; ftw = tw; mxcsr = mx; xmm = x
+            for i in 0..<8 { fpr[x87Phys(i)] = st[i] }
+            return
+        }
+        try probeWrite(eaSeg, a, 512)
+        try wr(eaSeg, at(0), 8, UInt64(fcw) | UInt64(fsw) << 16 | UInt64(ftw) << 32)
+        try wr(eaSeg, at(8), 8, 0)
+        try wr(eaSeg, at(16), 8, 0)
+        try wr(eaSeg, at(24), 8, UInt64(mxcsr) | UInt64(0xFFFF) << 32)
+        for i in 0..<8 {
+            let (lo, hi) = CPU.bits80(fpr[x87Phys(i)])
+            try wr(eaSeg, at(32 + 16 * UInt64(i)), 8, lo)
+            try wr(eaSeg, at(40 + 16 * UInt64(i)), 8, UInt64(hi))
+        }
+        for k in 0..<(2 * nx) {
+            var v: UInt64 = 0
+            for b in 0..<8 { v |= UInt64(xmm[8 * k + b]) << UInt64(8 * b) }
+            try wr(eaSeg, at(160 + 8 * UInt64(k)), 8, v)
         }
     }
 }
