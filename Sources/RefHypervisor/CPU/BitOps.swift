@@ -38,7 +38,7 @@ extension CPU {
         } else {
             bit = offset & (bits - 1)
         }
-        if kind != 0 { _ = try linear(eaSeg, addr, osz, write: true) }
+        if kind != 0 { try probeWrite(eaSeg, addr, osz) }   // W=1 on #PF (SDM Vol. 3A 4.7)
         let v = try rd(eaSeg, addr, osz)
         if (v >> bit) & 1 != 0 { flags |= F.cf } else { flags &= ~F.cf }
         switch kind {
@@ -56,7 +56,7 @@ extension CPU {
         let addr = eaddr()
         if wide && addr & 15 != 0 { throw gp(0) }
         let h = wide ? 8 : 4
-        _ = try linear(eaSeg, addr, 2 * h, write: true)
+        try probeWrite(eaSeg, addr, 2 * h)   // a locked RMW: #PF reports W=1 (SDM Vol. 3A 4.7)
         if !wide {
             // CMPXCHG8B is one 8-byte read and one 8-byte write (of the old value when the
             // compare fails, SDM Vol. 2A CMPXCHG8B): on MMIO one exit each way, as KVM's

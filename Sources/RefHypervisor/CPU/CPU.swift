@@ -151,10 +151,15 @@ final class CPU {
     var mtrr: [UInt32: UInt64] = [:]
     var xcr0: UInt64 = 1
     var powerCtl: UInt64 = 0
-    // x87 control state (KVM_GET_FPU); the data registers are not modelled.
+    // x87 state (CPU/X87.swift; KVM_GET_FPU): control and status words, the abridged tag
+    // byte (bit i = physical register i holds a value), and the eight physical registers.
     var fcw: UInt16 = 0x37F
     var fsw: UInt16 = 0
     var ftw: UInt8 = 0
+    var fpr = [Float80](repeating: 0, count: 8)
+    // SSE state as FXSAVE/FXRSTOR and KVM_GET/SET_FPU carry it (no SSE instruction uses it).
+    var xmm = [UInt8](repeating: 0, count: 256)
+    var mxcsr: UInt32 = 0x1F80
 
     // MARK: event state
     var nmiMasked = false

@@ -330,9 +330,10 @@ extension CPU {
                 }
                 try push(frame, size)
             }
-            // The final stack pointer must be writable (checked by writing nothing: a probe).
+            // SDM Vol. 2A ENTER: #SS/#PF "if a write using the final value of the stack
+            // pointer" would fault; the probe writes nothing, and a fault restores RSP/RBP.
             let newSP = (regs[4] &- alloc) & spMask
-            if alloc > 0 { _ = try linear(S.ss, newSP, 1, write: true) }
+            if alloc > 0 { try probeWrite(S.ss, newSP, size) }
             setReg(5, size, frame)
             setSP(newSP)
         } catch {

@@ -317,11 +317,11 @@ extension CPU {
             let off = (regs[3] &+ (regs[0] & 0xFF)) & asMask
             setReg(0, 1, try rd(dataSeg, off, 1))
         case 0xD8...0xDF:
-            // x87: only the control/status instructions are modelled (FNINIT, FNCLEX,
-            // FNSTSW, FNSTCW, FLDCW); other x87 instructions decode as no-ops.
+            // x87 (CPU/X87.swift): #NM when CR0.EM or CR0.TS (SDM Vol. 3A 2.5); what is
+            // not implemented raises #UD, never runs as a no-op.
             try decodeModRM()
             if cr0 & 0xC != 0 { throw Fault.exception(Vec.nm, nil) }
-            try x87Control(op)
+            try x87(op)
         case 0xE0, 0xE1, 0xE2:
             let d = try fetchS8()
             let c = (reg(1, asz) &- 1) & CPU.mask(asz)
@@ -489,22 +489,6 @@ extension CPU {
             throw ud()
         default:
             throw ud()
-        }
-    }
-
-    func x87Control(_ op: UInt8) throws(Fault) {
-        switch (op, modrm) {
-        case (0xDB, 0xE3): fcw = 0x37F; fsw = 0; ftw = 0          // FNINIT
-        case (0xDB, 0xE2): fsw &= 0x7F00                           // FNCLEX
-        case (0xDF, 0xE0): setReg(0, 2, UInt64(fsw))              // FNSTSW AX
-        default:
-            if mrIsReg { return }
-            switch (op, mrReg & 7) {
-            case (0xDD, 7): try writeRM(2, UInt64(fsw))              // FNSTSW m16
-            case (0xD9, 7): try writeRM(2, UInt64(fcw))              // FNSTCW m16
-            case (0xD9, 5): fcw = UInt16(truncatingIfNeeded: try readRM(2))   // FLDCW m16
-            default: break
-            }
         }
     }
 

@@ -77,8 +77,9 @@ extension CPU {
             // LFENCE/MFENCE/SFENCE (mod = 3, /5 /6 /7) are no-ops; CLFLUSH (/7 memory) flushes
             // nothing but is checked like a byte load (SDM Vol. 2A CLFLUSH: "treated as a load
             // for permission checking and page faults": #GP/#SS for the segment, #PF on a
-            // not-present or supervisor page, none on a read-only one). FXSAVE/FXRSTOR/
-            // LDMXCSR/STMXCSR/XSAVE* and RD/WRFSBASE are not implemented (#UD).
+            // not-present or supervisor page, none on a read-only one). FXSAVE/FXRSTOR
+            // (/0 /1 memory) are in X87.swift; LDMXCSR/STMXCSR/XSAVE* and RD/WRFSBASE are not implemented (#UD).
+            if !mrIsReg && mrReg & 7 <= 1 { try fxsaveOrRestore(restore: mrReg & 7 == 1); break }
             if mrIsReg ? (mrReg & 7) < 5 : (mrReg & 7) != 7 { throw ud() }
             if !mrIsReg {
                 let la = try linear(eaSeg, eaddr(), 1, write: false)
@@ -148,8 +149,11 @@ extension CPU {
             let d = try readRM(size)
             let s = getR(mrReg, size)
             let r = add(d, s, 0, size)
-            try writeRM(size, r)
-            setR(mrReg, size, d)
+            // SDM Vol. 2B XADD: TEMP <- SRC + DEST; SRC <- DEST; DEST <- TEMP. DEST is written
+            // last, so `xadd rbx, rbx` leaves the sum. A memory DEST is stored first so a
+            // faulting store leaves SRC unchanged.
+            if mrIsReg { setR(mrReg, size, d); setR(mrRM, size, r) }
+            else { try writeRM(size, r); setR(mrReg, size, d) }
         case 0xC7:
             try decodeModRM()
             let k = mrReg & 7

@@ -318,10 +318,10 @@ public enum InstructionLength {
                 if lock { throw .ud }
                 try skip(1)
             case 0xAE:
-                // Only the fences (register forms /5 /6 /7) and CLFLUSH (memory /7) exist here;
-                // RD/WRFSBASE, FXSAVE and friends are #UD (as Execute0F).
+                // Only the fences (register forms /5 /6 /7), FXSAVE/FXRSTOR (memory /0 /1) and
+                // CLFLUSH (memory /7) exist here; RD/WRFSBASE, LDMXCSR, XSAVE* are #UD (as Execute0F).
                 try modRM()
-                if mrIsReg ? (mrReg & 7) < 5 : (mrReg & 7) != 7 { throw .ud }
+                if mrIsReg ? (mrReg & 7) < 5 : ((mrReg & 7) != 7 && (mrReg & 7) > 1) { throw .ud }
             case 0xB0, 0xB1, 0xC0, 0xC1:
                 try modRM(); try lockCheck(true)
             case 0xB2, 0xB4, 0xB5:

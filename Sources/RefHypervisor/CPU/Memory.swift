@@ -303,10 +303,29 @@ extension CPU {
         try wr(eaSeg, eaddr(), size, v)
     }
 
-    /// Checks a read-modify-write destination is writable before reading it (so an MMIO
-    /// read exit is not taken for a destination that would #GP).
+    /// Checks a read-modify-write destination is writable before reading it, so an MMIO
+    /// read exit is not taken for a destination that would fault and a fault changes nothing.
     @inline(__always) func checkWritableRM(_ size: Int) throws(Fault) {
-        if !mrIsReg { _ = try linear(eaSeg, eaddr(), size, write: true) }
+        if !mrIsReg { try probeWrite(eaSeg, eaddr(), size) }
+    }
+
+    /// The checks of a write without the write: segmentation, then paging with W=1 for each
+    /// page the access touches. A read-modify-write access is a write for the #PF error
+    /// code (SDM Vol. 3A 4.7: W/R "the access causing the fault was a write"), and the CPU
+    /// faults before changing memory or flags; ENTER probes its final stack pointer the
+    /// same way (SDM Vol. 2A ENTER, #PF "if a write using the final value of the stack
+    /// pointer would cause a page fault").
+    @inline(never) func probeWrite(_ s: Int, _ off: UInt64, _ size: Int) throws(Fault) {
+        let la = try linear(s, off, size, write: true)
+        let page = la >> 12
+        let i = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
+        let crosses = Int(la & 0xFFF) + size > 4096
+        if tlbWTag[i] == page && !crosses && mem.generation == memGeneration { return }
+        let user = cpl == 3
+        // A split access checks the second page first, so a fault there leaves the first
+        // page's dirty bit alone (the access wrote nothing); CR2 is that page's start.
+        if crosses { _ = try translate((la | 0xFFF) &+ 1, write: true, fetch: false, user: user) }
+        _ = try translate(la, write: true, fetch: false, user: user)
     }
 
     // MARK: stack

@@ -529,12 +529,27 @@ public final class RefVCPU: VirtualCPU {
     public func fpu() throws(KVMError) -> FPU {
         var f = fpuState
         f.fcw = cpu.fcw; f.fsw = cpu.fsw; f.ftwx = cpu.ftw
+        // fpr holds ST(0)..ST(7) in stack order, 16 bytes each (the FXSAVE layout).
+        for i in 0..<8 {
+            let (lo, hi) = CPU.bits80(cpu.fpr[cpu.x87Phys(i)])
+            for k in 0..<8 { f.fpr[16 * i + k] = UInt8(truncatingIfNeeded: lo >> UInt64(8 * k)) }
+            f.fpr[16 * i + 8] = UInt8(truncatingIfNeeded: hi); f.fpr[16 * i + 9] = UInt8(truncatingIfNeeded: hi >> 8)
+        }
+        f.xmm = cpu.xmm; f.mxcsr = cpu.mxcsr
         return f
     }
 
     public func setFPU(_ fpu: FPU) throws(KVMError) {
         fpuState = fpu
         cpu.fcw = fpu.fcw; cpu.fsw = fpu.fsw; cpu.ftw = fpu.ftwx
+        if fpu.xmm.count == 256 { cpu.xmm = fpu.xmm }
+        cpu.mxcsr = fpu.mxcsr
+        for i in 0..<8 where fpu.fpr.count >= 16 * i + 10 {
+            var lo: UInt64 = 0
+            for k in 0..<8 { lo |= UInt64(fpu.fpr[16 * i + k]) << UInt64(8 * k) }
+            let hi = UInt16(fpu.fpr[16 * i + 8]) | UInt16(fpu.fpr[16 * i + 9]) << 8
+            cpu.fpr[cpu.x87Phys(i)] = CPU.float80(lo: lo, hi: hi)
+        }
     }
 
     public func msrs(_ indices: [UInt32]) throws(KVMError) -> [MSREntry] {
