@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/check-imports.sh
 # cmocka prints its summary on stderr.
 bash Tests/c/run.sh 2>&1
 swift test --disable-xctest

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Conformance
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
+#else
 import Foundation
+#endif
 import GuestPayloads
 import KVMABI
 

@@ -34,8 +34,11 @@ struct Run: ParsableCommand {
     @Option(name: .customShort("j"), help: "Payloads run in parallel.")
     var jobs: Int = 1
 
-    @Option(name: .long, help: "A known-divergence table to use instead of the built-in one.")
+    @Option(name: .long, help: ArgumentHelp("A local known-divergence file, added to the built-in table (kvm-unit divergences prints it).", valueName: "file"))
     var divergences: String?
+
+    @Flag(name: .long, help: "Use only the --divergences file (none when it is not given), not the built-in table.")
+    var replaceDivergences = false
 
     @Flag(name: .long, help: "Fail the run on XPASS (a recorded divergence that no longer diverges) and, with --repeat, on a verdict that changes between runs.")
     var strict = false
@@ -74,13 +77,8 @@ struct Run: ParsableCommand {
         let reporter: RunReporter
         do { reporter = try RunReporter(options) } catch { fail(error.description) }  // before any payload runs
         let logs = logDir.map { LogDirectory($0, payloads: selected) }
-        let table: KnownDivergences
-        if let path = divergences {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { fail("\(path): cannot read the divergence table") }
-            do { table = try KnownDivergences.parse(text) } catch { fail("\(path): \(error)") }
-        } else {
-            table = .builtIn
-        }
+        var table = replaceDivergences ? KnownDivergences(entries: []) : KnownDivergences.builtIn
+        if let path = divergences { table = table.adding(loadDivergenceFile(path)) }
         let backends: [(name: String, hypervisor: any Hypervisor)]
         do {
             backends = try Backends.open(backend, device: device ?? "/dev/kvm", deviceGiven: device != nil) { line in

@@ -79,11 +79,11 @@ struct ReportFormatTests {
         }
     }
 
-    @Test("TAP: version, plan, then the identity of each backend, then the points")
+    @Test("TAP: version, plan, the suite, then the identity of each backend, then the points")
     func tapOpening() {
         let lines = TAPReport.render(reports, backends: backends).split(separator: "\n").map(String.init)
-        #expect(Array(lines.prefix(4)) == [
-            "TAP version 13", "1..\(tally.testPoints)",
+        #expect(Array(lines.prefix(5)) == [
+            "TAP version 13", "1..\(tally.testPoints)", "# suite \(SuiteVersion.description)",
             "# backend kvm: implementation=impl_k kernel=6.1.0-test api_version=12 device=/dev/kvm",
             "# backend ref: implementation=ref kernel=ref-1 api_version=12 device=(software)",
         ])
@@ -237,7 +237,7 @@ struct ReportFormatTests {
         let text = JSONReport.render(reports, backends: backends)
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(doc["schema_version"] as? Int == JSONReport.schemaVersion)
-        #expect((doc["suite"] as? [String: Any])?.keys.sorted() == ["commit", "version"])
+        #expect((doc["suite"] as? [String: Any])?.keys.sorted() == ["build_date", "commit", "version"])
         let b = try #require((doc["backends"] as? [[String: Any]])?.first)
         #expect(b["implementation"] as? String == "impl_k" && b["kernel"] as? String == "6.1.0-test"
                 && b["api_version"] as? Int == 12 && b["device"] as? String == "/dev/kvm")

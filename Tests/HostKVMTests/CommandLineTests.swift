@@ -105,7 +105,7 @@ struct CommandLineTests {
         image.replaceSubrange(Int(base.header.entry)..<Int(base.header.entry) + 4, with: [0xB0, 0x01, 0xE6, 0xF4])
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let file = dir + "/fails.bin"
+        let file = dir + "/\(base.name).bin"  // the header's name: a file from elsewhere that shares it
         try Data(image).write(to: URL(fileURLWithPath: file))
         let r = try Self.kvmUnit(["run", "--backend", "ref", file])
         #expect(r.status == 1, "\(r.stdout)\(r.stderr)")

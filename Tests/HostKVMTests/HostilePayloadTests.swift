@@ -72,7 +72,7 @@ struct HostilePayloadTests {
             let r = try Scratch.kvmUnit(["run", bin, "--backend", backend])
             #expect(r.status == 1)
             #expect(r.stdout.contains("FAIL: exits.check_flood [\(backend)]: ended with error: more than 10000 check records"), "\(r.stdout)\(r.stderr)")
-            #expect(r.stdout.contains("FAIL exits.check_flood [\(backend)] (10001 tests"), "\(r.stdout)")
+            #expect(r.stdout.contains("FAIL exits.check_flood [\(backend)] (10001 checks"), "\(r.stdout)")
         }
     }
 
@@ -82,7 +82,7 @@ struct HostilePayloadTests {
             let bin = try Scratch.assemble(Self.hugeWindows, name: "huge_windows", in: dir)
             let r = try Scratch.kvmUnit(["run", bin, "--backend", backend], addressSpaceLimit: 1 << 30)
             #expect(r.status == 0, "kvm-unit exited \(r.status)\n\(r.stdout)\(r.stderr)")
-            #expect(r.stdout.contains("PASS exits.huge_windows [\(backend)] (16 tests)"), "\(r.stdout)\(r.stderr)")
+            #expect(r.stdout.contains("PASS exits.huge_windows [\(backend)] (16 checks)"), "\(r.stdout)\(r.stderr)")
             #expect(!r.stderr.contains("Fatal error"))
         }
     }
@@ -99,8 +99,8 @@ struct HostilePayloadTests {
             #expect(data.count < 2_000_000, "the report was \(data.count) bytes (51 MB before the bound)")
             let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
             let payload = try #require((report["payloads"] as? [[String: Any]])?.first)
-            let outcome = try #require((payload["results"] as? [[String: Any]])?.first?["outcome"] as? [String: Any])
-            let cut = try #require(outcome["traceCut"] as? [String: Any], "no traceCut in the outcome")
+            let outcome = try #require((payload["runs"] as? [[String: Any]])?.first?["outcome"] as? [String: Any])
+            let cut = try #require(outcome["trace_cut"] as? [String: Any], "no traceCut in the outcome")
             #expect(cut["exits"] as? Int == 200_000)
             #expect((outcome["trace"] as? [Any])?.count == (cut["head"] as? Int ?? 0) + (cut["tail"] as? Int ?? 0))
             let console = try #require(outcome["console"] as? String)

@@ -14,8 +14,14 @@ public struct Comparison: Sendable, Codable {
     public var differingAspects: [String]
     /// Human-readable account of the first difference, with context.
     public var details: [String]
-    /// Why a divergence is expected (the known-divergence reason), when it is.
+    /// Why a divergence is expected (the known-divergence reason), or which differing
+    /// aspects of an agreeing payload are recorded.
     public var reason: String?
+    /// The recorded entries (`IMPLEMENTATION SCOPE WHAT`) that explain differing aspects;
+    /// their reasons are printed once per run.
+    public var recorded: [String] = []
+    /// The reason of each entry in `recorded`, by its key.
+    public var recordedReasons: [String: String] = [:]
 }
 
 /// A register that differs, with the RFLAGS bits named when it is RFLAGS.

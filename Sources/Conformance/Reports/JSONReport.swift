@@ -102,6 +102,7 @@ public final class JSONReport {
             ("end", encode(o.end)),
             ("checks", .array(o.checks.map(encode))),
             ("trace", .array(o.trace.map(encode))),
+            ("trace_cut", o.traceCut.map { .object([("exits", .int($0.exits)), ("head", .int($0.head)), ("tail", .int($0.tail))]) } ?? .null),
             ("console", .string(o.console)),
             ("registers", .array(o.registers.map { .object([("name", .string($0.name)), ("value", .hex($0.value))]) })),
             ("ram_digest", .string(o.ramDigest)),

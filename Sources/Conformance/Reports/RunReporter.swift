@@ -37,6 +37,8 @@ public final class RunReporter: @unchecked Sendable {
     private var junit: JUnitReport?
     private var json: JSONReport?
     public private(set) var tally = RunTally()
+    /// Reasons of the aspect entries the comparisons used, printed once at the end.
+    private var recordedReasons: [String: String] = [:]
 
     /// Opens the report files now, before anything runs: a path that cannot be written is
     /// one line (the error's description) and exit 2, not a lost report after the run.
@@ -63,6 +65,7 @@ public final class RunReporter: @unchecked Sendable {
     /// One payload's report; callers deliver them one at a time (SuiteRunner does).
     public func add(_ report: PayloadReport) {
         tally.add(report)
+        if let c = report.comparison { recordedReasons.merge(c.recordedReasons) { a, _ in a } }
         switch options.format {
         case .text: TextReport.lines(report, verbose: options.verbose).forEach(out)
         case .tap: tap?.add(report)
@@ -77,6 +80,10 @@ public final class RunReporter: @unchecked Sendable {
     public func finish() -> Int32 {
         switch options.format {
         case .text:
+            if !recordedReasons.isEmpty {
+                out("recorded divergences behind the differing aspects above (once per run):")
+                for (key, reason) in recordedReasons.sorted(by: { $0.key < $1.key }) { out("  \(key): \(reason)") }
+            }
             out(TextReport.table(tally))
             TextReport.summaryLines(tally).forEach(out)
         case .tap: tap?.finish(tally)

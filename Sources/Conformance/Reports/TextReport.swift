@@ -11,6 +11,7 @@ public enum TextReport {
     public static func lines(_ r: PayloadResult, verbose: Bool) -> [String] {
         var out: [String] = []
         let name = "\(r.group).\(r.payload)"
+        for n in r.notes { out.append("NOTE: \(name) [\(r.backend)]: \(n)") }
         for l in r.lines where verbose || l.verdict != .pass {
             out.append("\(l.verdict.rawValue): \(name) [\(r.backend)]: \(l.text)")
         }
@@ -30,7 +31,9 @@ public enum TextReport {
         var out = report.results.flatMap { lines($0, verbose: verbose) }
         if let c = report.comparison {
             switch c.verdict {
-            case .agree: out.append("AGREE \(report.qualifiedName)")
+            case .agree:
+                out.append("AGREE \(report.qualifiedName)" + (c.recorded.isEmpty ? "" : " (\(c.differingAspects.joined(separator: ", ")) differ as recorded: \(c.recorded.joined(separator: "; ")))"))
+                if verbose { out += c.details.map { "    " + $0 } }
             case .skip: out.append("SKIP \(report.qualifiedName) (comparison: \(c.details.first ?? ""))")
             case .diverge, .expectedDivergence:
                 let word = c.verdict == .diverge ? "DIVERGE" : "XDIVERGE"

@@ -36,22 +36,29 @@ extension SuiteRunner {
         let (aspects, details) = OutcomeComparison.compare(oa, ob, names: (a.backend, b.backend), invariantsOnly: invariantsOnly)
         if aspects.isEmpty { return Comparison(verdict: .agree, differingAspects: [], details: [], reason: nil) }
 
-        // Expected when a side failed as a recorded divergence (its state differs because
-        // of it), or when every differing aspect is recorded for the implementation.
+        // Each differing aspect is judged by itself: recorded for one of the implementations
+        // (by payload, group, mode or `*`), or not.
+        let impls = [a.implementation, b.implementation]
+        let recorded = aspects.compactMap { aspect in
+            impls.lazy.compactMap { divergences.aspectEntry(implementation: $0, payload: payload, aspect: aspect) }.first
+        }
+        let unrecorded = aspects.filter { aspect in !recorded.contains { $0.what == .aspect(aspect) } }
+        let recordedText = recorded.isEmpty ? nil : "recorded: " + recorded.map(\.key).joined(separator: ", ")
+        let reasons = Dictionary(recorded.map { ($0.key, $0.reason) }, uniquingKeysWith: { a, _ in a })
+
+        // A side that failed as a recorded divergence explains the rest of the difference.
         for r in [a, b] where r.verdict == .xfail {
             let reason = r.lines.first { $0.verdict == .xfail }?.text ?? "recorded divergence"
             return Comparison(verdict: .expectedDivergence, differingAspects: aspects, details: details,
-                              reason: "\(r.implementation) fails as recorded: \(reason)")
+                              reason: "\(r.implementation) fails as recorded: \(reason)", recorded: recorded.map(\.key), recordedReasons: reasons)
         }
-        let impls = [a.implementation, b.implementation]
-        let recorded = aspects.map { aspect in
-            impls.lazy.compactMap { divergences.aspectEntry(implementation: $0, payload: payload.name, aspect: aspect) }.first
+        // Everything that is not recorded agrees: the payload agrees, with its recorded
+        // aspects listed beside it.
+        if unrecorded.isEmpty {
+            return Comparison(verdict: .agree, differingAspects: aspects, details: details, reason: recordedText,
+                              recorded: recorded.map(\.key), recordedReasons: reasons)
         }
-        if recorded.allSatisfy({ $0 != nil }) {
-            let reasons = Set(recorded.compactMap { $0.map { "\($0.implementation) \($0.aspect ?? ""): \($0.reason)" } })
-            return Comparison(verdict: .expectedDivergence, differingAspects: aspects, details: details,
-                              reason: reasons.sorted().joined(separator: "; "))
-        }
-        return Comparison(verdict: .diverge, differingAspects: aspects, details: details, reason: nil)
+        return Comparison(verdict: .diverge, differingAspects: unrecorded, details: details, reason: recordedText,
+                          recorded: recorded.map(\.key), recordedReasons: reasons)
     }
 }

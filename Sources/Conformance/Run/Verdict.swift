@@ -31,6 +31,9 @@ public struct PayloadResult: Sendable, Codable {
     public var lines: [JudgedLine]
     /// nil when the payload was skipped before it ran.
     public var outcome: Outcome?
+    /// Remarks about the run that are not verdicts (a name that matches a catalogue payload
+    /// whose image differs, so its recorded divergences were not applied).
+    public var notes: [String] = []
 
     public var checkCount: Int { lines.count }
     public var count: (pass: Int, fail: Int, xfail: Int, xpass: Int, skip: Int) {
@@ -57,37 +60,45 @@ public enum Judge {
     public static func judge(_ outcome: Outcome, payload: Payload, backend: String, implementation: String,
                              divergences: KnownDivergences) -> PayloadResult {
         let h = payload.header
-        let entries = divergences.entries(implementation: implementation, payload: payload.name)
-        let wholePayload = entries.first { $0.line == nil && $0.aspect == nil }
+        let entries = divergences.entries(implementation: implementation, payload: payload)
+        let wholePayload = entries.first { $0.what == .whole }
         var lines: [JudgedLine] = []
-        var usedEntries = Set<UInt32>()
 
-        func failure(_ text: String, line: UInt32?) -> JudgedLine {
-            if let line, let e = entries.first(where: { $0.line == line }) {
-                usedEntries.insert(line)
-                return JudgedLine(verdict: .xfail, text: "\(text) [known divergence of \(implementation): \(e.reason)]")
+        /// The entry naming check `c`, by its stable label or (older tables) its line.
+        func entry(for c: CheckRecord) -> KnownDivergences.Entry? {
+            let label = KnownDivergences.label(c.message)
+            return entries.first {
+                switch $0.what {
+                case .line(let l): l == c.line
+                // CATCH sends a second record, "<message> (error code)": the label covers both.
+                case .label(let l): label == l || label == l + "_error_code"
+                default: false
+                }
             }
-            if let e = wholePayload {
-                return JudgedLine(verdict: .xfail, text: "\(text) [known divergence of \(implementation): \(e.reason)]")
-            }
+        }
+        func recorded(_ text: String, _ e: KnownDivergences.Entry) -> JudgedLine {
+            JudgedLine(verdict: .xfail, text: "\(text) [known divergence of \(implementation) (\(e.scope) \(e.what)): \(e.reason)]")
+        }
+        func failure(_ text: String, check: CheckRecord?) -> JudgedLine {
+            if let check, let e = entry(for: check) { return recorded(text, e) }
+            if let e = wholePayload { return recorded(text, e) }
             return JudgedLine(verdict: .fail, text: text)
         }
 
         for c in outcome.checks {
             switch c.kind {
             case .pass:
-                if let e = entries.first(where: { $0.line == c.line }) {
-                    usedEntries.insert(c.line)
-                    lines.append(JudgedLine(verdict: .xpass, text: "\(c.summary) [recorded as a divergence of \(implementation), but passed: \(e.reason)]"))
+                if let e = entry(for: c) {
+                    lines.append(JudgedLine(verdict: .xpass, text: "\(c.summary) [recorded as a divergence of \(implementation) (\(e.scope) \(e.what)), but passed: \(e.reason)]"))
                 } else {
                     lines.append(JudgedLine(verdict: .pass, text: c.summary))
                 }
             case .skip: lines.append(JudgedLine(verdict: .skip, text: c.summary))
-            case .fail, .malformed: lines.append(failure(c.summary, line: c.line))
-            case .unexpectedException: lines.append(failure(c.summary, line: nil))
+            case .fail, .malformed: lines.append(failure(c.summary, check: c))
+            case .unexpectedException: lines.append(failure(c.summary, check: nil))
             }
         }
-        for e in outcome.hostErrors { lines.append(failure("host request failed: \(e)", line: nil)) }
+        for e in outcome.hostErrors { lines.append(failure("host request failed: \(e)", check: nil)) }
 
         // The end of the run. A status of 1 only repeats that a check failed.
         let checkFailed = outcome.checks.contains { $0.kind != .pass && $0.kind != .skip }
@@ -98,9 +109,9 @@ public enum Judge {
             lines.append(JudgedLine(verdict: .pass, text: "ended in KVM_EXIT_SHUTDOWN as expected"))
         default:
             let want = h.expectedExit == .status ? "status \(h.expectedStatus) on port 0xF4" : "KVM_EXIT_SHUTDOWN"
-            lines.append(failure("ended with \(outcome.end), expected \(want)", line: nil))
+            lines.append(failure("ended with \(outcome.end), expected \(want)", check: nil))
         }
-        if lines.isEmpty { lines.append(failure("reported no checks", line: nil)) }
+        if lines.isEmpty { lines.append(failure("reported no checks", check: nil)) }
 
         let unexpected = lines.contains { $0.verdict == .fail }
         let expected = lines.contains { $0.verdict == .xfail }
@@ -117,7 +128,9 @@ public enum Judge {
             }
             if lines.contains(where: { $0.verdict == .xpass }) { verdict = .xpass }
         }
-        return PayloadResult(payload: payload.name, group: payload.group.description, backend: backend,
-                             implementation: implementation, verdict: verdict, lines: lines, outcome: outcome)
+        var result = PayloadResult(payload: payload.name, group: payload.group.description, backend: backend,
+                                   implementation: implementation, verdict: verdict, lines: lines, outcome: outcome)
+        if let note = divergences.imageMismatchNote(payload) { result.notes.append(note) }
+        return result
     }
 }
