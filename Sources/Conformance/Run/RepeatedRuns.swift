@@ -3,6 +3,7 @@ import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the 
 #else
 import Foundation
 #endif
+import Dispatch
 import GuestPayloads
 import KVMABI
 
@@ -78,8 +79,10 @@ public struct RepeatedReport: Sendable {
     static func why(_ r: PayloadResult) -> String {
         guard r.verdict != .pass else { return "" }
         let text = r.lines.first { $0.verdict == r.verdict }?.text ?? r.lines.first?.text ?? ""
-        return text.range(of: " [known divergence of ").map { String(text[..<$0.lowerBound]) }
-            ?? text.range(of: " [recorded as a divergence of ").map { String(text[..<$0.lowerBound]) } ?? text
+        for marker in [" [known divergence of ", " [recorded as a divergence of "] {
+            if let r = text.firstRange(of: marker) { return String(text[..<r.lowerBound]) }
+        }
+        return text
     }
 }
 
