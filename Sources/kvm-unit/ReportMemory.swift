@@ -56,7 +56,7 @@ struct ReportMemory: ParsableCommand {
     static func status(_ field: String) -> String? {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
         return text.split(separator: "\n").first { $0.hasPrefix(field + ":") }
-            .map { $0.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces) }
+            .map { String($0.dropFirst(field.count + 1).drop { $0 == " " || $0 == "\t" }) }
     }
 }
 
