@@ -86,17 +86,31 @@ struct Run: ParsableCommand {
             }
         } catch { fail(error.description) }
 
-        let runner = SuiteRunner(divergences: table, timeoutNanoseconds: timeoutNanoseconds)
+        var runner = SuiteRunner(divergences: table, timeoutNanoseconds: timeoutNanoseconds)
+        // What the guests will really read with CPUID, once, before any payload: a backend
+        // that answers other than its table is named in the header, and divergences it may
+        // cause are attributed to it (issue 8; README, "Guest-visible CPUID").
+        runner.guestCPUID = SuiteRunner.measureGuestCPUID(on: backends)
         if self.repeat > 1 {
-            for b in backends { print(TextReport.header(b.hypervisor.identity, backend: b.name)) }
+            for (i, b) in backends.enumerated() {
+                print(TextReport.header(b.hypervisor.identity, backend: b.name))
+                runner.guestCPUID[i].headerLines(table).forEach { print($0) }
+            }
             let reports = runner.runRepeated(selected, times: self.repeat, on: backends, jobs: jobs)
             for r in reports { for l in RepeatReport.lines(r, runs: self.repeat) { print(l) } }
             print(RepeatReport.summary(reports, runs: self.repeat))
             if RepeatReport.failed(reports, strict: strict) { throw ExitCode(1) }
             return
         }
-        reporter.begin(backends: backends.map { ReportedBackend(name: $0.name, identity: $0.hypervisor.identity) },
-                       identities: backends.map { TextReport.header($0.hypervisor.identity, backend: $0.name) },
+        let seen = runner.guestCPUID
+        reporter.begin(backends: backends.indices.map {
+                           ReportedBackend(name: backends[$0].name, identity: backends[$0].hypervisor.identity,
+                                           guestCPUID: seen[$0], divergences: table)
+                       },
+                       identities: backends.indices.flatMap {
+                           [TextReport.header(backends[$0].hypervisor.identity, backend: backends[$0].name)]
+                               + seen[$0].headerLines(table)
+                       },
                        payloads: selected.count)
         runner.run(selected, on: backends, jobs: jobs) { _, r in
             reporter.add(r)

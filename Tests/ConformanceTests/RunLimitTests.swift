@@ -10,7 +10,8 @@ import Testing
 @Suite("Run limits: timeouts, budget cap, REP iterations")
 struct RunLimitTests {
     /// Assembles a payload with the suite's include files (nasm, as the build plugin does).
-    static func payload(_ name: String, budget: String, ram: String = "0x200000", body: String) throws -> Payload {
+    static func payload(_ name: String, budget: String, ram: String = "0x200000", mode: String = "long64",
+                        body: String) throws -> Payload {
         let include = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../guests/include/").standardized.path + "/"
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("runlimit-\(getpid())-\(UUID().uuidString)")
@@ -21,7 +22,7 @@ struct RunLimitTests {
         %define PL_BUDGET \(budget)
         %define PL_RAM_SIZE \(ram)
         %include "payload.inc"
-        PAYLOAD \(name), exits, long64, "run-limit test payload"
+        PAYLOAD \(name), exits, \(mode), "test payload"
         payload_main:
         \(body)
         """.write(to: src, atomically: true, encoding: .utf8)

@@ -51,7 +51,7 @@ public struct KnownDivergences: Sendable {
         case whole
         /// A cross-check aspect that differs while the payload itself may pass.
         case aspect(String)
-        /// Free-form detail for `abi=`, `form=` and `cpuid` scopes (`leaf=0x1.ecx`, `errno`).
+        /// Free-form detail for `abi=` and `form=` scopes; for `cpuid`: `cpl3`, `0x1.ecx`, `cpl0:0x1.ecx`.
         case detail(String)
 
         public var description: String {

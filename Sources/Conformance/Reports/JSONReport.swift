@@ -64,8 +64,22 @@ public final class JSONReport {
     }
 
     static func encode(_ b: ReportedBackend) -> JSONValue {
-        .object([("name", .string(b.name)), ("implementation", .string(b.implementation)), ("kernel", .string(b.kernel)),
-                 ("api_version", .int(Int(b.apiVersion))), ("device", .string(b.device))])
+        var fields: [(String, JSONValue)] = [("name", .string(b.name)), ("implementation", .string(b.implementation)),
+                                             ("kernel", .string(b.kernel)), ("api_version", .int(Int(b.apiVersion))),
+                                             ("device", .string(b.device))]
+        if let g = b.guestCPUID {
+            let differences: [JSONValue] = g.differences.indices.map { i in
+                let d = g.differences[i]
+                let reason = i < b.guestCPUIDRecorded.count ? b.guestCPUIDRecorded[i] : nil
+                return .object([("cpl", .int(d.cpl)), ("register", .string(d.key)),
+                                ("table", .string("0x" + String(d.table, radix: 16))), ("seen", .string("0x" + String(d.seen, radix: 16))),
+                                ("recorded", reason.map(JSONValue.string) ?? .null)])
+            }
+            fields.append(("guest_cpuid", .object([("leaves_read", .int(g.leavesRead)),
+                                                   ("failure", g.failure.map(JSONValue.string) ?? .null),
+                                                   ("differences", .array(differences))])))
+        }
+        return .object(fields)
     }
 
     static func encode(_ c: RunTally.Counts) -> JSONValue {

@@ -54,8 +54,10 @@ public final class JUnitReport {
                 out.append("      <property name=\"suite.\(key)\" value=\"\(Self.xml(value))\"/>")
             }
             for b in backends {
-                for (key, value) in [("implementation", b.implementation), ("kernel", b.kernel),
-                                     ("api_version", String(b.apiVersion)), ("device", b.device)] {
+                var properties = [("implementation", b.implementation), ("kernel", b.kernel),
+                                  ("api_version", String(b.apiVersion)), ("device", b.device)]
+                if let cpuid = b.guestCPUIDLine { properties.append(("guest_cpuid", cpuid)) }
+                for (key, value) in properties {
                     out.append("      <property name=\"backend.\(Self.xml(b.name)).\(key)\" value=\"\(Self.xml(value))\"/>")
                 }
             }

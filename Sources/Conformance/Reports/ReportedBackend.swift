@@ -12,15 +12,32 @@ public struct ReportedBackend: Sendable, Equatable {
     public var apiVersion: Int32
     /// The device node, or `(software)`.
     public var device: String
+    /// What the guest read with CPUID against the KVM_SET_CPUID2 table (nil: not measured),
+    /// and for each difference the reason of the known divergence that records it.
+    public var guestCPUID: GuestVisibleCPUID?
+    public var guestCPUIDRecorded: [String?] = []
 
     public init(name: String, implementation: String, kernel: String, apiVersion: Int32, device: String) {
         self.name = name; self.implementation = implementation; self.kernel = kernel
         self.apiVersion = apiVersion; self.device = device
     }
 
-    public init(name: String, identity: ImplementationIdentity) {
+    public init(name: String, identity: ImplementationIdentity, guestCPUID: GuestVisibleCPUID? = nil,
+                divergences: KnownDivergences = .builtIn) {
         self.init(name: name, implementation: identity.implementation, kernel: identity.kernelRelease,
                   apiVersion: identity.apiVersion, device: identity.device)
+        self.guestCPUID = guestCPUID
+        guestCPUIDRecorded = guestCPUID?.differences.map { guestCPUID?.entry(for: $0, in: divergences)?.reason } ?? []
+    }
+
+    /// The guest-visible CPUID in one line (TAP comment, JUnit property).
+    public var guestCPUIDLine: String? {
+        guard let g = guestCPUID else { return nil }
+        if let f = g.failure { return "not measured: \(f)" }
+        if g.differences.isEmpty { return "= the KVM_SET_CPUID2 table (\(g.leavesRead) leaves at CPL0 and CPL3)" }
+        let recorded = guestCPUIDRecorded.filter { $0 != nil }.count
+        return "differs from the KVM_SET_CPUID2 table in \(g.differences.count) registers (\(recorded) recorded): "
+            + g.differences.map(\.description).joined(separator: ", ")
     }
 
     /// `kvm: implementation=kvm_pvm kernel=6.18.44 api_version=12 device=/dev/kvm`

@@ -23,7 +23,10 @@ public final class TAPReport {
         emit("TAP version 13")
         emit("1..\(plan)")
         emit("# suite \(SuiteVersion.description)")
-        for b in backends { emit("# backend \(b.line)") }
+        for b in backends {
+            emit("# backend \(b.line)")
+            if let cpuid = b.guestCPUIDLine { emit("# backend \(b.name) guest-visible CPUID \(cpuid)") }
+        }
     }
 
     /// The test points of one payload: one per backend run, then the comparison.

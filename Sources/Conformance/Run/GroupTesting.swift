@@ -1,3 +1,4 @@
+import Synchronization
 import GuestPayloads
 import HostKVM
 import KVMABI
@@ -32,12 +33,24 @@ public enum GroupTesting {
         return r.verdict == .fail ? text : nil
     }
 
+    /// The guest-visible CPUID of each pair of implementations, measured once per process.
+    private static let cpuidSeen = Mutex<[String: [GuestVisibleCPUID]]>([:])
+    static func measuredCPUID(_ backends: [(name: String, hypervisor: any Hypervisor)]) -> [GuestVisibleCPUID] {
+        let key = backends.map(\.hypervisor.identity.implementation).joined(separator: "/")
+        if let known = cpuidSeen.withLock({ $0[key] }) { return known }
+        let seen = SuiteRunner.measureGuestCPUID(on: backends)
+        cpuidSeen.withLock { $0[key] = seen }
+        return seen
+    }
+
     /// Runs `name` on kvm and ref and compares them. nil when they agree or diverge as
     /// recorded (printed); otherwise the report, for the failure.
     public static func divergence(_ name: String, host: any Hypervisor, reference: any Hypervisor) -> String? {
         guard let p = Catalogue.named(name) else { return "no payload \(name)" }
-        let cpuid = try? host.supportedCPUID()
-        let report = SuiteRunner().run(p, on: [("kvm", host), ("ref", reference)], cpuid: cpuid)
+        let backends: [(name: String, hypervisor: any Hypervisor)] = [("kvm", host), ("ref", reference)]
+        var runner = SuiteRunner()
+        runner.guestCPUID = measuredCPUID(backends)
+        let report = runner.run(p, on: backends, cpuid: SuiteRunner.sharedCPUID(backends))
         let text = TextReport.lines(report, verbose: false).joined(separator: "\n")
         if report.comparison?.verdict != .agree { print(text) }
         let bad = report.comparison?.verdict == .diverge || report.results.contains { $0.verdict == .fail }

@@ -15,8 +15,8 @@ public struct PayloadReport: Sendable, Codable {
 extension SuiteRunner {
     /// Runs `payload` on every backend and compares the outcomes of the first two.
     ///
-    /// Both backends get the same CPUID table (the first backend's, as KVM_SET_CPUID2
-    /// takes it), so that CPUID-dependent guest state is comparable.
+    /// Both backends get the same CPUID table (what both support: `sharedCPUID`), so that
+    /// CPUID-dependent guest state is comparable.
     public func run(_ payload: Payload, on backends: [(name: String, hypervisor: any Hypervisor)],
                     cpuid: [CPUIDEntry]?) -> PayloadReport {
         let results = backends.map { run(payload, on: $0.hypervisor, backend: $0.name, cpuid: cpuid) }
@@ -56,6 +56,22 @@ extension SuiteRunner {
         // aspects listed beside it.
         if unrecorded.isEmpty {
             return Comparison(verdict: .agree, differingAspects: aspects, details: details, reason: recordedText,
+                              recorded: recorded.map(\.key), recordedReasons: reasons)
+        }
+        // The guests may have read different CPUID (measured at the start of the run): a
+        // payload that checks a feature then takes another branch on each side. Recorded
+        // CPUID differences explain the divergence; unrecorded ones are named beside it.
+        let misled = guestCPUID.filter { $0.mayHaveMisled(payload) }
+        if !misled.isEmpty {
+            let cpuidRecorded = misled.allSatisfy { $0.unrecorded(divergences).isEmpty }
+            let account = "the guests may have read different CPUID (\(misled.map { $0.summary(cplFirst: payload.header.mode == .user64 ? 3 : 0) }.joined(separator: "; ")); see the header)"
+            if cpuidRecorded {
+                return Comparison(verdict: .expectedDivergence, differingAspects: aspects, details: details,
+                                  reason: account + ", recorded as a divergence of " + misled.map(\.implementation).joined(separator: ", "),
+                                  recorded: recorded.map(\.key), recordedReasons: reasons)
+            }
+            return Comparison(verdict: .diverge, differingAspects: unrecorded, details: details,
+                              reason: [recordedText, account].compactMap { $0 }.joined(separator: "; "),
                               recorded: recorded.map(\.key), recordedReasons: reasons)
         }
         return Comparison(verdict: .diverge, differingAspects: unrecorded, details: details, reason: recordedText,

@@ -94,7 +94,7 @@ extension SuiteRunner {
                             jobs: Int = 1) -> [RepeatedReport] {
         precondition(times >= 1)
         for b in backends { _ = b.hypervisor.identity }
-        let cpuid = backends.count > 1 ? try? backends[0].hypervisor.supportedCPUID() : nil
+        let cpuid = Self.sharedCPUID(backends)
         let box = BackendsBox(backends)
         let total = payloads.count * times
         let slots = ResultSlots<PayloadReport>(count: total)

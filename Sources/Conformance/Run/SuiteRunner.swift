@@ -15,6 +15,9 @@ public struct SuiteRunner: Sendable {
     /// Wall-clock limit of each payload run (`--timeout`); nil = derived from the payload's
     /// instruction budget (`LoadedPayload.defaultTimeoutNanoseconds`).
     public var timeoutNanoseconds: UInt64?
+    /// What the guest reads with CPUID on each backend (`measureGuestCPUID`): a comparison
+    /// that diverges where the guests may have read different CPUID says so.
+    public var guestCPUID: [GuestVisibleCPUID] = []
 
     public init(divergences: KnownDivergences = .builtIn, timeoutNanoseconds: UInt64? = nil) {
         self.divergences = divergences
@@ -52,7 +55,7 @@ public struct SuiteRunner: Sendable {
     public func run(_ payloads: [Payload], on backends: [(name: String, hypervisor: any Hypervisor)], jobs: Int = 1,
                     sameCPUID: Bool = true, deliver: @Sendable (_ index: Int, _ report: PayloadReport) -> Void) {
         for b in backends { _ = b.hypervisor.identity }  // computed once, before threads share them
-        let cpuid = sameCPUID && backends.count > 1 ? try? backends[0].hypervisor.supportedCPUID() : nil
+        let cpuid = sameCPUID ? Self.sharedCPUID(backends) : nil
         let box = BackendsBox(backends)
         let delivery = Mutex(())
         let workers = max(1, min(jobs, payloads.count))
@@ -73,6 +76,26 @@ public struct SuiteRunner: Sendable {
         let reports = ResultSlots<PayloadReport>(count: payloads.count)
         run(payloads, on: backends, jobs: jobs, sameCPUID: sameCPUID) { i, r in reports.set(i, r) }
         return reports.all
+    }
+}
+
+extension SuiteRunner {
+    /// The table every backend of a cross-check gets: what all of them support
+    /// (`SharedCPUIDTable`). nil for one backend, which gets its own KVM_GET_SUPPORTED_CPUID.
+    public static func sharedCPUID(_ backends: [(name: String, hypervisor: any Hypervisor)]) -> [CPUIDEntry]? {
+        guard backends.count > 1 else { return nil }
+        var tables: [[CPUIDEntry]] = []
+        for b in backends {
+            guard let t = try? b.hypervisor.supportedCPUID() else { return nil }
+            tables.append(t)
+        }
+        return SharedCPUIDTable.intersection(tables)
+    }
+
+    /// Runs the CPUID probe on every backend with the table the payloads will get.
+    public static func measureGuestCPUID(on backends: [(name: String, hypervisor: any Hypervisor)]) -> [GuestVisibleCPUID] {
+        let table = sharedCPUID(backends)
+        return backends.map { GuestVisibleCPUID.measure(on: $0.hypervisor, backend: $0.name, table: table) }
     }
 }
 

@@ -105,6 +105,9 @@ protocol InKernelDevices: AnyObject {
 public enum InjectedFault: Hashable, Sendable {
     /// After every ADC, CF is inverted.
     case flipCarryAfterADC
+    /// CPUID at CPL3 answers leaf 1 with ECX.MOVBE (bit 22) inverted: a backend whose user
+    /// mode CPUID does not follow the table, as one that runs CPL3 natively.
+    case flipMOVBEAtCPL3
 }
 
 final class CPU {
@@ -253,6 +256,7 @@ final class CPU {
     var stopAfterInstruction = false
     var interceptBreakpoints = false
     var flipCarryAfterADC = false
+    var flipMOVBEAtCPL3 = false
     var cpuid: CPUIDModel
     var vmxTraceEnabled = false
     var traceBuffer: [VMXTraceRecord] = []

@@ -453,6 +453,7 @@ extension CPU {
             // kvm_update_cpuid_runtime: APIC follows IA32_APIC_BASE.EN, OSXSAVE follows CR4.
             if apicBase & 0x800 == 0 { d &= ~(UInt32(1) << 9) }
             c = cr4 & CPU.cr4OSXSAVE != 0 ? c | (1 << 27) : c & ~(1 << 27)
+            if flipMOVBEAtCPL3 && cpl == 3 { c ^= 1 << 22 }
         }
         var b = b0
         if leaf == 0xD, sub <= 1, let size = cpuid.xsaveAreaSize(xcr0: xcr0, subleaf: sub) { b = size }

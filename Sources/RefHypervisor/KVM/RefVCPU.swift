@@ -82,6 +82,7 @@ public final class RefVCPU: VirtualCPU {
         // Memory slots changed (or the dirty log was read): drop every cached translation.
         if cpu.memGeneration != cpu.mem.generation { cpu.flushTLB() }
         cpu.flipCarryAfterADC = vm?.injectedFaults.contains(.flipCarryAfterADC) ?? false
+        cpu.flipMOVBEAtCPL3 = vm?.injectedFaults.contains(.flipMOVBEAtCPL3) ?? false
         if !pendingExits.isEmpty { return pendingExits.removeFirst() }
         if shutdownState { return shutdown() }
         var remaining = budget.instructions
