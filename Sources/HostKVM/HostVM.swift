@@ -9,6 +9,9 @@ public final class HostVM: VirtualMachine {
     let hypervisor: HostHypervisor
     private var vcpus: [HostVCPU] = []
     private var memories: [GuestMemory] = []
+    /// The size of every slot this VM set (slot id with its address space in bits 16-31),
+    /// so KVM_GET_DIRTY_LOG gets a bitmap of exactly the size KVM writes.
+    private var slotSizes: [UInt32: UInt64] = [:]
     private var closed = false
 
     init(fd: Int32, hypervisor: HostHypervisor) {
@@ -39,6 +42,15 @@ public final class HostVM: VirtualMachine {
                                             guest_phys_addr: region.guestPhysicalAddress,
                                             memory_size: region.memorySize, userspace_addr: region.userspaceAddress)
         try check(ckvm_set_user_memory_region(fd, &r), "KVM_SET_USER_MEMORY_REGION")
+        if region.memorySize == 0 { slotSizes[region.slot] = nil } else { slotSizes[region.slot] = region.memorySize }
+    }
+
+    /// 64-bit words KVM writes for a slot of `bytes`: one bit per 4 KiB page, rounded up to
+    /// whole longs (Linux 6.1 include/linux/kvm_host.h kvm_dirty_bitmap_bytes:
+    /// ALIGN(npages, BITS_PER_LONG) / 8). At least one word, for a slot KVM will refuse.
+    public static func dirtyBitmapWords(slotBytes bytes: UInt64) -> Int {
+        let pages = (bytes + 4095) / 4096
+        return max(1, Int((pages + 63) / 64))
     }
 
     public func createVCPU(id: UInt32) throws(KVMError) -> any VirtualCPU { try createHostVCPU(id: id) }
@@ -81,9 +93,10 @@ public final class HostVM: VirtualMachine {
     }
 
     public func dirtyLog(slot: UInt32) throws(KVMError) -> [UInt64] {
-        // The bitmap size follows from the slot's size, which only the caller knows; KVM
-        // writes ceil(pages / 64) words. 4096 words covers a 1 GiB slot.
-        var bitmap = [UInt64](repeating: 0, count: 4096)
+        // KVM writes kvm_dirty_bitmap_bytes(memslot) into the buffer: sized from the slot
+        // (a fixed buffer was written past for any logging slot over 1 GiB). A slot this VM
+        // never set does not exist, and KVM refuses it (ENOENT) before writing anything.
+        var bitmap = [UInt64](repeating: 0, count: Self.dirtyBitmapWords(slotBytes: slotSizes[slot] ?? 0))
         let r = bitmap.withUnsafeMutableBytes { buf -> Int32 in
             var log = kvm_dirty_log()
             log.slot = slot

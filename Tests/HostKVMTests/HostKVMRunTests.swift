@@ -1,3 +1,4 @@
+import Conformance
 import CKVM
 import Foundation
 import HostKVM
@@ -141,6 +142,57 @@ struct HostKVMRunTests {
         }
         #expect(throws: KVMError(errno: Errno.EEXIST, operation: "KVM_CREATE_VCPU")) {
             _ = try t.vm.createVCPU(id: 0)
+        }
+    }
+
+    /// KVM writes kvm_dirty_bitmap_bytes(memslot) = ALIGN(npages, 64) / 8 bytes into the
+    /// KVM_GET_DIRTY_LOG buffer (Linux 6.1 kvm_host.h, kvm_main.c kvm_get_dirty_log): a slot
+    /// of 65 pages has two words, and a 2 GiB + 4 KiB slot 8,193 words, twice what the old
+    /// fixed 4,096-word buffer held (KVM would have written past it).
+    @Test("dirty log bitmaps are sized from the slot: 65 pages -> 2 words (page 64 = word 1 bit 0), 2 GiB + 4 KiB -> 8193 words")
+    func dirtyLogSizedFromSlot() throws {
+        #expect(HostVM.dirtyBitmapWords(slotBytes: 65 * 4096) == 2)
+        #expect(HostVM.dirtyBitmapWords(slotBytes: 64 * 4096) == 1)
+        #expect(HostVM.dirtyBitmapWords(slotBytes: 0x8000_1000) == 8193)
+        let t = try TestVM(ramSize: 0x2_0000)
+        let small = try t.vm.allocateGuestMemory(size: 65 * 4096)
+        try t.vm.setUserMemoryRegion(MemoryRegion(slot: 2, flags: .logDirtyPages, guestPhysicalAddress: 0x2_0000,
+                                                  memorySize: 65 * 4096, userspaceAddress: small.hostAddress))
+        let big = try t.vm.allocateGuestMemory(size: 0x8000_1000)   // lazily backed: untouched pages cost nothing
+        try t.vm.setUserMemoryRegion(MemoryRegion(slot: 3, flags: .logDirtyPages, guestPhysicalAddress: 0x1_0000_0000,
+                                                  memorySize: 0x8000_1000, userspaceAddress: big.hostAddress))
+        // mov ax,0x6000 / mov es,ax / mov byte [es:0x10],1 / hlt: a write to GPA 0x60010,
+        // page 64 of slot 2 (its last page).
+        try t.enterRealMode(code: [0xB8, 0x00, 0x60, 0x8E, 0xC0, 0x26, 0xC6, 0x06, 0x10, 0x00, 0x01, 0xF4], at: 0x1000)
+        #expect(try t.run() == .hlt)
+        let log = try t.vm.dirtyLog(slot: 2)
+        #expect(log == [0, 1], "page 64 is bit 0 of word 1")
+        let bigLog = try t.vm.dirtyLog(slot: 3)
+        #expect(bigLog.count == 8193 && bigLog.allSatisfy { $0 == 0 })
+        #expect(throws: KVMError(errno: Errno.ENOENT, operation: "KVM_GET_DIRTY_LOG")) { _ = try t.vm.dirtyLog(slot: 5) }
+    }
+
+    /// Linux 6.1 arch/x86/kvm/cpuid.c kvm_set_cpuid: after the first KVM_RUN a new table is
+    /// refused (EINVAL) unless it equals the current one (kvm_cpuid_check_equal), which is
+    /// accepted so that a VMM may replay its setup. An implementation that refuses the
+    /// identical table must be recorded (`abi=set_cpuid2_identical_after_run`): then the
+    /// refusal is an XFAIL and an acceptance an XPASS that fails this test.
+    @Test("KVM_SET_CPUID2 after KVM_RUN: identical table accepted, a changed one EINVAL (or as recorded)")
+    func setCPUIDAfterRun() throws {
+        let t = try TestVM()   // sets KVM_GET_SUPPORTED_CPUID unmodified
+        try t.enterRealMode(code: [0xF4], at: 0x1000)
+        #expect(try t.run() == .hlt)
+        let table = try t.kvm.supportedCPUID()
+        var changed = table
+        if let i = changed.firstIndex(where: { $0.function == 1 }) { changed[i].ecx ^= 1 }
+        #expect(throws: KVMError(errno: Errno.EINVAL, operation: "KVM_SET_CPUID2")) { try t.vcpu.setCPUID(changed) }
+        let identical = Result { () throws(KVMError) in try t.vcpu.setCPUID(table) }
+        let implementation = t.kvm.identity.implementation
+        if let entry = KnownDivergences.builtIn.abiEntry(implementation: implementation, check: "set_cpuid2_identical_after_run") {
+            print("XFAIL abi=set_cpuid2_identical_after_run [\(implementation)]: \(entry.reason)")
+            if case .success = identical { Issue.record("XPASS: \(implementation) accepted the identical table; drop the abi= entry") }
+        } else {
+            #expect(throws: Never.self) { try identical.get() }
         }
     }
 }
