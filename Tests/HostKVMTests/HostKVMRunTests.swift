@@ -175,7 +175,7 @@ struct HostKVMRunTests {
     /// Linux 6.1 arch/x86/kvm/cpuid.c kvm_set_cpuid: after the first KVM_RUN a new table is
     /// refused (EINVAL) unless it equals the current one (kvm_cpuid_check_equal), which is
     /// accepted so that a VMM may replay its setup. An implementation that refuses the
-    /// identical table must be recorded (`abi=set_cpuid2_identical_after_run`): then the
+    /// identical table must be recorded (`abi=cpuid.identical_after_run`): then the
     /// refusal is an XFAIL and an acceptance an XPASS that fails this test.
     @Test("KVM_SET_CPUID2 after KVM_RUN: identical table accepted, a changed one EINVAL (or as recorded)")
     func setCPUIDAfterRun() throws {
@@ -188,8 +188,8 @@ struct HostKVMRunTests {
         #expect(throws: KVMError(errno: Errno.EINVAL, operation: "KVM_SET_CPUID2")) { try t.vcpu.setCPUID(changed) }
         let identical = Result { () throws(KVMError) in try t.vcpu.setCPUID(table) }
         let implementation = t.kvm.identity.implementation
-        if let entry = KnownDivergences.builtIn.abiEntry(implementation: implementation, check: "set_cpuid2_identical_after_run") {
-            print("XFAIL abi=set_cpuid2_identical_after_run [\(implementation)]: \(entry.reason)")
+        if let entry = KnownDivergences.builtIn.abiEntry(implementation: implementation, check: "cpuid.identical_after_run") {
+            print("XFAIL abi=cpuid.identical_after_run [\(implementation)]: \(entry.reason)")
             if case .success = identical { Issue.record("XPASS: \(implementation) accepted the identical table; drop the abi= entry") }
         } else {
             #expect(throws: Never.self) { try identical.get() }

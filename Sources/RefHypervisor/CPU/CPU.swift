@@ -154,6 +154,8 @@ final class CPU {
     var mtrr: [UInt32: UInt64] = [:]
     var xcr0: UInt64 = 1
     var powerCtl: UInt64 = 0
+    /// IA32_TSC_ADJUST (kvm_set_msr_common: stored only when the guest CPUID has TSC_ADJUST).
+    var tscAdjust: UInt64 = 0
     // x87 state (CPU/X87.swift; KVM_GET_FPU): control and status words, the abridged tag
     // byte (bit i = physical register i holds a value), and the eight physical registers.
     var fcw: UInt16 = 0x37F

@@ -347,6 +347,7 @@ extension CPU {
         case 0x1B: if let d = devices { return d.readMSR(idx, vcpu: vcpuIndex, now: now) }; return apicBase
         case 0x17, 0x2A, 0x140: return 0          // PLATFORM_ID, EBL_CR_POWERON, MISC_FEATURES_ENABLES
         case 0x3A: return 0
+        case 0x3B: return tscAdjust
         case 0x1FC: return powerCtl
         case 0x8B: return 0x1_0000_0000
         case 0xCE: return 0
@@ -382,6 +383,10 @@ extension CPU {
             tscOffset = v &- now
             devices?.setTSCOffset(vcpu: vcpuIndex, offset: tscOffset, now: now)
         case 0x1B:
+            // kvm_set_apic_base (x86.c), host-initiated too: EXTD without EN is LAPIC_MODE_INVALID,
+            // and EXTD is reserved unless the guest CPUID has x2APIC.
+            if v & 0xC00 == 0x400 { return false }
+            if v & 0x400 != 0 && !cpuid.entries.isEmpty && cpuid.lookup(1, 0).2 & (1 << 21) == 0 { return false }
             if let d = devices {
                 if !d.writeMSR(idx, value: v, vcpu: vcpuIndex, now: now) { return false }
                 apicBase = v
@@ -391,6 +396,15 @@ extension CPU {
             if v & ~(CPU.physAddrMask | 0x900 | 0x400) != 0 { return false }
             apicBase = v
         case 0x8B: break
+        case 0x3B:
+            // kvm_set_msr_common (MSR_IA32_TSC_ADJUST): without TSC_ADJUST in the guest CPUID the
+            // write succeeds and does nothing; with it, a guest write moves the TSC by the change.
+            guard cpuid.lookup(7, 0).1 & (1 << 1) != 0 else { break }
+            if !hostInitiated {
+                tscOffset = tscOffset &+ (v &- tscAdjust)
+                devices?.setTSCOffset(vcpu: vcpuIndex, offset: tscOffset, now: now)
+            }
+            tscAdjust = v
         case 0x1FC: powerCtl = v
         case 0x140: if v != 0 { return false }
         case 0x6E0 where devices == nil:

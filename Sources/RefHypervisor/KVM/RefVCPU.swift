@@ -496,7 +496,8 @@ public final class RefVCPU: VirtualCPU {
         // kvm_is_valid_sregs
         if s.efer & (1 << 8) != 0 && s.cr0 & 0x8000_0000 != 0 {
             if s.cr4 & 0x20 == 0 || s.efer & (1 << 10) == 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
-        } else if s.efer & (1 << 10) != 0 {
+        } else if s.efer & (1 << 10) != 0 || s.cs.l != 0 {
+            // Not in 64-bit mode: EFER.LMA clear and the code segment cannot be 64-bit.
             throw KVMError(errno: Errno.EINVAL, operation: op)
         }
         if s.cr4 & ~cpu.cr4Allowed != 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
@@ -553,7 +554,11 @@ public final class RefVCPU: VirtualCPU {
         }
     }
 
+    /// msr_io (x86.c): at most MAX_IO_MSRS - 1 = 255 entries per call, else E2BIG.
+    static let maximumMSRsPerCall = 255
+
     public func msrs(_ indices: [UInt32]) throws(KVMError) -> [MSREntry] {
+        if indices.count > Self.maximumMSRsPerCall { throw KVMError(errno: Errno.E2BIG, operation: "KVM_GET_MSRS") }
         var out: [MSREntry] = []
         for i in indices {
             guard let v = cpu.readMSR(i, hostInitiated: true) else { break }
@@ -563,12 +568,15 @@ public final class RefVCPU: VirtualCPU {
     }
 
     public func setMSRs(_ entries: [MSREntry]) throws(KVMError) -> Int {
+        if entries.count > Self.maximumMSRsPerCall { throw KVMError(errno: Errno.E2BIG, operation: "KVM_SET_MSRS") }
         var n = 0
         for e in entries {
             if e.index == 0xC000_0080 {
-                // Host-initiated EFER writes may set LMA directly (set_efer, host_initiated).
+                // set_efer (x86.c): reserved bits refuse the write even from the host, which
+                // skips only the guest checks; LMA is not taken from the write but kept from
+                // the vCPU's state (KVM_SET_SREGS is how a VMM sets it).
                 if e.data & ~UInt64(0xD01 | 0x400) != 0 { break }
-                cpu.efer = e.data
+                cpu.efer = (e.data & ~UInt64(0x400)) | (cpu.efer & 0x400)
                 cpu.updateMode()
                 cpu.flushTLB()
             } else if !cpu.writeMSR(e.index, e.data, hostInitiated: true) { break }
