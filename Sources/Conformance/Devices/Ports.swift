@@ -39,6 +39,8 @@ enum HostRequest: Equatable {
     case nmi
     case irqLine(gsi: UInt32, level: Bool)
     case irqPulse(gsi: UInt32)
+    /// A memslot request block at this GPA (RuntimeMemslots).
+    case memslot(blockGPA: UInt64)
     case unknown(UInt32)
 
     init(_ value: UInt32) {
@@ -49,6 +51,7 @@ enum HostRequest: Equatable {
         case 3: self = .irqLine(gsi: arg & 0xFFFF, level: true)
         case 4: self = .irqLine(gsi: arg & 0xFFFF, level: false)
         case 5: self = .irqPulse(gsi: arg & 0xFFFF)
+        case RuntimeMemslots.op: self = .memslot(blockGPA: UInt64(arg))
         default: self = .unknown(value)
         }
     }

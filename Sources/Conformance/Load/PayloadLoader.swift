@@ -28,6 +28,8 @@ final class LoadedPayload {
     /// Userspace MMIO windows (ram, log, absent) and the write side of rom windows.
     let windows: [MMIOWindow]
     let romMemories: [(PayloadHeader.Window, GuestMemory)]
+    /// Slots the payload adds at run time (host request 0x10).
+    lazy var memslots = RuntimeMemslots(vm: vm, ram: ram)
 
     /// `cpuid` replaces the backend's KVM_GET_SUPPORTED_CPUID (a cross-check gives both
     /// backends the same table).

@@ -48,10 +48,20 @@ struct PayloadRunner {
         let deadline = start &+ wallBudgetNanoseconds
         let instructionBudget = loaded.instructionBudget
 
-        func hostRequest(_ value: UInt32) {
+        /// Carries out a host request; returns what the trace should say about it.
+        func hostRequest(_ value: UInt32) -> String {
+            let request = HostRequest(value)
+            if case .memslot(let gpa) = request {
+                // Deterministic and synchronous: not counted with the interrupt requests, whose
+                // timing makes a comparison fall back to invariants.
+                do { return try loaded.memslots.handle(blockGPA: gpa) } catch {
+                    end = .error(error.why)
+                    return "memslot request refused: \(error.why)"
+                }
+            }
             hostRequests += 1
             do {
-                switch HostRequest(value) {
+                switch request {
                 case .interrupt(let vector):
                     pendingInterrupt = vector
                 case .nmi:
@@ -63,10 +73,12 @@ struct PayloadRunner {
                     try loaded.vm.irqLine(gsi, level: false)
                 case .unknown(let v):
                     hostErrors.append("unknown host request 0x\(String(v, radix: 16))")
+                case .memslot: break
                 }
             } catch {
                 hostErrors.append("\(error)")
             }
+            return ""
         }
 
         let hardware = traceSink == nil ? nil : vcpu as? HardwareExitTracing
@@ -116,7 +128,7 @@ struct PayloadRunner {
                         let value = element.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) }
                         switch io.port {
                         case ABIPort.latch: latch.write(port: io.port, data: element)
-                        case ABIPort.hostRequest where size == 4: hostRequest(value)
+                        case ABIPort.hostRequest where size == 4: event.note = hostRequest(value)
                         case ABIPort.checkRecord where size == 4:
                             guard checks.count < Self.maximumChecks else {
                                 end = .error("more than \(Self.maximumChecks) check records")
