@@ -60,6 +60,20 @@ struct CommandLineTests {
         #expect(r.stdout.isEmpty)
     }
 
+    /// `bench ref` on a named loop (short, engine only): the table, the retired-instruction
+    /// count equal to the analytical one, and exit 0; a payload without the block is exit 2.
+    @Test("bench ref measures a named loop and refuses a payload without a bench block")
+    func benchRefNamedLoop() throws {
+        let r = try Self.kvmUnit(["bench", "ref", "--ref-only", "--runs", "1", "--iterations", "20000", "bench_crc32_table"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("bench_crc32_table"))
+        #expect(r.stdout.contains("retired T(N) - T(0) = 160000 (analytical 160000)"), "\(r.stdout)")
+        #expect(r.stdout.contains("SKIP (Bochs not measured)"))
+        let none = try Self.kvmUnit(["bench", "ref", "--ref-only", "exits.hlt_resume"])
+        #expect(none.status == 2)
+        #expect(none.stderr.contains("has no bench parameter block"), "\(none.stderr)")
+    }
+
     @Test("setup errors exit 2 with one line", arguments: [
         ["run", "no_such_payload"], ["run", "--backend", "neither"], ["run", "-j", "0"], ["list", "-g", "nogroup"],
         ["run", "/nonexistent/x.bin"], ["trace", "exits.*"],

@@ -28,8 +28,9 @@ import Glibc
 /// guests/emulator/bench_alu_loop.asm).
 public struct BenchLoop: Sendable {
     public static let tag = Array("KVMUBNCH".utf8)
-    /// The loop payloads of `bench ref`, in table order.
-    public static let names = ["bench_alu_loop", "bench_mem_call_loop"]
+    /// Every catalogue payload that carries a bench parameter block (guests/emulator/bench_*.asm),
+    /// in catalogue order: the loops `bench ref` measures when no file is named.
+    public static var catalogue: [BenchLoop] { Catalogue.all.compactMap(BenchLoop.init) }
 
     public let payload: Payload
     /// Image offset of the tag.
@@ -57,16 +58,15 @@ public struct BenchLoop: Sendable {
         guard instructionsPerIteration > 0 else { return nil }
     }
 
-    public static var catalogue: [BenchLoop] {
-        names.compactMap { Catalogue.named($0).flatMap(BenchLoop.init) }
-    }
-
     /// The image with the iteration count patched, and the header's instruction budget
     /// raised to cover the loop (the reference engine enforces it).
     public func image(iterations: UInt64) -> [UInt8] {
         var image = payload.image
         Self.put(&image, blockOffset + 8, iterations)
-        let needed = iterations &* instructionsPerIteration &+ 10_000_000
+        // The engine charges every REP iteration to the budget (a REP instruction counts once
+        // in `instructions per iteration`), so leave room for string loops; the wall-clock
+        // bound of the run is what really stops a runaway loop.
+        let needed = iterations &* instructionsPerIteration &* 100 &+ 10_000_000
         if Self.u64(image, 0x20) < needed { Self.put(&image, 0x20, needed) }
         return image
     }
