@@ -63,4 +63,15 @@ struct ReferenceEngineTests {
             #expect(both.comparison?.details.joined().contains("CF") == true)
         }
     }
+
+    /// Each self-modifying-code payload passes on the engine and fails when its decoded-
+    /// instruction cache never looks at guest memory again (a stale decode).
+    @Test("every SMC payload catches a decode cache that keeps stale code",
+          arguments: ["smc_next_insn", "smc_loop_patch", "smc_alias", "smc_rep_movsb", "smc_host_write"])
+    func staleDecodeCacheCaught(_ name: String) throws {
+        let payload = try #require(Catalogue.named(name))
+        #expect(SuiteRunner().run(payload, on: try Backends.openReference(), backend: "ref").verdict == .pass)
+        let broken = RefHypervisor(injectedFaults: [.staleDecodeCache])
+        #expect(SuiteRunner().run(payload, on: broken, backend: "ref-stale").verdict == .fail)
+    }
 }

@@ -13,7 +13,7 @@ final class Snippet {
     var ref: RefVCPU { vcpu as! RefVCPU }
     static let codeBase: UInt64 = 0x10000
 
-    enum Mode { case real, prot32, long64 }
+    enum Mode: Sendable { case real, prot32, long64 }
 
     init(_ mode: Mode, _ asm: String, ramSize: Int = 0x100000, irqchip: Bool = false,
          injectedFaults: Set<InjectedFault> = []) throws {
@@ -81,7 +81,14 @@ final class Snippet {
         try p.run()
         p.waitUntilExit()
         if p.terminationStatus != 0 {
-            throw NSError(domain: "nasm", code: 1, userInfo: [NSLocalizedDescriptionKey: String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)])
+            let err = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            // Name the offending lines themselves: the file is gone when the test reports.
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let quoted = err.split(separator: "\n").compactMap { l -> String? in
+                guard let r = l.firstRange(of: ".asm:"), let n = Int(l[r.upperBound...].prefix { $0.isNumber }), n >= 1, n <= lines.count else { return nil }
+                return "  line \(n): \(lines[n - 1])"
+            }
+            throw NSError(domain: "nasm", code: 1, userInfo: [NSLocalizedDescriptionKey: err + quoted.joined(separator: "\n")])
         }
         return [UInt8](try Data(contentsOf: out))
     }

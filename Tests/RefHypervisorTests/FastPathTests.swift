@@ -3,10 +3,11 @@ import Testing
 import KVMABI
 @testable import RefHypervisor
 
-/// Differential test of CPU.runFast: random 64-bit programs mixing the fast subset (ALU,
-/// shifts, INC/DEC, MOV, LEA, PUSH/POP, Jcc, CALL/RET, memory operands) with instructions it
-/// leaves to step() (ADC/SBB, rotates through CF, 8/16-bit forms), run with the fast path on
-/// and off: registers, RFLAGS, retired count and the touched memory must be identical.
+/// Differential test of the decoded-instruction cache on 64-bit programs (CPU.runBlocks; it
+/// replaced the 64-bit fast path these tests were first written for): random programs mixing
+/// ALU, shifts, INC/DEC, MOV, LEA, PUSH/POP, Jcc, CALL/RET and memory operands with
+/// instructions left to step(), run with the cache on and off: registers, RFLAGS, retired
+/// count and the touched memory must be identical. DecodeCacheTests covers the other modes.
 @Suite struct FastPathTests {
     struct Rng {
         var s: UInt64
@@ -98,8 +99,8 @@ import KVMABI
     }
 
     /// Edge operands (0, 1, sign bit, all ones, nibble carries) through every 64-bit
-    /// register-register operation of CPU.runLane, each entered by a short JMP (where runLane
-    /// starts) and followed by PUSHFQ, folded into R12.
+    /// register-register operation the cache runs, each at the start of a block (after a
+    /// short JMP) and followed by PUSHFQ, folded into R12.
     @Test func laneEdgeFlagsMatchStep() throws {
         let vals = ["0", "1", "0x7fffffffffffffff", "0x8000000000000000", "0xffffffffffffffff", "0x80", "0x7f", "0xf", "0x10", "0xfffffffffffffff0"]
         let ops = ["add rax, rbx", "add rbx, rax", "sub rax, rbx", "sub rbx, rax", "cmp rax, rbx", "cmp rbx, rax", "xor rax, rbx",

@@ -29,13 +29,28 @@ struct TraceRecorder {
     private var ring: [TraceEvent] = []
     private var ringStart = 0
     private(set) var count = 0
-    /// 64-bit FNV-1a over every exit's description (its note included).
+    /// 64-bit FNV-1a over every exit's fields (kind, direction, address, size, count, data,
+    /// note), each followed by a separator byte. The fields, not the description: formatting
+    /// a line per exit cost more than the engine's whole exit.
     private var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    private mutating func feed(_ s: String) {
+        for b in s.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01B3 }
+        hash = (hash ^ 0x1F) &* 0x100_0000_01B3
+    }
+
+    private mutating func feed(_ v: UInt64) {
+        for k in 0..<8 { hash = (hash ^ ((v >> UInt64(8 * k)) & 0xFF)) &* 0x100_0000_01B3 }
+    }
 
     mutating func record(_ event: TraceEvent) {
         count += 1
-        for b in event.description.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01B3 }
-        for b in event.note.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01B3 }
+        feed(event.exit)
+        feed(event.direction)
+        feed(event.address)
+        feed(UInt64(event.size) << 32 | UInt64(event.count))
+        feed(event.data)
+        feed(event.note)
         hash = (hash ^ 0x0A) &* 0x100_0000_01B3
         if head.count < Self.headLimit {
             head.append(event)

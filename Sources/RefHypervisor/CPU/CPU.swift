@@ -108,6 +108,9 @@ public enum InjectedFault: Hashable, Sendable {
     /// CPUID at CPL3 answers leaf 1 with ECX.MOVBE (bit 22) inverted: a backend whose user
     /// mode CPUID does not follow the table, as one that runs CPL3 natively.
     case flipMOVBEAtCPL3
+    /// The decoded-instruction cache never compares a block with guest memory again once
+    /// built: the stale-decode bug the self-modifying-code payloads exist to catch.
+    case staleDecodeCache
 }
 
 final class CPU {
@@ -259,6 +262,7 @@ final class CPU {
     var interceptBreakpoints = false
     var flipCarryAfterADC = false
     var flipMOVBEAtCPL3 = false
+    var staleDecodeCache = false
     var cpuid: CPUIDModel
     var vmxTraceEnabled = false
     var traceBuffer: [VMXTraceRecord] = []
@@ -275,8 +279,10 @@ final class CPU {
     /// KVM intercepts MOV DR until the first one, then lets them run until the next VM exit
     /// (handle_dr / vmx_sync_dirty_debug_regs).
     var movDRExiting = true
-    /// Use runFast (FastPath.swift) ahead of step(); tests turn it off to compare the two.
+    /// Run decoded blocks (BlockExecutor.swift) ahead of step(); tests turn it off to compare.
     var fastPath = true
+    /// The decoded-instruction cache (DecodeCache.swift).
+    let decodeCache = DecodeCache()
 
     init(memory: GuestPhysicalMemory, cpuid: CPUIDModel) {
         mem = memory
@@ -376,6 +382,7 @@ final class CPU {
         codePage = ~0
         tlbHasLarge = false
         memGeneration = mem.generation
+        decodeCache.epoch &+= 1   // memslot changes come through here (DecodeCache.swift)
     }
 
     @inline(__always) func setGlobal(_ i: Int, _ bit: UInt8) {

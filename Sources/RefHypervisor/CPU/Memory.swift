@@ -112,7 +112,9 @@ extension CPU {
             if !ro {
                 mem.markDirty(slotIndex: slot, gpa: gpa)
                 populate(gpa, linear: linear, write: true, fetch: false)
-                if fillTLB {
+                // A page holding decoded code is never write-mapped: its writes come here.
+                let code = decodeCache.noteWrite(hostPage: UInt(bitPattern: p) >> 12)
+                if fillTLB && !code {
                     let i = Int(truncatingIfNeeded: linear >> 12) & (CPU.tlbSize - 1)
                     tlbWTag[i] = linear >> 12
                     setGlobal(i, 2)
@@ -199,6 +201,7 @@ extension CPU {
         case .ram(let p, let slot, let ro):
             if ro { return }
             mem.markDirty(slotIndex: slot, gpa: gpa)
+            _ = decodeCache.noteWrite(hostPage: UInt(bitPattern: p) >> 12)
             CPU.store(p, size, v)
         case .badHost: throw requestExit(.efault)
         case .none: return

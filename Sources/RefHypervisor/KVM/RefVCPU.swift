@@ -76,13 +76,18 @@ public final class RefVCPU: VirtualCPU {
     }
 
     public func run(budget: RunBudget) throws(KVMError) -> Exit {
-        if closed || vm == nil { throw KVMError(errno: Errno.EBADF, operation: "KVM_RUN") }
+        // One load of the weak reference per KVM_RUN: it was a tenth of an exit's cost.
+        guard !closed, let vm = self.vm else { throw KVMError(errno: Errno.EBADF, operation: "KVM_RUN") }
+        let chip = vm.chip
         hasRun = true
-        cpu.devices = vm?.chip
+        cpu.devices = chip
+        // The host may have written guest memory since the last run (DecodeCache.swift).
+        cpu.decodeCache.epoch &+= 1
         // Memory slots changed (or the dirty log was read): drop every cached translation.
         if cpu.memGeneration != cpu.mem.generation { cpu.flushTLB() }
-        cpu.flipCarryAfterADC = vm?.injectedFaults.contains(.flipCarryAfterADC) ?? false
-        cpu.flipMOVBEAtCPL3 = vm?.injectedFaults.contains(.flipMOVBEAtCPL3) ?? false
+        cpu.flipCarryAfterADC = vm.injectedFaults.contains(.flipCarryAfterADC)
+        cpu.flipMOVBEAtCPL3 = vm.injectedFaults.contains(.flipMOVBEAtCPL3)
+        cpu.staleDecodeCache = vm.injectedFaults.contains(.staleDecodeCache)
         if !pendingExits.isEmpty { return pendingExits.removeFirst() }
         if shutdownState { return shutdown() }
         var remaining = budget.instructions
@@ -102,7 +107,7 @@ public final class RefVCPU: VirtualCPU {
             cpu.ioData = []
         }
         if immediateExit { return .intr }
-        if let chip = vm?.chip {
+        if let chip {
             if chip.takePendingINIT(vcpu: index) { waitingForSIPI = true }
             if waitingForSIPI {
                 // Blocked until a start-up IPI: KVM_RUN only returns on a signal (watchdog).
@@ -121,7 +126,7 @@ public final class RefVCPU: VirtualCPU {
             }
             if remaining == 0 { return .timeout }
             var limit = min(remaining, WallClockBound.instructionsPerCheck)
-            if let chip = vm?.chip, let dl = chip.nextDeadline() {
+            if let chip, let dl = chip.nextDeadline() {
                 let now = cpu.now
                 if dl <= now { cpu.eventCheck = true; limit = 1 } else { limit = min(limit, dl - now) }
             }
@@ -214,10 +219,10 @@ public final class RefVCPU: VirtualCPU {
         let c = cpu
         var n: UInt64 = 0
         while n < limit {
-            // Common 64-bit instructions first (CPU.runFast); it stops before anything it does
-            // not handle, which step() then runs. eventCheck is false here except on entry.
-            if c.code64 && !c.eventCheck && !c.acCheck && !c.hwBreakpoints && c.fastPath {
-                let k = c.runFast(limit &- n)
+            // Decoded blocks first (CPU.runBlocks); it stops before anything it cannot finish,
+            // which step() then runs. eventCheck is false here except on entry.
+            if !c.eventCheck && !c.acCheck && !c.hwBreakpoints && c.fastPath {
+                let k = c.runBlocks(limit &- n)
                 n &+= k
                 c.instructionsRetired &+= k
                 if n >= limit { break }
@@ -257,7 +262,7 @@ public final class RefVCPU: VirtualCPU {
             case .hlt:
                 c.instructionsRetired &+= 1
                 c.stats.haltExits &+= 1
-                if vm?.chip != nil {
+                if c.devices != nil {
                     c.vmExit(.hlt, outcome: VMXTraceRecord.handledInKernel)
                     c.halted = true
                     c.eventCheck = true
@@ -347,7 +352,7 @@ public final class RefVCPU: VirtualCPU {
     private func events(_ remaining: inout UInt64) throws(KVMError) -> Exit? {
         let c = cpu
         c.eventCheck = false
-        let chip = vm?.chip
+        let chip = c.devices   // vm?.chip, stored at KVM_RUN
         if let chip {
             if let dl = chip.nextDeadline(), dl <= c.now, !c.halted {
                 // The timer fired while the guest ran: an external-interrupt exit on the host.

@@ -1,0 +1,274 @@
+// Runs the decoded blocks of the instruction cache (DecodeCache.swift), in every mode, ahead
+// of step(). It only runs an instruction it can finish without a fault or an exit: the code
+// page and every operand must hit the TLB, segment checks must pass, branch targets must be
+// inside CS (or canonical). Anything else stops it *before* the instruction has changed any
+// state, and step() runs that instruction (raising the fault or making the exit). Results
+// come from the helpers step() uses (alu, logic, incdec, shiftOp, imul2, mulDiv, cond), so
+// flags, injected faults and edge cases are the same by construction.
+
+extension CPU {
+    /// Host address of a data access of `size` bytes at `off` in segment `seg`, or nil when
+    /// step() must do it: a failing segment check (SDM Vol. 3A 5.3, 5.4), a non-canonical
+    /// address, a page-crossing access, or a TLB miss (first touch, MMIO, read-only slot).
+    @inline(__always) func blockData(_ seg: Int, _ off: UInt64, _ size: Int, write: Bool) -> UnsafeMutableRawPointer? {
+        let la: UInt64
+        if code64 {
+            la = seg >= S.fs ? off &+ segs[seg].base : off
+            if !CPU.canonical(la) { return nil }
+        } else {
+            let s = segs + seg
+            if write ? !s.pointee.writable : !s.pointee.readable { return nil }
+            let last = off &+ UInt64(truncatingIfNeeded: size &- 1)
+            if off < s.pointee.lo || last > s.pointee.hi || last < off { return nil }
+            la = (s.pointee.base &+ off) & 0xFFFF_FFFF
+        }
+        let page = la >> 12
+        let i = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
+        let o = Int(la & 0xFFF)
+        if o &+ size > 4096 { return nil }
+        if write { return tlbWTag[i] == page ? tlbWHost[i].unsafelyUnwrapped + o : nil }
+        return tlbRTag[i] == page ? tlbRHost[i].unsafelyUnwrapped + o : nil
+    }
+
+    /// The effective address of a decoded memory operand (eaddr()): base + index << scale +
+    /// displacement, RIP-relative to the next instruction, wrapped to the address size.
+    @inline(__always) func blockAddress(_ o: UnsafePointer<DecodedOp>, _ next: UInt64) -> UInt64 {
+        var a = o.pointee.disp
+        let b = Int(o.pointee.base)
+        if b < 16 { a = a &+ regs[b] } else if b == Int(DecodedOp.ripBase) { a = a &+ next }
+        let x = Int(o.pointee.index)
+        if x < 16 { a = a &+ (regs[x] &<< UInt64(o.pointee.scale)) }
+        switch o.pointee.asz {
+        case 8: return a
+        case 4: return a & 0xFFFF_FFFF
+        default: return a & 0xFFFF
+        }
+    }
+
+    /// reg8/reg with the instruction's own REX (AH..BH without one).
+    @inline(__always) func blockReg(_ n: Int, _ size: Int, _ rex: Bool) -> UInt64 {
+        switch size {
+        case 1: return n < 4 || rex ? regs[n] & 0xFF : (regs[n &- 4] &>> 8) & 0xFF
+        case 2: return regs[n] & 0xFFFF
+        case 4: return regs[n] & 0xFFFF_FFFF
+        default: return regs[n]
+        }
+    }
+
+    @inline(__always) func setBlockReg(_ n: Int, _ size: Int, _ rex: Bool, _ v: UInt64) {
+        switch size {
+        case 1:
+            if n < 4 || rex { regs[n] = (regs[n] & ~0xFF) | (v & 0xFF) }
+            else { regs[n &- 4] = (regs[n &- 4] & ~0xFF00) | ((v & 0xFF) &<< 8) }
+        case 2: regs[n] = (regs[n] & ~0xFFFF) | (v & 0xFFFF)
+        case 4: regs[n] = v & 0xFFFF_FFFF
+        default: regs[n] = v
+        }
+    }
+
+    /// A near branch target as jumpNear() takes it: wrapped to the operand size, then
+    /// canonical (64-bit) or inside CS; nil where jumpNear would raise #GP.
+    @inline(__always) func blockTarget(_ t: UInt64, _ size: Int) -> UInt64? {
+        var t = t
+        if size == 2 { t &= 0xFFFF } else if size == 4 { t &= 0xFFFF_FFFF }
+        if code64 { return CPU.canonical(t) ? t : nil }
+        let cs = segs + S.cs
+        return t > cs.pointee.hi || t < cs.pointee.lo ? nil : t
+    }
+
+    /// Runs up to `limit` instructions from decoded blocks; returns how many retired. The
+    /// caller guarantees no pending event, no #AC checking and no hardware breakpoints.
+    @inline(never) func runBlocks(_ limit: UInt64) -> UInt64 {
+        var n: UInt64 = 0
+        var ip = rip
+        let ops = decodeCache.ops
+        blocks: while n < limit {
+            // RIP -> code bytes through the fetch TLB (beginFetch's checks); a miss, a CS limit
+            // or a non-canonical RIP is step()'s.
+            let la: UInt64
+            let csHi: UInt64
+            if code64 {
+                if !CPU.canonical(ip) { break }
+                la = ip
+                csHi = ~0
+            } else {
+                let cs = segs + S.cs
+                csHi = cs.pointee.hi
+                if ip > csHi { break }
+                la = (cs.pointee.base &+ ip) & 0xFFFF_FFFF
+            }
+            let page = la >> 12
+            let ti = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
+            if tlbXTag[ti] != page { break }
+            let offset = Int(la & 0xFFF)
+            let host = tlbXHost[ti].unsafelyUnwrapped + offset
+            guard let b = block(at: host, room: 4096 - offset) else { break }
+            // No store below can change this block: its page is never write-mapped (a store to
+            // it misses the write TLB and is left to step(); DecodeCache.swift).
+            var o = UnsafePointer(ops + Int(b.firstOp))
+            let end = o + Int(b.opCount)
+            while o < end {
+                if n >= limit { break blocks }
+                let len = UInt64(o.pointee.len)
+                if ip &+ len &- 1 > csHi { break blocks }
+                let next = (ip &+ len) & ipMask
+                let size = Int(o.pointee.size)
+                let rex = o.pointee.rex
+                switch o.pointee.kind {
+                case .aluRMReg, .aluRMImm:
+                    let k = Int(o.pointee.sub)
+                    let src = o.pointee.kind == .aluRMImm ? o.pointee.imm : blockReg(Int(o.pointee.reg), size, rex)
+                    if o.pointee.isReg {
+                        let d = Int(o.pointee.rm)
+                        let v = alu(k, blockReg(d, size, rex), src, size)
+                        if k != 7 { setBlockReg(d, size, rex, v) }
+                    } else {
+                        let a = blockAddress(o, next), s = Int(o.pointee.seg)
+                        guard let rp = blockData(s, a, size, write: false) else { break blocks }
+                        if k == 7 {
+                            _ = alu(k, CPU.load(rp, size), src, size)
+                        } else {
+                            guard let wp = blockData(s, a, size, write: true) else { break blocks }
+                            CPU.store(wp, size, alu(k, CPU.load(rp, size), src, size))
+                        }
+                    }
+                case .aluRegRM, .testRMReg, .testRMImm, .movRegRM, .movzx, .movsx, .movsxd, .imulRegRM,
+                     .imulRegRMImm, .cmovcc, .mulDiv:
+                    // Instructions that read their r/m operand and write a register (or flags).
+                    let srcSize: Int
+                    switch o.pointee.kind {
+                    case .movzx, .movsx: srcSize = Int(o.pointee.sub)
+                    case .movsxd: srcSize = 4
+                    default: srcSize = size
+                    }
+                    let v: UInt64
+                    if o.pointee.isReg {
+                        v = blockReg(Int(o.pointee.rm), srcSize, rex)
+                    } else {
+                        guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), srcSize, write: false) else { break blocks }
+                        v = CPU.load(rp, srcSize)
+                    }
+                    let d = Int(o.pointee.reg)
+                    switch o.pointee.kind {
+                    case .aluRegRM:
+                        let k = Int(o.pointee.sub)
+                        let r = alu(k, blockReg(d, size, rex), v, size)
+                        if k != 7 { setBlockReg(d, size, rex, r) }
+                    case .testRMReg: _ = logic(v & blockReg(d, size, rex), size)
+                    case .testRMImm: _ = logic(v & o.pointee.imm, size)
+                    case .movRegRM, .movzx: setBlockReg(d, size, rex, v)
+                    case .movsx: setBlockReg(d, size, rex, CPU.sext(v, srcSize) & CPU.mask(size))
+                    case .movsxd: setBlockReg(d, size, rex, size == 8 ? CPU.sext(v, 4) : v)
+                    case .imulRegRM: setBlockReg(d, size, rex, imul2(blockReg(d, size, rex), v, size))
+                    case .imulRegRMImm: setBlockReg(d, size, rex, imul2(v, o.pointee.imm, size))
+                    case .cmovcc:
+                        // The source is read even when the condition is false; a 32-bit CMOV
+                        // zero-extends its destination either way (SDM Vol. 2A CMOVcc).
+                        if cond(Int(o.pointee.sub)) { setBlockReg(d, size, rex, v) }
+                        else if size == 4 { regs[d] &= 0xFFFF_FFFF }
+                    default:
+                        // MUL/IMUL/DIV/IDIV: mulDiv checks #DE before changing anything.
+                        do { try mulDiv(Int(o.pointee.sub), v, size) } catch { break blocks }
+                    }
+                case .movRMReg, .movRMImm, .setcc:
+                    let v: UInt64
+                    switch o.pointee.kind {
+                    case .movRMReg: v = blockReg(Int(o.pointee.reg), size, rex)
+                    case .movRMImm: v = o.pointee.imm
+                    default: v = cond(Int(o.pointee.sub)) ? 1 : 0
+                    }
+                    if o.pointee.isReg {
+                        setBlockReg(Int(o.pointee.rm), size, rex, v)
+                    } else {
+                        guard let wp = blockData(Int(o.pointee.seg), blockAddress(o, next), size, write: true) else { break blocks }
+                        CPU.store(wp, size, v)
+                    }
+                case .incDec, .notNeg, .shiftImm, .shiftCL:
+                    // Read-modify-write of r/m: both pointers before anything changes.
+                    var a: UInt64
+                    var wp: UnsafeMutableRawPointer? = nil
+                    if o.pointee.isReg {
+                        a = blockReg(Int(o.pointee.rm), size, rex)
+                    } else {
+                        let ea = blockAddress(o, next), s = Int(o.pointee.seg)
+                        guard let rp = blockData(s, ea, size, write: false),
+                              let w = blockData(s, ea, size, write: true) else { break blocks }
+                        a = CPU.load(rp, size)
+                        wp = w
+                    }
+                    let k = Int(o.pointee.sub)
+                    switch o.pointee.kind {
+                    case .incDec: a = incdec(a, k == 1, size)
+                    case .notNeg: a = k == 2 ? ~a & CPU.mask(size) : sub(0, a, 0, size)
+                    case .shiftImm: a = shiftOp(k, a, o.pointee.imm, size)
+                    default: a = shiftOp(k, a, regs[1] & 0xFF, size)
+                    }
+                    if let wp {
+                        CPU.store(wp, size, a)
+                    } else {
+                        setBlockReg(Int(o.pointee.rm), size, rex, a)
+                    }
+                case .lea:
+                    setBlockReg(Int(o.pointee.reg), size, rex, blockAddress(o, next))
+                case .movRegImm:
+                    setBlockReg(Int(o.pointee.reg), size, rex, o.pointee.imm)
+                case .push, .pushImm:
+                    let v = o.pointee.kind == .push ? blockReg(Int(o.pointee.reg), size, true) : o.pointee.imm
+                    let sp = (regs[4] &- UInt64(size)) & spMask
+                    guard let wp = blockData(S.ss, sp, size, write: true) else { break blocks }
+                    CPU.store(wp, size, v)
+                    setSP(sp)
+                case .pop:
+                    let sp = regs[4] & spMask
+                    guard let rp = blockData(S.ss, sp, size, write: false) else { break blocks }
+                    let v = CPU.load(rp, size)
+                    setSP(sp &+ UInt64(size))
+                    setBlockReg(Int(o.pointee.reg), size, true, v)
+                case .cbw:
+                    switch size {
+                    case 2: setReg(0, 2, CPU.sext(regs[0], 1))
+                    case 4: setReg(0, 4, CPU.sext(regs[0], 2))
+                    default: regs[0] = CPU.sext(regs[0], 4)
+                    }
+                case .cwd:
+                    setReg(2, size, reg(0, size) & CPU.signBit(size) != 0 ? ~0 : 0)
+                case .nop:
+                    break
+                case .jcc, .jmp:
+                    if o.pointee.kind == .jmp || cond(Int(o.pointee.sub)) {
+                        guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }
+                        ip = t
+                    } else {
+                        ip = next
+                    }
+                    n &+= 1
+                    continue blocks
+                case .call:
+                    guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }
+                    let sp = (regs[4] &- UInt64(size)) & spMask
+                    guard let wp = blockData(S.ss, sp, size, write: true) else { break blocks }
+                    CPU.store(wp, size, next)
+                    setSP(sp)
+                    ip = t
+                    n &+= 1
+                    continue blocks
+                case .ret:
+                    let sp = regs[4] & spMask
+                    guard let rp = blockData(S.ss, sp, size, write: false),
+                          let t = blockTarget(CPU.load(rp, size), size) else { break blocks }
+                    setSP(sp &+ UInt64(size))
+                    ip = t
+                    n &+= 1
+                    continue blocks
+                case .generic:
+                    break blocks
+                }
+                ip = next
+                n &+= 1
+                o += 1
+            }
+        }
+        rip = ip
+        return n
+    }
+}

@@ -1,0 +1,508 @@
+// The decoded-instruction cache: straight-line runs of guest code ("blocks") decoded once
+// into DecodedOp records and run by CPU.runBlocks (BlockExecutor.swift) without decoding
+// again. One mechanism in one place; step() stays the definition of every instruction and
+// runs whatever a block does not hold.
+//
+// Keyed by where the code bytes are (the host address of the first byte, so every linear
+// alias of a physical page shares its blocks) and by the decode mode (64-bit, or the default
+// operand/address size of CS). Paging and CS changes need nothing more: the code address is
+// translated through the fetch TLB before every block.
+//
+// Staleness: a block keeps a copy of its bytes. Pages that hold blocks are "code pages":
+// the write TLB never maps them (their entries are dropped when a page becomes one and
+// physWrite refuses to refill them), so every guest write to a code page, whatever the
+// instruction (string ops and the emulator path too) and through whichever linear alias,
+// takes the slow path, which bumps the cache's epoch. A block entered under a newer epoch
+// than it was last checked under is compared byte for byte with guest memory and rebuilt if
+// it differs. The epoch is also bumped at every KVM_RUN (the host may have written guest
+// memory between runs: DMA-like writes, memslot requests) and at every TLB flush (memslot
+// changes flush it). So no decode outlives a change of its bytes, and a loop that does not
+// write its own code pays no comparison.
+//
+// Memory is bounded: fixed pools of ops and bytes; when either is full the whole cache is
+// dropped and refilled (counted in `flushes`). `peakBytes` is the high-water mark.
+
+import Glibc
+
+/// One decoded instruction of the cached subset. Fields not used by a kind are zero.
+struct DecodedOp {
+    var kind: DecodedOp.Kind = .generic
+    var len: UInt8 = 0
+    /// Operand size 1, 2, 4 or 8 (for branches, CALL/RET and PUSH/POP: their own size).
+    var size: UInt8 = 0
+    /// ALU operation 0-7, condition 0-15, shift operation 0-7, group-3 operation, or the
+    /// source size of MOVZX/MOVSX.
+    var sub: UInt8 = 0
+    /// ModRM.reg | REX.R, or the register the opcode names.
+    var reg: UInt8 = 0
+    /// The register operand of a mod = 3 ModRM.
+    var rm: UInt8 = 0
+    var isReg = false
+    /// A REX prefix was present (byte registers 4-7 are SPL..DIL instead of AH..BH).
+    var rex = false
+    /// Memory operand: base and index register (noRegister when absent; ripBase for
+    /// RIP-relative), scale shift, segment, address size.
+    var base: UInt8 = DecodedOp.noRegister
+    var index: UInt8 = DecodedOp.noRegister
+    var scale: UInt8 = 0
+    var seg: UInt8 = 0
+    var asz: UInt8 = 0
+    var disp: UInt64 = 0
+    /// Immediate (already sign-extended and masked as the instruction uses it), branch
+    /// displacement, or shift count.
+    var imm: UInt64 = 0
+
+    static let noRegister: UInt8 = 0xFF
+    static let ripBase: UInt8 = 16
+
+    enum Kind: UInt8 {
+        case generic        // not in the subset: step() runs it
+        case aluRMReg       // 00-39 even forms: r/m = r/m op reg (CMP: flags only)
+        case aluRegRM       // reg = reg op r/m
+        case aluRMImm       // 80/81/83, and 04/05.. as r/m = AL/eAX
+        case testRMReg      // 84/85
+        case testRMImm      // F6/F7 /0 /1, A8/A9
+        case movRMReg       // 88/89
+        case movRegRM       // 8A/8B
+        case movRMImm       // C6/C7 /0
+        case movRegImm      // B0-BF
+        case movzx          // 0F B6/B7 (sub = source size)
+        case movsx          // 0F BE/BF
+        case movsxd         // 63 in 64-bit mode
+        case lea            // 8D
+        case incDec         // FE/FF /0 /1, 40-4F outside 64-bit mode (sub 1 = DEC)
+        case notNeg         // F6/F7 /2 /3 (sub)
+        case mulDiv         // F6/F7 /4-/7 (sub)
+        case shiftImm       // C0/C1/D0/D1 (imm = count)
+        case shiftCL        // D2/D3
+        case imulRegRM      // 0F AF
+        case imulRegRMImm   // 69/6B
+        case push           // 50-57
+        case pop            // 58-5F
+        case pushImm        // 68/6A
+        case setcc          // 0F 90-9F
+        case cmovcc         // 0F 40-4F
+        case cbw            // 98
+        case cwd            // 99
+        case nop            // 90, 0F 1F
+        // Control transfers end a block.
+        case jcc            // 70-7F, 0F 80-8F
+        case jmp            // EB, E9
+        case call           // E8
+        case ret            // C3
+    }
+
+    var endsBlock: Bool { kind.rawValue >= Kind.jcc.rawValue }
+}
+
+/// The cache's storage (bump-allocated pools, a direct-mapped block table), one per vCPU.
+final class DecodeCache {
+    struct Entry {
+        var host: UInt = 0          // address of the first code byte; 0 = empty
+        var mode: UInt8 = 0
+        var opCount: UInt8 = 0
+        var byteCount: UInt16 = 0
+        var firstOp: UInt32 = 0
+        var firstByte: UInt32 = 0
+        /// The epoch under which the bytes were last found equal to guest memory.
+        var epoch: UInt64 = 0
+    }
+
+    static let tableSize = 4096
+    static let opCapacity = 32768
+    static let byteCapacity = 262_144
+    static let maxOpsPerBlock = 32
+
+    // Safety: each pool is allocated once with its capacity, initialised, and freed in deinit;
+    // every index into it is below the bump pointer, which is kept under the capacity.
+    let table: UnsafeMutablePointer<Entry>
+    let ops: UnsafeMutablePointer<DecodedOp>
+    let bytes: UnsafeMutablePointer<UInt8>
+    var opsUsed = 0
+    var bytesUsed = 0
+    /// Times the pools filled up and everything was dropped.
+    var flushes: UInt64 = 0
+    var blocksBuilt: UInt64 = 0
+    /// Blocks whose bytes no longer matched guest memory when entered (code was changed).
+    var staleBlocks: UInt64 = 0
+    var peakOps = 0
+    var peakBytesUsed = 0
+    /// Bumped by anything that may have changed code bytes (see the file comment).
+    var epoch: UInt64 = 1
+    /// Host page numbers (host address >> 12) of the pages holding blocks.
+    var codePages = Set<UInt>()
+
+    init() {
+        table = .allocate(capacity: Self.tableSize)
+        table.initialize(repeating: Entry(), count: Self.tableSize)
+        ops = .allocate(capacity: Self.opCapacity)
+        ops.initialize(repeating: DecodedOp(), count: Self.opCapacity)
+        bytes = .allocate(capacity: Self.byteCapacity)
+        bytes.initialize(repeating: 0, count: Self.byteCapacity)
+    }
+
+    deinit {
+        table.deallocate(); ops.deallocate(); bytes.deallocate()
+    }
+
+    /// Bytes the cache holds at most (table and both pools): its memory bound.
+    static var footprintBytes: Int {
+        tableSize * MemoryLayout<Entry>.stride + opCapacity * MemoryLayout<DecodedOp>.stride + byteCapacity
+    }
+
+    /// High-water mark of the pools in use plus the table.
+    var peakBytes: Int {
+        Self.tableSize * MemoryLayout<Entry>.stride + peakOps * MemoryLayout<DecodedOp>.stride + peakBytesUsed
+    }
+
+    func flush() {
+        table.update(repeating: Entry(), count: Self.tableSize)
+        opsUsed = 0
+        bytesUsed = 0
+        codePages.removeAll(keepingCapacity: true)
+        flushes &+= 1
+    }
+
+    /// A guest write reached host page `page` through the slow path: if it holds code, every
+    /// block must be checked again before it runs. Returns whether it is a code page.
+    @inline(__always) func noteWrite(hostPage page: UInt) -> Bool {
+        if codePages.isEmpty || !codePages.contains(page) { return false }
+        epoch &+= 1
+        return true
+    }
+
+    @inline(__always) static func slot(_ host: UInt) -> Int {
+        Int(truncatingIfNeeded: (host ^ (host &>> 12)) & UInt(tableSize - 1))
+    }
+}
+
+extension CPU {
+    /// 16-bit addressing (SDM Vol. 2A Table 2-1): base, index and default segment per ModRM.rm
+    /// (rm = 6 with mod = 0 is a bare disp16, handled apart).
+    static let modRM16: [(UInt8, UInt8, Int)] = [
+        (3, 6, S.ds), (3, 7, S.ds), (5, 6, S.ss), (5, 7, S.ss),
+        (6, DecodedOp.noRegister, S.ds), (7, DecodedOp.noRegister, S.ds),
+        (5, DecodedOp.noRegister, S.ss), (3, DecodedOp.noRegister, S.ds),
+    ]
+
+    /// The decode mode a block was built for: 64-bit code, or CS's default operand size
+    /// (which is also its default address size outside 64-bit mode).
+    @inline(__always) var decodeMode: UInt8 { code64 ? 3 : (defOsz == 4 ? 2 : 1) }
+
+    /// The block starting at `host` (the code byte at RIP, `room` bytes left on its page),
+    /// built if missing or stale. Nil when its first instruction is not in the subset.
+    @inline(__always) func block(at host: UnsafeMutableRawPointer, room: Int) -> DecodeCache.Entry? {
+        let c = decodeCache
+        let key = UInt(bitPattern: host)
+        let slot = DecodeCache.slot(key)
+        let e = c.table[slot]
+        if e.host == key && e.mode == decodeMode {
+            if e.epoch == c.epoch || staleDecodeCache { return e.opCount == 0 ? nil : e }
+            if memcmp(host, c.bytes + Int(e.firstByte), Int(e.byteCount)) == 0 {
+                c.table[slot].epoch = c.epoch
+                return e.opCount == 0 ? nil : e
+            }
+            c.staleBlocks &+= 1
+        }
+        return buildBlock(host, room: room)
+    }
+
+    /// Decodes up to maxOpsPerBlock instructions of the subset from `host`, stopping before
+    /// the first other instruction, after a control transfer, or at the end of the page.
+    @inline(never) func buildBlock(_ host: UnsafeMutableRawPointer, room: Int) -> DecodeCache.Entry? {
+        let c = decodeCache
+        if c.opsUsed + DecodeCache.maxOpsPerBlock > DecodeCache.opCapacity
+            || c.bytesUsed + DecodeCache.maxOpsPerBlock * 15 > DecodeCache.byteCapacity {
+            c.flush()
+        }
+        let p = UnsafePointer<UInt8>(host.assumingMemoryBound(to: UInt8.self))
+        let hostPage = UInt(bitPattern: host) >> 12
+        if c.codePages.insert(hostPage).inserted {
+            // From now on writes to this page take the slow path (physWrite), which sees them.
+            for i in 0..<CPU.tlbSize where tlbWTag[i] != ~0 {
+                if let w = tlbWHost[i], UInt(bitPattern: w) >> 12 == hostPage { tlbWTag[i] = ~0 }
+            }
+        }
+        let first = c.opsUsed
+        var offset = 0
+        var count = 0
+        while count < DecodeCache.maxOpsPerBlock {
+            var op = DecodedOp()
+            guard decodeForBlock(p + offset, room: room - offset, &op) else { break }
+            c.ops[first + count] = op
+            count += 1
+            offset += Int(op.len)
+            if op.endsBlock { break }
+        }
+        // A block of no instruction still records the bytes that made its first one
+        // undecodable here, so that step() is chosen at once next time.
+        let span = count == 0 ? min(15, room) : offset
+        var e = DecodeCache.Entry()
+        e.host = UInt(bitPattern: host)
+        e.mode = decodeMode
+        e.opCount = UInt8(count)
+        e.byteCount = UInt16(span)
+        e.firstOp = UInt32(first)
+        e.firstByte = UInt32(c.bytesUsed)
+        e.epoch = c.epoch
+        (c.bytes + c.bytesUsed).update(from: p, count: span)
+        c.opsUsed += count
+        c.bytesUsed += span
+        if c.opsUsed > c.peakOps { c.peakOps = c.opsUsed }
+        if c.bytesUsed > c.peakBytesUsed { c.peakBytesUsed = c.bytesUsed }
+        c.blocksBuilt &+= 1
+        c.table[DecodeCache.slot(e.host)] = e
+        return count == 0 ? nil : e
+    }
+
+    /// Decodes one instruction at `p` (at most `room` bytes readable) into `o`. False when it
+    /// is not in the subset or does not fit; the decode follows decodePrefixes/decodeModRM
+    /// and the opcode handlers of step() (SDM Vol. 2A ch. 2).
+    func decodeForBlock(_ p: UnsafePointer<UInt8>, room: Int, _ o: inout DecodedOp) -> Bool {
+        let avail = min(room, 15)
+        var k = 0
+        @inline(__always) func byte() -> Int? {
+            if k >= avail { return nil }
+            let b = Int(p[k]); k += 1; return b
+        }
+        @inline(__always) func imm(_ n: Int) -> UInt64? {
+            if k + n > avail { return nil }
+            var v: UInt64 = 0
+            for i in 0..<n { v |= UInt64(p[k + i]) << UInt64(8 * i) }
+            k += n
+            return v
+        }
+        // Prefixes: 66 67 and segment overrides; LOCK/REP/REPNE leave it to step().
+        var o16 = false, a16 = false, segOv = -1, rx = 0
+        var opByte = 0
+        prefixes: while true {
+            guard let b = byte() else { return false }
+            switch b {
+            case 0x66: o16 = true; rx = 0
+            case 0x67: a16 = true; rx = 0
+            case 0x26: segOv = S.es; rx = 0
+            case 0x2E: segOv = S.cs; rx = 0
+            case 0x36: segOv = S.ss; rx = 0
+            case 0x3E: segOv = S.ds; rx = 0
+            case 0x64: segOv = S.fs; rx = 0
+            case 0x65: segOv = S.gs; rx = 0
+            case 0xF0, 0xF2, 0xF3: return false
+            case 0x40...0x4F where code64: rx = b
+            default: opByte = b; break prefixes
+            }
+        }
+        let osz: Int, asz: Int
+        if code64 {
+            if segOv >= 0 && segOv < S.fs { segOv = -1 }
+            osz = rx & 8 != 0 ? 8 : (o16 ? 2 : 4)
+            asz = a16 ? 4 : 8
+        } else {
+            osz = o16 ? (defOsz == 4 ? 2 : 4) : defOsz
+            asz = a16 ? (defAsz == 4 ? 2 : 4) : defAsz
+        }
+        o.rex = rx != 0
+        o.asz = UInt8(asz)
+        let stackOsz = code64 ? (osz == 2 ? 2 : 8) : osz
+        let branchOsz = code64 ? 8 : osz
+
+        // ModRM with its SIB and displacement (decodeModRM / decodeModRMMem).
+        func modrm() -> Bool {
+            guard let m = byte() else { return false }
+            o.reg = UInt8((m >> 3) & 7 | (rx & 4) << 1)
+            let mod = m >> 6, rm = m & 7
+            if mod == 3 {
+                o.isReg = true
+                o.rm = UInt8(rm | (rx & 1) << 3)
+                return true
+            }
+            o.isReg = false
+            var seg = S.ds
+            var disp: UInt64 = 0
+            if asz == 2 {
+                if rm == 6 && mod == 0 {
+                    guard let d = imm(2) else { return false }
+                    o.base = DecodedOp.noRegister; disp = d
+                } else {
+                    (o.base, o.index, seg) = CPU.modRM16[rm]
+                }
+            } else if rm == 4 {
+                guard let sib = byte() else { return false }
+                let idx = (sib >> 3) & 7 | (rx & 2) << 2
+                let b = sib & 7
+                if idx != 4 { o.index = UInt8(idx); o.scale = UInt8(sib >> 6) }
+                if b == 5 && mod == 0 {
+                    guard let d = imm(4) else { return false }
+                    o.base = DecodedOp.noRegister; disp = CPU.sext(d, 4)
+                } else {
+                    o.base = UInt8(b | (rx & 1) << 3)
+                    if b == 4 || b == 5 { seg = S.ss }
+                }
+            } else if rm == 5 && mod == 0 {
+                guard let d = imm(4) else { return false }
+                o.base = code64 ? DecodedOp.ripBase : DecodedOp.noRegister
+                disp = CPU.sext(d, 4)
+            } else {
+                o.base = UInt8(rm | (rx & 1) << 3)
+                if rm == 5 { seg = S.ss }
+            }
+            if mod == 1 {
+                guard let d = imm(1) else { return false }
+                disp = disp &+ CPU.sext(d, 1)
+            } else if mod == 2 {
+                if asz == 2 {
+                    guard let d = imm(2) else { return false }
+                    disp = disp &+ d
+                } else {
+                    guard let d = imm(4) else { return false }
+                    disp = disp &+ CPU.sext(d, 4)
+                }
+            }
+            o.disp = disp
+            o.seg = UInt8(segOv >= 0 ? segOv : seg)
+            return true
+        }
+        func immZ(_ size: Int) -> UInt64? {   // Iz: 16 bits for size 2, else 32 sign-extended
+            if size == 2 { return imm(2) }
+            return imm(4).map { CPU.sext($0, 4) & CPU.mask(size) }
+        }
+
+        let op = opByte
+        switch op {
+        case 0x00...0x3F where op & 7 < 6 && op != 0x0F:
+            let form = op & 7
+            let size = form & 1 == 0 ? 1 : osz
+            o.sub = UInt8(op >> 3)
+            o.size = UInt8(size)
+            switch form {
+            case 0, 1: guard modrm() else { return false }; o.kind = .aluRMReg
+            case 2, 3: guard modrm() else { return false }; o.kind = .aluRegRM
+            default:
+                guard let v = size == 1 ? imm(1) : immZ(size) else { return false }
+                o.kind = .aluRMImm; o.isReg = true; o.rm = 0; o.imm = v
+            }
+        case 0x40...0x4F:   // INC/DEC r outside 64-bit mode (REX was taken above in 64-bit)
+            o.kind = .incDec; o.sub = UInt8((op >> 3) & 1); o.size = UInt8(osz); o.isReg = true; o.rm = UInt8(op & 7)
+        case 0x50...0x57:
+            o.kind = .push; o.size = UInt8(stackOsz); o.reg = UInt8(op & 7 | (rx & 1) << 3)
+        case 0x58...0x5F:
+            o.kind = .pop; o.size = UInt8(stackOsz); o.reg = UInt8(op & 7 | (rx & 1) << 3)
+        case 0x63 where code64:
+            guard modrm() else { return false }
+            o.kind = .movsxd; o.size = UInt8(osz)
+        case 0x68:
+            guard let v = imm(stackOsz == 8 ? 4 : (osz == 2 ? 2 : 4)) else { return false }
+            o.kind = .pushImm; o.size = UInt8(stackOsz)
+            o.imm = (stackOsz == 8 ? CPU.sext(v, 4) : v) & CPU.mask(stackOsz)
+        case 0x6A:
+            guard let v = imm(1) else { return false }
+            o.kind = .pushImm; o.size = UInt8(stackOsz); o.imm = CPU.sext(v, 1) & CPU.mask(stackOsz)
+        case 0x69, 0x6B:
+            guard modrm() else { return false }
+            guard let v = op == 0x69 ? imm(osz == 2 ? 2 : 4).map({ CPU.sext($0, osz == 2 ? 2 : 4) }) : imm(1).map({ CPU.sext($0, 1) })
+            else { return false }
+            o.kind = .imulRegRMImm; o.size = UInt8(osz); o.imm = v
+        case 0x70...0x7F:
+            guard let d = imm(1) else { return false }
+            o.kind = .jcc; o.sub = UInt8(op & 15); o.size = UInt8(branchOsz); o.imm = CPU.sext(d, 1)
+        case 0x80, 0x81, 0x83:
+            let size = op == 0x80 ? 1 : osz
+            guard modrm() else { return false }
+            guard let v = op == 0x81 ? immZ(size) : imm(1).map({ CPU.sext($0, 1) & CPU.mask(size) }) else { return false }
+            o.kind = .aluRMImm; o.sub = o.reg & 7; o.size = UInt8(size); o.imm = v
+        case 0x84, 0x85:
+            guard modrm() else { return false }
+            o.kind = .testRMReg; o.size = UInt8(op == 0x84 ? 1 : osz)
+        case 0x88...0x8B:
+            guard modrm() else { return false }
+            o.kind = op < 0x8A ? .movRMReg : .movRegRM; o.size = UInt8(op & 1 == 0 ? 1 : osz)
+        case 0x8D:
+            guard modrm(), !o.isReg else { return false }
+            o.kind = .lea; o.size = UInt8(osz)
+        case 0x90 where rx & 1 == 0:
+            o.kind = .nop
+        case 0x98:
+            o.kind = .cbw; o.size = UInt8(osz)
+        case 0x99:
+            o.kind = .cwd; o.size = UInt8(osz)
+        case 0xA8, 0xA9:
+            let size = op == 0xA8 ? 1 : osz
+            guard let v = size == 1 ? imm(1) : immZ(size) else { return false }
+            o.kind = .testRMImm; o.size = UInt8(size); o.isReg = true; o.rm = 0; o.imm = v
+        case 0xB0...0xB7:
+            guard let v = imm(1) else { return false }
+            o.kind = .movRegImm; o.size = 1; o.reg = UInt8(op & 7 | (rx & 1) << 3); o.imm = v
+        case 0xB8...0xBF:
+            guard let v = imm(osz) else { return false }
+            o.kind = .movRegImm; o.size = UInt8(osz); o.reg = UInt8(op & 7 | (rx & 1) << 3); o.imm = v
+        case 0xC0, 0xC1, 0xD0, 0xD1, 0xD2, 0xD3:
+            guard modrm() else { return false }
+            o.size = UInt8(op & 1 == 0 ? 1 : osz); o.sub = o.reg & 7
+            if op <= 0xC1 {
+                guard let v = imm(1) else { return false }
+                o.kind = .shiftImm; o.imm = v
+            } else if op <= 0xD1 {
+                o.kind = .shiftImm; o.imm = 1
+            } else {
+                o.kind = .shiftCL
+            }
+        case 0xC3:
+            o.kind = .ret; o.size = UInt8(branchOsz)
+        case 0xC6, 0xC7:
+            let size = op == 0xC6 ? 1 : osz
+            guard modrm(), o.reg & 7 == 0 else { return false }
+            guard let v = size == 1 ? imm(1) : immZ(size) else { return false }
+            o.kind = .movRMImm; o.size = UInt8(size); o.imm = v
+        case 0xE8:
+            guard let d = branchOsz == 2 ? imm(2).map({ CPU.sext($0, 2) }) : imm(4).map({ CPU.sext($0, 4) }) else { return false }
+            o.kind = .call; o.size = UInt8(branchOsz); o.imm = d
+        case 0xE9:
+            guard let d = osz == 2 && !code64 ? imm(2).map({ CPU.sext($0, 2) }) : imm(4).map({ CPU.sext($0, 4) }) else { return false }
+            o.kind = .jmp; o.size = UInt8(branchOsz); o.imm = d
+        case 0xEB:
+            guard let d = imm(1) else { return false }
+            o.kind = .jmp; o.size = UInt8(branchOsz); o.imm = CPU.sext(d, 1)
+        case 0xF6, 0xF7:
+            let size = op == 0xF6 ? 1 : osz
+            guard modrm() else { return false }
+            o.size = UInt8(size); o.sub = o.reg & 7
+            switch o.sub {
+            case 0, 1:
+                guard let v = size == 1 ? imm(1) : immZ(size) else { return false }
+                o.kind = .testRMImm; o.imm = v
+            case 2, 3: o.kind = .notNeg
+            default: o.kind = .mulDiv
+            }
+        case 0xFE, 0xFF:
+            guard modrm(), o.reg & 7 < 2 else { return false }
+            o.kind = .incDec; o.sub = o.reg & 1; o.size = UInt8(op == 0xFE ? 1 : osz)
+        case 0x0F:
+            guard let op2 = byte() else { return false }
+            switch op2 {
+            case 0x1F:
+                guard modrm() else { return false }
+                o.kind = .nop
+            case 0x40...0x4F:
+                guard modrm() else { return false }
+                o.kind = .cmovcc; o.sub = UInt8(op2 & 15); o.size = UInt8(osz)
+            case 0x80...0x8F:
+                guard let d = branchOsz == 2 ? imm(2).map({ CPU.sext($0, 2) }) : imm(4).map({ CPU.sext($0, 4) }) else { return false }
+                o.kind = .jcc; o.sub = UInt8(op2 & 15); o.size = UInt8(branchOsz); o.imm = d
+            case 0x90...0x9F:
+                guard modrm() else { return false }
+                o.kind = .setcc; o.sub = UInt8(op2 & 15); o.size = 1
+            case 0xAF:
+                guard modrm() else { return false }
+                o.kind = .imulRegRM; o.size = UInt8(osz)
+            case 0xB6, 0xB7, 0xBE, 0xBF:
+                guard modrm() else { return false }
+                o.kind = op2 < 0xBE ? .movzx : .movsx; o.sub = UInt8(op2 & 1 == 0 ? 1 : 2); o.size = UInt8(osz)
+            default:
+                return false
+            }
+        default:
+            return false
+        }
+        o.len = UInt8(k)
+        return true
+    }
+}

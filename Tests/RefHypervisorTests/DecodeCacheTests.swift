@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+import KVMABI
+@testable import RefHypervisor
+
+/// Differential test of the decoded-instruction cache (CPU.runBlocks): random programs in
+/// real mode, 32-bit protected mode and 64-bit mode, mixing the cached subset in every
+/// operand size (ALU with registers, memory and immediates, MOVZX/MOVSX, IMUL, MUL/DIV,
+/// SETcc/CMOVcc, shifts, PUSH/POP, CALL/RET, Jcc, LEA with an index) with instructions it
+/// leaves to step(), and stores that patch instructions still to run. Each runs with the
+/// cache on and off: registers, RFLAGS, retired count, memory and the exit must be equal.
+@Suite struct DecodeCacheTests {
+    typealias Rng = FastPathTests.Rng
+
+    struct ModeSpec: Sendable {
+        let mode: Snippet.Mode
+        let sizes: [(regs: [String], ptr: String, bits: Int)]
+        let base: String, index: String, scale: Int
+        let setup: String
+        /// How a label's address is written in a memory operand (real mode: CS-relative).
+        let labelRef: @Sendable (String) -> String
+    }
+
+    static let real = ModeSpec(
+        mode: .real,
+        sizes: [(["al", "cl", "dl", "ah", "ch", "dh"], "byte", 8), (["ax", "cx", "dx", "bp", "di"], "word", 16),
+                (["eax", "ecx", "edx", "ebp", "edi"], "dword", 32)],
+        base: "bx", index: "si", scale: 1,
+        setup: "mov bx, 0x8000\nmov si, 0x40\n",
+        labelRef: { "cs:\($0) - 0x10000" })
+    static let prot32 = ModeSpec(
+        mode: .prot32,
+        sizes: [(["al", "cl", "dl", "ah", "ch", "dh"], "byte", 8), (["ax", "cx", "dx", "bp", "di"], "word", 16),
+                (["eax", "ecx", "edx", "ebp", "edi"], "dword", 32)],
+        base: "ebx", index: "esi", scale: 4,
+        setup: "mov ebx, 0x40000\nmov esi, 0x10\n",
+        labelRef: { $0 })
+    static let long64 = ModeSpec(
+        mode: .long64,
+        sizes: [(["al", "cl", "dl", "bl", "r8b", "r9b"], "byte", 8), (["ax", "cx", "dx", "bp", "r10w"], "word", 16),
+                (["eax", "ecx", "edx", "ebp", "edi", "r8d", "r11d"], "dword", 32),
+                (["rax", "rcx", "rdx", "rbp", "rdi", "r8", "r9", "r10", "r11", "r12"], "qword", 64)],
+        base: "r15", index: "rsi", scale: 8,
+        setup: "mov r15, 0x40000\nmov rsi, 4\n",
+        labelRef: { "rel \($0)" })
+
+    static func program(_ m: ModeSpec, seed: UInt64, length: Int) -> String {
+        var g = Rng(s: seed)
+        var out = m.setup
+        for r in m.sizes.last!.regs { out += "mov \(r), 0x\(String(g.next() & (m.mode == .long64 ? ~0 : 0xFFFF_FFFF), radix: 16))\n" }
+        out += "add \(m.sizes.last!.regs[0]), 0\n"   // flags from a known value
+        // The body runs twice, so that its second pass meets code decoded (and patched) by the first.
+        out += "mov word [\(m.base)+0xF00], 2\n.top:\n"
+        let cc = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"]
+        for i in 0..<length {
+            let sz = g.pick(m.sizes)
+            let d = g.pick(sz.regs), s = g.pick(sz.regs)
+            let wide = m.sizes.filter { $0.bits >= 16 }
+            let w = g.pick(wide)
+            let wd = g.pick(w.regs), ws = g.pick(w.regs)
+            let disp = 2 * Int(g.next() % 64)
+            let mem = g.pick(["[\(m.base)+\(disp)]", "[\(m.base)+\(m.index)*\(m.scale == 1 ? 1 : m.scale)+\(disp)]", "[\(m.base)]"])
+                .replacingOccurrences(of: "*1+", with: "+")
+            let alu = g.pick(["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"])
+            let imm = g.pick(["\(g.next() % 128)", "-\(g.next() % 128)", "0x\(String(g.next() & 0x7FFF, radix: 16))", "0"])
+            switch g.next() % 30 {
+            case 0, 1, 2: out += "\(alu) \(d), \(s)\n"
+            case 3: out += "\(alu) \(d), \(sz.ptr) \(mem)\n"
+            case 4: out += "\(alu) \(sz.ptr) \(mem), \(s)\n"
+            case 5: out += "\(alu) \(d), \(sz.bits == 8 ? "\(g.next() % 256)" : imm)\n"
+            case 6: out += "\(alu) \(sz.ptr) \(mem), \(sz.bits == 8 ? "\(g.next() % 256)" : imm)\n"
+            case 7: out += "test \(d), \(s)\ntest \(sz.ptr) \(mem), \(sz.bits == 8 ? "\(g.next() % 256)" : "0x55")\n"
+            case 8: out += g.pick(["mov \(d), \(s)\n", "mov \(d), \(sz.ptr) \(mem)\n", "mov \(sz.ptr) \(mem), \(s)\n",
+                                   "mov \(sz.ptr) \(mem), \(sz.bits == 8 ? "\(g.next() % 256)" : imm)\n", "mov \(d), \(sz.bits == 8 ? "\(g.next() % 256)" : imm)\n"])
+            case 9: out += "\(g.pick(["inc", "dec", "not", "neg"])) \(g.pick([d, "\(sz.ptr) \(mem)"]))\n"
+            case 10: out += "\(g.pick(["shl", "shr", "sar", "rol", "ror", "rcl", "rcr"])) \(g.pick([d, "\(sz.ptr) \(mem)"])), \(g.pick(["1", "cl", "\(g.next() % 40)"]))\n"
+            case 11:
+                let src8 = g.pick(m.sizes[0].regs)
+                out += g.pick(["movzx \(wd), \(src8)\n", "movsx \(wd), \(src8)\n", "movzx \(wd), byte \(mem)\n", "movsx \(wd), byte \(mem)\n"])
+                if w.bits > 16 { out += g.pick(["movzx \(wd), word \(mem)\n", "movsx \(wd), word \(mem)\n"]) }
+                if m.mode == .long64 && w.bits == 64 { out += "movsxd \(wd), dword \(mem)\n" }
+            case 12: out += g.pick(["imul \(wd), \(ws)\n", "imul \(wd), \(w.ptr) \(mem)\n", "imul \(wd), \(ws), \(imm)\n", "imul \(wd), \(w.ptr) \(mem), 7\n"])
+            case 13:
+                // MUL/IMUL one-operand, and a DIV that cannot fault.
+                out += "\(g.pick(["mul", "imul"])) \(g.pick([s, "\(sz.ptr) \(mem)"]))\n"
+                if w.bits == 16 { out += "xor dx, dx\nmov cx, \(1 + g.next() % 999)\ndiv cx\n" }
+                else { out += "xor edx, edx\nmov ecx, \(1 + g.next() % 99999)\ndiv ecx\n" }
+            case 14: out += "set\(g.pick(cc)) \(g.pick([g.pick(m.sizes[0].regs), "byte \(mem)"]))\n"
+            case 15: out += "cmov\(g.pick(cc)) \(wd), \(g.pick([ws, "\(w.ptr) \(mem)"]))\n"
+            case 16:
+                let stack = m.mode == .long64 ? m.sizes[3] : m.sizes[m.mode == .real ? 1 : 2]
+                out += "push \(g.pick(stack.regs))\npush \(g.next() % 100)\npop \(g.pick(stack.regs))\npop \(g.pick(stack.regs))\n"
+            case 17: out += "j\(g.pick(cc)) \(g.next() % 2 == 0 ? "short" : "near") .L\(i)\ninc \(wd)\n.L\(i):\n"
+            case 18: out += "call .C\(i)\njmp .E\(i)\n.C\(i):\n\(alu) \(d), \(s)\nret\n.E\(i):\n"
+            case 19: out += g.pick(m.mode == .long64 ? ["cbw\n", "cwde\n", "cdqe\n", "cwd\n", "cdq\n", "cqo\n"] : ["cbw\n", "cwde\n", "cwd\n", "cdq\n"])
+            case 20: out += "lea \(wd), [\(m.base)+\(m.index)*\(m.scale == 1 ? 1 : m.scale)+\(disp)]\n".replacingOccurrences(of: "*1+", with: "+")
+            case 21:
+                // A store into the immediate of an instruction still to run (self-modifying);
+                // past the 66h prefix when the MOV has one.
+                let prefixed = (m.mode == .real) != (w.bits == 16)
+                out += "mov byte [\(m.labelRef(".P\(i) + \(prefixed ? 2 : 1)"))], \(g.next() % 256)\n.P\(i):\nmov \(w.bits == 16 ? "ax" : "eax"), 0x1234\nadd \(wd), \(w.bits == 16 ? "ax" : (w.bits == 32 ? "eax" : "rax"))\n"
+            case 22: out += "nop\n"
+            case 23: out += "xchg \(d), \(s)\n"                      // step()
+            case 24: out += "bt \(wd), \(ws)\nbsf \(wd), \(ws)\n"     // step() (BSF of 0 keeps the destination on both paths)
+            case 25: out += "\(g.pick(["stc", "clc", "cmc"]))\n\(g.pick(["adc", "sbb"])) \(d), \(s)\n"
+            case 26:   // step()
+                out += m.mode == .real ? "mov cx, 3\nmov di, 0x8100\nrep stosb\n"
+                    : (m.mode == .prot32 ? "mov ecx, 3\nmov edi, 0x40100\nrep stosb\n" : "mov ecx, 3\nmov rdi, 0x40100\nrep stosb\n")
+            default: out += "\(alu) \(wd), \(ws)\n"
+            }
+        }
+        out += "dec word [\(m.base)+0xF00]\njnz .top\nhlt\n"
+        return out
+    }
+
+    static func runOnce(_ spec: ModeSpec, _ asm: String, cached: Bool) throws -> (Regs, UInt64, [UInt8], String) {
+        let s = try Snippet(spec.mode, asm)
+        s.ref.cpu.fastPath = cached
+        let e = try s.run(300_000)
+        let regs = try s.regs()
+        let data = spec.mode == .real ? 0x18000 : 0x40000
+        let mem = s.ram.read(at: data, count: 0x1000) + s.ram.read(at: Int(Snippet.codeBase), count: 0x8000)
+            + s.ram.read(at: 0x70000, count: 0x10000)
+        return (regs, s.ref.cpu.instructionsRetired, mem, "\(e)")
+    }
+
+    static func compare(_ spec: ModeSpec, seed: UInt64) throws {
+        let asm = program(spec, seed: seed, length: 300)
+        let a = try runOnce(spec, asm, cached: true)
+        let b = try runOnce(spec, asm, cached: false)
+        #expect(a.3 == b.3, "exit differs for seed \(seed): \(a.3) vs \(b.3)")
+        #expect(a.1 == b.1, "retired differs for seed \(seed)")
+        #expect(a.0 == b.0, "registers/flags differ for seed \(seed)")
+        #expect(a.2 == b.2, "memory differs for seed \(seed)")
+    }
+
+    @Test(arguments: 0..<24) func realMode(_ seed: Int) throws { try Self.compare(Self.real, seed: 0xDC16_0000 &+ UInt64(seed)) }
+    @Test(arguments: 0..<24) func protectedMode32(_ seed: Int) throws { try Self.compare(Self.prot32, seed: 0xDC32_0000 &+ UInt64(seed)) }
+    @Test(arguments: 0..<24) func longMode64(_ seed: Int) throws { try Self.compare(Self.long64, seed: 0xDC64_0000 &+ UInt64(seed)) }
+
+    /// The generated programs run to their HLT (a program that faulted early would compare
+    /// little), and the cache really ran most of them.
+    @Test func programsRunToTheEndThroughTheCache() throws {
+        for spec in [Self.real, Self.prot32, Self.long64] {
+            let s = try Snippet(spec.mode, Self.program(spec, seed: 7, length: 300))
+            let e = try s.run(300_000)
+            #expect("\(e)" == "hlt", "\(spec.mode): \(e)")
+            let c = s.ref.cpu.decodeCache
+            #expect(c.blocksBuilt > 0)
+            #expect(c.staleBlocks > 0, "\(spec.mode): the program's own stores made blocks stale")
+        }
+    }
+
+    /// The cache's memory is bounded: a program far larger than its pools flushes and
+    /// refills, and its footprint never exceeds the bound.
+    @Test func boundedMemory() throws {
+        var asm = "mov ecx, 3\n.top:\n"
+        for i in 0..<9000 { asm += "add eax, \(i)\njmp .N\(i)\n.N\(i):\n" }
+        asm += "dec ecx\njnz .top\nhlt\n"
+        let s = try Snippet(.long64, asm, ramSize: 0x200000)
+        let e = try s.run(1_000_000)
+        #expect("\(e)" == "hlt")
+        let c = s.ref.cpu.decodeCache
+        #expect(c.flushes > 0, "27,000 blocks overflow the pools")
+        #expect(c.peakBytes <= DecodeCache.footprintBytes)
+        #expect(try s.regs().rax == UInt64(3 * (0..<9000).reduce(0, +)) & 0xFFFF_FFFF)
+    }
+}
