@@ -171,6 +171,10 @@ struct BenchRef: ParsableCommand {
             out += "target every loop >= \(fixedPoint(targetMinimum, places: 1))x Bochs: lowest \(low)\n"
             out += "targets: \(ok ? "PASS" : "FAIL")\n"
         }
+        let peaks = rows.compactMap { $0.ref.cacheStats["decode_cache_peak_bytes"] }
+        if let peak = peaks.max(), let bound = rows.compactMap({ $0.ref.cacheStats["decode_cache_bound_bytes"] }).first {
+            out += "ref decoded-instruction cache: peak \(peak / 1024) KiB over all loops (bound \(bound / 1024) KiB)\n"
+        }
         out += "\nspread (MIPS from the extreme T(0)/T(N) samples; median T(0) .. median T(N)):\n"
         for r in rows {
             for (name, m) in [("ref", r.ref), ("Bochs", r.bochs), ("QEMU", r.qemu)] {
@@ -183,6 +187,10 @@ struct BenchRef: ParsableCommand {
                     var s = "  \(r.loop.name) \(name): \(range); T(0) \(fixedPoint(z, places: 3)) s, T(N) \(fixedPoint(n, places: 3)) s"
                     if let retired = m.retiredLoop, let retired0 = m.retiredZero {
                         s += "; retired T(N) - T(0) = \(retired &- retired0) (analytical \(m.instructions))"
+                    }
+                    if let peak = m.cacheStats["decode_cache_peak_bytes"] {
+                        s += "; decode cache peak \(peak / 1024) KiB, \(m.cacheStats["decode_cache_blocks_built"] ?? 0) blocks built, "
+                            + "\(m.cacheStats["decode_cache_flushes"] ?? 0) flushes"
                     }
                     out += s + "\n"
                 }

@@ -105,6 +105,8 @@ public struct LoopMeasurement: Sendable {
     /// Instructions the engine reports it retired in the T(N) and T(0) runs (reference engine only).
     public var retiredLoop: UInt64?
     public var retiredZero: UInt64?
+    /// The engine's decode_cache_* statistics after the last T(N) run (reference engine only).
+    public var cacheStats: [String: UInt64] = [:]
 
     public init(state: State, iterations: UInt64, instructionsPerIteration: UInt64) {
         self.state = state
@@ -141,6 +143,7 @@ struct TimedRun {
     var status: UInt8?
     var problem: String?
     var retired: UInt64?
+    var cacheStats: [String: UInt64] = [:]
 }
 
 public enum RefBench {
@@ -180,7 +183,7 @@ public enum RefBench {
                     return m
                 }
                 if n == 0 { m.zeroRuns.append(r.seconds); m.retiredZero = r.retired }
-                else { m.loopRuns.append(r.seconds); m.retiredLoop = r.retired }
+                else { m.loopRuns.append(r.seconds); m.retiredLoop = r.retired; m.cacheStats = r.cacheStats }
             }
         }
         return m
@@ -204,9 +207,16 @@ public enum RefBench {
             }
             let outcome = PayloadRunner(loaded, wallBudgetNanoseconds: UInt64(processTimeout * 1e9)).run()
             let retired = instructionsRetired(loaded.vcpu)
+            var cache: [String: UInt64] = [:]
+            if let stats = try? loaded.vcpu.statistics() {
+                for name in ["decode_cache_peak_bytes", "decode_cache_bound_bytes", "decode_cache_blocks_built",
+                             "decode_cache_stale_blocks", "decode_cache_flushes"] {
+                    if let v = stats[name] { cache[name] = v }
+                }
+            }
             loaded.vm.close()
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            if case .status(let s) = outcome.end { return TimedRun(seconds: seconds, status: s, retired: retired) }
+            if case .status(let s) = outcome.end { return TimedRun(seconds: seconds, status: s, retired: retired, cacheStats: cache) }
             return TimedRun(seconds: seconds, status: nil, problem: outcome.end.description)
         }
     }

@@ -12,20 +12,34 @@ extension CPU {
 
     /// BT BTS BTR BTC (kind 0..3). With a register bit offset and a memory operand the
     /// offset is signed and addresses beyond the operand (SDM Vol. 2A BT).
+    /// BT/BTS/BTR/BTC (kind 0-3) on a register operand `v`: CF = the bit (offset modulo the
+    /// operand width); returns the new value (`v` for BT).
+    @inline(__always) func bitTestRegister(_ kind: Int, _ v: UInt64, _ offset: UInt64, _ size: Int) -> UInt64 {
+        let bit = offset & UInt64(size &* 8 &- 1)
+        if (v &>> bit) & 1 != 0 { flags |= F.cf } else { flags &= ~F.cf }
+        switch kind {
+        case 1: return v | (1 &<< bit)
+        case 2: return v & ~(1 &<< bit)
+        case 3: return v ^ (1 &<< bit)
+        default: return v
+        }
+    }
+
+    /// BSF/BSR: ZF = source zero, and then no result (the destination is left unchanged, as
+    /// on Intel cores); CF OF SF AF PF are undefined and left unchanged.
+    @inline(__always) func bitScan(reverse: Bool, _ v: UInt64) -> UInt64? {
+        if v == 0 { flags |= F.zf; return nil }
+        flags &= ~F.zf
+        return UInt64(reverse ? 63 - v.leadingZeroBitCount : v.trailingZeroBitCount)
+    }
+
     func bitTest(kind: Int, offset: UInt64, fromReg: Bool) throws(Fault) {
         try lockCheck(kind != 0)
         let bits = UInt64(osz * 8)
         var bit: UInt64
         if mrIsReg {
-            bit = offset & (bits - 1)
-            let v = getR(mrRM, osz)
-            if (v >> bit) & 1 != 0 { flags |= F.cf } else { flags &= ~F.cf }
-            switch kind {
-            case 1: setR(mrRM, osz, v | (1 << bit))
-            case 2: setR(mrRM, osz, v & ~(1 << bit))
-            case 3: setR(mrRM, osz, v ^ (1 << bit))
-            default: break
-            }
+            let r = bitTestRegister(kind, getR(mrRM, osz), offset, osz)
+            if kind != 0 { setR(mrRM, osz, r) }
             return
         }
         var addr = eaddr()

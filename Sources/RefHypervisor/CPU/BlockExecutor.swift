@@ -82,6 +82,9 @@ extension CPU {
         var n: UInt64 = 0
         var ip = rip
         let ops = decodeCache.ops
+        // Nothing the cached subset does changes the mode: keep these out of memory (every
+        // store through a raw pointer would otherwise make the compiler reload them).
+        let ipm = ipMask
         blocks: while n < limit {
             // RIP -> code bytes through the fetch TLB (beginFetch's checks); a miss, a CS limit
             // or a non-canonical RIP is step()'s.
@@ -111,10 +114,40 @@ extension CPU {
                 if n >= limit { break blocks }
                 let len = UInt64(o.pointee.len)
                 if ip &+ len &- 1 > csHi { break blocks }
-                let next = (ip &+ len) & ipMask
+                let next = (ip &+ len) & ipm
                 let size = Int(o.pointee.size)
                 let rex = o.pointee.rex
                 switch o.pointee.kind {
+                // Size-specialised register forms (DecodedOp.specialise): the same helpers with
+                // a constant size, so masks and sign bits fold.
+                case .aluRR8:
+                    let d = Int(o.pointee.rm), k = Int(o.pointee.sub)
+                    let v = alu(k, regs[d], regs[Int(o.pointee.reg)], 8)
+                    if k != 7 { regs[d] = v }
+                case .aluRR4:
+                    let d = Int(o.pointee.rm), k = Int(o.pointee.sub)
+                    let v = alu(k, regs[d] & 0xFFFF_FFFF, regs[Int(o.pointee.reg)] & 0xFFFF_FFFF, 4)
+                    if k != 7 { regs[d] = v }
+                case .aluRI8:
+                    let d = Int(o.pointee.rm), k = Int(o.pointee.sub)
+                    let v = alu(k, regs[d], o.pointee.imm, 8)
+                    if k != 7 { regs[d] = v }
+                case .aluRI4:
+                    let d = Int(o.pointee.rm), k = Int(o.pointee.sub)
+                    let v = alu(k, regs[d] & 0xFFFF_FFFF, o.pointee.imm, 4)
+                    if k != 7 { regs[d] = v }
+                case .movRR8:
+                    regs[Int(o.pointee.rm)] = regs[Int(o.pointee.reg)]
+                case .movRR4:
+                    regs[Int(o.pointee.rm)] = regs[Int(o.pointee.reg)] & 0xFFFF_FFFF
+                case .movRI8:
+                    regs[Int(o.pointee.reg)] = o.pointee.imm
+                case .incDecR8:
+                    let d = Int(o.pointee.rm)
+                    regs[d] = incdec(regs[d], o.pointee.sub == 1, 8)
+                case .incDecR4:
+                    let d = Int(o.pointee.rm)
+                    regs[d] = incdec(regs[d] & 0xFFFF_FFFF, o.pointee.sub == 1, 4)
                 case .aluRMReg, .aluRMImm:
                     let k = Int(o.pointee.sub)
                     let src = o.pointee.kind == .aluRMImm ? o.pointee.imm : blockReg(Int(o.pointee.reg), size, rex)
@@ -133,7 +166,7 @@ extension CPU {
                         }
                     }
                 case .aluRegRM, .testRMReg, .testRMImm, .movRegRM, .movzx, .movsx, .movsxd, .imulRegRM,
-                     .imulRegRMImm, .cmovcc, .mulDiv:
+                     .imulRegRMImm, .cmovcc, .mulDiv, .bitScan:
                     // Instructions that read their r/m operand and write a register (or flags).
                     let srcSize: Int
                     switch o.pointee.kind {
@@ -161,6 +194,7 @@ extension CPU {
                     case .movsxd: setBlockReg(d, size, rex, size == 8 ? CPU.sext(v, 4) : v)
                     case .imulRegRM: setBlockReg(d, size, rex, imul2(blockReg(d, size, rex), v, size))
                     case .imulRegRMImm: setBlockReg(d, size, rex, imul2(v, o.pointee.imm, size))
+                    case .bitScan: if let r = bitScan(reverse: o.pointee.sub == 1, v) { setBlockReg(d, size, rex, r) }
                     case .cmovcc:
                         // The source is read even when the condition is false; a 32-bit CMOV
                         // zero-extends its destination either way (SDM Vol. 2A CMOVcc).
@@ -183,7 +217,7 @@ extension CPU {
                         guard let wp = blockData(Int(o.pointee.seg), blockAddress(o, next), size, write: true) else { break blocks }
                         CPU.store(wp, size, v)
                     }
-                case .incDec, .notNeg, .shiftImm, .shiftCL:
+                case .incDec, .notNeg, .shiftImm, .shiftCL, .doubleShift:
                     // Read-modify-write of r/m: both pointers before anything changes.
                     var a: UInt64
                     var wp: UnsafeMutableRawPointer? = nil
@@ -200,8 +234,11 @@ extension CPU {
                     switch o.pointee.kind {
                     case .incDec: a = incdec(a, k == 1, size)
                     case .notNeg: a = k == 2 ? ~a & CPU.mask(size) : sub(0, a, 0, size)
-                    case .shiftImm: a = shiftOp(k, a, o.pointee.imm, size)
-                    default: a = shiftOp(k, a, regs[1] & 0xFF, size)
+                    case .shiftImm: a = shift(k, a, o.pointee.imm, size)
+                    case .shiftCL: a = shift(k, a, regs[1] & 0xFF, size)
+                    default:
+                        a = doubleShift(a, blockReg(Int(o.pointee.reg), size, rex), k & 2 != 0 ? regs[1] & 0xFF : o.pointee.imm,
+                                        size, left: k & 1 != 0)
                     }
                     if let wp {
                         CPU.store(wp, size, a)
@@ -234,6 +271,54 @@ extension CPU {
                     setReg(2, size, reg(0, size) & CPU.signBit(size) != 0 ? ~0 : 0)
                 case .nop:
                     break
+                case .bitTest:
+                    let d = Int(o.pointee.rm)
+                    let offset = o.pointee.isImm ? o.pointee.imm : blockReg(Int(o.pointee.reg), size, rex)
+                    let k = Int(o.pointee.sub)
+                    let r = bitTestRegister(k, blockReg(d, size, rex), offset, size)
+                    if k != 0 { setBlockReg(d, size, rex, r) }
+                case .bswap:
+                    let d = Int(o.pointee.reg)
+                    if size == 8 { regs[d] = regs[d].byteSwapped }
+                    else if size == 4 { setReg(d, 4, UInt64(UInt32(truncatingIfNeeded: regs[d]).byteSwapped)) }
+                    else { setReg(d, 2, 0) }   // BSWAP r16 is undefined; Intel cores zero it (as step())
+                case .xchg:
+                    let a = Int(o.pointee.rm), b = Int(o.pointee.reg)
+                    let x = blockReg(a, size, rex), y = blockReg(b, size, rex)
+                    setBlockReg(a, size, rex, y)
+                    setBlockReg(b, size, rex, x)
+                case .flagOp:
+                    switch o.pointee.sub {
+                    case 0xF5: flags ^= F.cf
+                    case 0xF8: flags &= ~F.cf
+                    case 0xF9: flags |= F.cf
+                    case 0xFC: flags &= ~F.df
+                    default: flags |= F.df
+                    }
+                case .leave:
+                    let bp = regs[5] & spMask
+                    guard let rp = blockData(S.ss, bp, size, write: false) else { break blocks }
+                    let v = CPU.load(rp, size)
+                    setSP(bp &+ UInt64(size))
+                    setReg(5, size, v)
+                case .jmpIndirect, .callIndirect:
+                    let t0: UInt64
+                    if o.pointee.isReg {
+                        t0 = blockReg(Int(o.pointee.rm), size, rex)
+                    } else {
+                        guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), size, write: false) else { break blocks }
+                        t0 = CPU.load(rp, size)
+                    }
+                    guard let t = blockTarget(t0, size) else { break blocks }
+                    if o.pointee.kind == .callIndirect {
+                        let sp = (regs[4] &- UInt64(size)) & spMask
+                        guard let wp = blockData(S.ss, sp, size, write: true) else { break blocks }
+                        CPU.store(wp, size, next)
+                        setSP(sp)
+                    }
+                    ip = t
+                    n &+= 1
+                    continue blocks
                 case .jcc, .jmp:
                     if o.pointee.kind == .jmp || cond(Int(o.pointee.sub)) {
                         guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }

@@ -51,6 +51,8 @@ struct DecodedOp {
     /// Immediate (already sign-extended and masked as the instruction uses it), branch
     /// displacement, or shift count.
     var imm: UInt64 = 0
+    /// The immediate is an operand (BT r/m, imm8 rather than BT r/m, reg).
+    var isImm = false
 
     static let noRegister: UInt8 = 0xFF
     static let ripBase: UInt8 = 16
@@ -85,14 +87,46 @@ struct DecodedOp {
         case cbw            // 98
         case cwd            // 99
         case nop            // 90, 0F 1F
+        case bitTest        // 0F A3/AB/B3/BB and 0F BA /4-/7, register r/m (sub = BT BTS BTR BTC;
+                            // the offset from ModRM.reg, or imm with isImm)
+        case bitScan        // 0F BC/BD (sub 1 = BSR)
+        case doubleShift    // 0F A4/A5/AC/AD (sub bit 0 = SHLD, bit 1 = count in CL; imm = count)
+        case bswap          // 0F C8-CF
+        case xchg           // 86/87 and 90-97, register operands only
+        case flagOp         // F5 CMC, F8 CLC, F9 STC, FC CLD, FD STD (sub = the opcode's low byte)
+        case leave          // C9
         // Control transfers end a block.
         case jcc            // 70-7F, 0F 80-8F
         case jmp            // EB, E9
         case call           // E8
         case ret            // C3
+        case jmpIndirect    // FF /4
+        case callIndirect   // FF /2
+        // Register forms of the commonest instructions with the operand size fixed (chosen by
+        // specialise() after decoding), so the executor's code for them folds the size.
+        case aluRR4, aluRR8, aluRI4, aluRI8, movRR4, movRR8, movRI8, incDecR4, incDecR8
     }
 
-    var endsBlock: Bool { kind.rawValue >= Kind.jcc.rawValue }
+    /// The size-specialised kind for this op, where there is one.
+    mutating func specialise() {
+        guard isReg || kind == .movRegImm else { return }
+        switch (kind, size) {
+        case (.aluRMReg, 4): kind = .aluRR4
+        case (.aluRMReg, 8): kind = .aluRR8
+        case (.aluRMImm, 4): kind = .aluRI4
+        case (.aluRMImm, 8): kind = .aluRI8
+        case (.movRMReg, 4): kind = .movRR4
+        case (.movRMReg, 8): kind = .movRR8
+        case (.movRegRM, 4): kind = .movRR4; swap(&reg, &rm)
+        case (.movRegRM, 8): kind = .movRR8; swap(&reg, &rm)
+        case (.movRegImm, 8), (.movRegImm, 4): kind = .movRI8   // imm is zero-extended for size 4
+        case (.incDec, 4): kind = .incDecR4
+        case (.incDec, 8): kind = .incDecR8
+        default: break
+        }
+    }
+
+    var endsBlock: Bool { kind.rawValue >= Kind.jcc.rawValue && kind.rawValue <= Kind.callIndirect.rawValue }
 }
 
 /// The cache's storage (bump-allocated pools, a direct-mapped block table), one per vCPU.
@@ -420,6 +454,15 @@ extension CPU {
             o.kind = .lea; o.size = UInt8(osz)
         case 0x90 where rx & 1 == 0:
             o.kind = .nop
+        case 0x91...0x97:
+            o.kind = .xchg; o.size = UInt8(osz); o.isReg = true; o.rm = 0; o.reg = UInt8(op & 7 | (rx & 1) << 3)
+        case 0x86, 0x87:
+            guard modrm(), o.isReg else { return false }   // XCHG with memory is locked: step()
+            o.kind = .xchg; o.size = UInt8(op == 0x86 ? 1 : osz)
+        case 0xF5, 0xF8, 0xF9, 0xFC, 0xFD:
+            o.kind = .flagOp; o.sub = UInt8(op)
+        case 0xC9:
+            o.kind = .leave; o.size = UInt8(stackOsz)
         case 0x98:
             o.kind = .cbw; o.size = UInt8(osz)
         case 0x99:
@@ -473,8 +516,13 @@ extension CPU {
             default: o.kind = .mulDiv
             }
         case 0xFE, 0xFF:
-            guard modrm(), o.reg & 7 < 2 else { return false }
-            o.kind = .incDec; o.sub = o.reg & 1; o.size = UInt8(op == 0xFE ? 1 : osz)
+            guard modrm() else { return false }
+            switch o.reg & 7 {
+            case 0, 1: o.kind = .incDec; o.sub = o.reg & 1; o.size = UInt8(op == 0xFE ? 1 : osz)
+            case 2 where op == 0xFF: o.kind = .callIndirect; o.size = UInt8(branchOsz)
+            case 4 where op == 0xFF: o.kind = .jmpIndirect; o.size = UInt8(branchOsz)
+            default: return false
+            }
         case 0x0F:
             guard let op2 = byte() else { return false }
             switch op2 {
@@ -496,6 +544,26 @@ extension CPU {
             case 0xB6, 0xB7, 0xBE, 0xBF:
                 guard modrm() else { return false }
                 o.kind = op2 < 0xBE ? .movzx : .movsx; o.sub = UInt8(op2 & 1 == 0 ? 1 : 2); o.size = UInt8(osz)
+            case 0xA3, 0xAB, 0xB3, 0xBB:
+                // Register r/m only: a memory operand with a register offset is a bit string.
+                guard modrm(), o.isReg else { return false }
+                o.kind = .bitTest; o.sub = UInt8((op2 >> 3) & 3); o.size = UInt8(osz)
+            case 0xBA:
+                guard modrm(), o.isReg, o.reg & 7 >= 4, let v = imm(1) else { return false }
+                o.kind = .bitTest; o.sub = (o.reg & 7) - 4; o.size = UInt8(osz); o.imm = v; o.isImm = true
+            case 0xBC, 0xBD:
+                guard modrm() else { return false }
+                o.kind = .bitScan; o.sub = UInt8(op2 & 1); o.size = UInt8(osz)
+            case 0xA4, 0xA5, 0xAC, 0xAD:
+                guard modrm() else { return false }
+                o.kind = .doubleShift; o.size = UInt8(osz)
+                o.sub = (op2 < 0xA8 ? 1 : 0) | (op2 & 1 == 1 ? 2 : 0)
+                if op2 & 1 == 0 {
+                    guard let v = imm(1) else { return false }
+                    o.imm = v
+                }
+            case 0xC8...0xCF:
+                o.kind = .bswap; o.size = UInt8(osz); o.reg = UInt8(op2 & 7 | (rx & 1) << 3)
             default:
                 return false
             }
@@ -503,6 +571,7 @@ extension CPU {
             return false
         }
         o.len = UInt8(k)
+        o.specialise()
         return true
     }
 }

@@ -132,14 +132,8 @@ extension CPU {
                 if v == 0 { f |= F.cf }
                 if r == 0 { f |= F.zf }
                 flags = f
-            } else {
-                // BSF/BSR: ZF = source zero; the destination is left unchanged then (Intel cores).
-                // CF OF SF AF PF are undefined; they are left unchanged.
-                if v == 0 { flags |= F.zf }
-                else {
-                    flags &= ~F.zf
-                    setR(mrReg, osz, UInt64(op == 0xBC ? v.trailingZeroBitCount : 63 - v.leadingZeroBitCount))
-                }
+            } else if let r = bitScan(reverse: op == 0xBD, v) {
+                setR(mrReg, osz, r)
             }
         case 0xC0, 0xC1:
             let size = op == 0xC0 ? 1 : osz

@@ -682,6 +682,12 @@ public final class RefVCPU: VirtualCPU {
             c("insn_emulation", cpu.emulatedInstructions), c("insn_emulation_fail", s.insnEmulationFail),
             c("hypercalls", s.hypercalls), c("irq_injections", s.irqInjections), c("nmi_injections", s.nmiInjections),
             c("req_event", 0),
+            // The engine's own (no KVM counterpart): its decoded-instruction cache.
+            c("decode_cache_peak_bytes", UInt64(cpu.decodeCache.peakBytes)),
+            c("decode_cache_bound_bytes", UInt64(DecodeCache.footprintBytes)),
+            c("decode_cache_blocks_built", cpu.decodeCache.blocksBuilt),
+            c("decode_cache_stale_blocks", cpu.decodeCache.staleBlocks),
+            c("decode_cache_flushes", cpu.decodeCache.flushes),
         ])
     }
 }
