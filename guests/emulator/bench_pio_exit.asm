@@ -7,17 +7,17 @@
 ;
 ; Expected checksum, computed independently with this Python model (M32 = 2**32-1):
 ;   ebx = 0x13579BDF
-;   for ecx in range(3000, 0, -1): ebx = rol32(((ebx * 0x01000193) & M32) ^ ecx ^ ebx, 5)
-;   # ebx = 0x0798C8B4
+;   for ecx in range(40000, 0, -1): ebx = rol32(((ebx * 0x01000193) & M32) ^ ecx ^ ebx, 5)
+;   # ebx = 0x906CF367
 %define PL_BUDGET 200000000
 %include "payload.inc"
 PAYLOAD bench_pio_exit, emulator, long64, "bench: OUT to a userspace port every iteration"
     align 8
 bench_params:
     db "KVMUBNCH"
-bench_iterations:   dq 3000
+bench_iterations:   dq 40000
                     dq 8
-                    dq 3000
+                    dq 40000
 payload_main:
     mov ebx, 0x13579BDF
     mov rcx, [bench_iterations]
@@ -33,5 +33,5 @@ payload_main:
     dec ecx                             ; 7
     jnz .loop                           ; 8
 .done:
-    CHECK_EQ rbx, 0x0798C8B4, "PIO loop checksum (Python model of 3000 iterations)"
+    CHECK_EQ rbx, 0x906CF367, "PIO loop checksum (Python model of 40000 iterations)"
     PAYLOAD_DONE

@@ -205,7 +205,9 @@ public enum RefBench {
             do { loaded = try LoadedPayload(payload, on: hypervisor) } catch {
                 return TimedRun(seconds: 0, status: nil, problem: "\(error)")
             }
-            let outcome = PayloadRunner(loaded, wallBudgetNanoseconds: UInt64(processTimeout * 1e9)).run()
+            var runner = PayloadRunner(loaded, wallBudgetNanoseconds: UInt64(processTimeout * 1e9))
+            runner.exitCap = Int.max   // a loop may exit every iteration (bench_pio_exit)
+            let outcome = runner.run()
             let retired = instructionsRetired(loaded.vcpu)
             var cache: [String: UInt64] = [:]
             if let stats = try? loaded.vcpu.statistics() {

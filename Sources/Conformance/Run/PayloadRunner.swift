@@ -21,6 +21,9 @@ struct PayloadRunner {
     static let maximumConsoleBytes = 64 * 1024
 
     let loaded: LoadedPayload
+    /// The exit cap of this run: maximumExits, except for `bench ref`, whose loops may exit on
+    /// every iteration by design (the wall-clock limit still bounds them).
+    var exitCap = PayloadRunner.maximumExits
     /// Wall-clock limit for the whole run.
     let wallBudgetNanoseconds: UInt64
     /// Called with each trace line as it happens, hardware-level lines (where the backend
@@ -109,7 +112,7 @@ struct PayloadRunner {
             let now = DispatchTime.now().uptimeNanoseconds
             guard now < deadline else { end = .timeout; record(TraceEvent(exit: .timeout)); break }
             exits += 1
-            guard exits <= Self.maximumExits else { end = .error("more than \(Self.maximumExits) exits"); break }
+            guard exits <= exitCap else { end = .error("more than \(exitCap) exits"); break }
 
             let exit: Exit
             do {
