@@ -264,6 +264,9 @@ final class CPU {
     var flipMOVBEAtCPL3 = false
     var staleDecodeCache = false
     var cpuid: CPUIDModel
+    /// MAXPHYADDR of the guest's CPUID and the address bits below it (updatePhysicalAddressWidth).
+    var maxPhysAddr: UInt64 = 46
+    var physAddrMask: UInt64 = ((UInt64(1) << 46) - 1) & ~0xFFF
     var vmxTraceEnabled = false
     var traceBuffer: [VMXTraceRecord] = []
     var stats = VCPUStats()
@@ -300,6 +303,7 @@ final class CPU {
         tlbWHost = .allocate(capacity: n); tlbWHost.initialize(repeating: nil, count: n)
         tlbXHost = .allocate(capacity: n); tlbXHost.initialize(repeating: nil, count: n)
         reset()
+        updatePhysicalAddressWidth()
     }
 
     deinit {

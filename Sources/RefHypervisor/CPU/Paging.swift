@@ -2,9 +2,19 @@
 // 4K/2M/4M/1G pages, U/S, R/W, NX, CR0.WP, CR4.SMEP, accessed/dirty bits, #PF error codes.
 
 extension CPU {
-    /// MAXPHYADDR reported in CPUID.80000008H:EAX[7:0].
-    static let maxPhysAddr: UInt64 = 46
-    static let physAddrMask: UInt64 = ((UInt64(1) << maxPhysAddr) - 1) & ~0xFFF
+    /// MAXPHYADDR from the guest's CPUID, as KVM takes it (cpuid.c cpuid_query_maxphyaddr):
+    /// CPUID.80000008H:EAX[7:0] when leaf 80000000H reaches it, else 36. Paging-structure
+    /// bits from it up to 51 are reserved (SDM Vol. 3A 4.5; KVM: reset_rsvds_bits_mask).
+    /// Called whenever the vCPU's CPUID table changes.
+    func updatePhysicalAddressWidth() {
+        var bits: UInt64 = 36
+        if let top = cpuid.entries.first(where: { $0.function == 0x8000_0000 }), top.eax >= 0x8000_0008,
+           let leaf = cpuid.entries.first(where: { $0.function == 0x8000_0008 }) {
+            bits = UInt64(leaf.eax & 0xFF)
+        }
+        maxPhysAddr = min(max(bits, 32), 52)
+        physAddrMask = ((UInt64(1) << maxPhysAddr) - 1) & ~0xFFF
+    }
 
     /// Walks the guest page tables. On success sets the A (and for writes D) bits and returns
     /// the GPA; otherwise raises #PF with CR2 = `la` (SDM Vol. 3A 4.7).
@@ -31,7 +41,7 @@ extension CPU {
             return .exception(Vec.pf, code)
         }
 
-        let rsvdHigh: UInt64 = ~((UInt64(1) << CPU.maxPhysAddr) - 1) & 0x000F_FFFF_FFFF_FFFF
+        let rsvdHigh: UInt64 = ~((UInt64(1) << maxPhysAddr) - 1) & 0x000F_FFFF_FFFF_FFFF
         let nxBit: UInt64 = 1 << 63
         var gpa: UInt64
         var leafAddr: UInt64
@@ -45,14 +55,14 @@ extension CPU {
             var table: UInt64
             var level: Int
             if lma {
-                table = cr3 & CPU.physAddrMask
+                table = cr3 & physAddrMask
                 level = 4
             } else {
                 // PAE: the PDPTE registers loaded with CR3 (SDM Vol. 3A 4.4.1); a not-present
                 // one gives #PF, its reserved bits were checked at load time (#GP).
                 let pdpte = pdptes[Int((la >> 30) & 3)]
                 if pdpte & 1 == 0 { throw pf(false) }
-                table = pdpte & CPU.physAddrMask
+                table = pdpte & physAddrMask
                 level = 2
             }
             while true {
@@ -69,19 +79,19 @@ extension CPU {
                 if level == 1 || (e & 0x80 != 0 && level <= 3) {
                     if level == 3 {
                         if e & 0x3FFF_E000 != 0 { throw pf(true, rsvd: true) }   // 1G page: bits 29:13
-                        gpa = (e & CPU.physAddrMask & ~0x3FFF_FFFF) | (la & 0x3FFF_FFFF)
+                        gpa = (e & physAddrMask & ~0x3FFF_FFFF) | (la & 0x3FFF_FFFF)
                     } else if level == 2 {
                         if e & 0x1F_E000 != 0 { throw pf(true, rsvd: true) }     // 2M page: bits 20:13
-                        gpa = (e & CPU.physAddrMask & ~0x1F_FFFF) | (la & 0x1F_FFFF)
+                        gpa = (e & physAddrMask & ~0x1F_FFFF) | (la & 0x1F_FFFF)
                     } else {
-                        gpa = (e & CPU.physAddrMask) | (la & 0xFFF)
+                        gpa = (e & physAddrMask) | (la & 0xFFF)
                     }
                     leafAddr = addr; leafSize = 8
                     lastWalkGlobal = e & 0x100 != 0
                     lastWalkLarge = level > 1
                     break
                 }
-                table = e & CPU.physAddrMask
+                table = e & physAddrMask
                 level -= 1
             }
         } else {
@@ -136,7 +146,7 @@ extension CPU {
     func loadPDPTEs(_ newCR3: UInt64) throws(Fault) {
         let base = newCR3 & 0xFFFF_FFE0
         var e: [UInt64] = [0, 0, 0, 0]
-        let rsvdHigh: UInt64 = ~((UInt64(1) << CPU.maxPhysAddr) - 1)
+        let rsvdHigh: UInt64 = ~((UInt64(1) << maxPhysAddr) - 1)
         for i in 0..<4 {
             let v = try physRead(base + UInt64(i) * 8, 8)
             if v & 1 != 0 && (v & 0x1E6 != 0 || v & rsvdHigh != 0) { throw gp(0) }

@@ -151,7 +151,7 @@ extension CPU {
             case 2: cr2 = v
             case 3:
                 // kvm_set_cr3: bits beyond MAXPHYADDR (bit 63 too, without CR4.PCIDE) are #GP.
-                if lma && v & ~(CPU.physAddrMask | 0xFFF) != 0 { throw gp(0) }
+                if lma && v & ~(physAddrMask | 0xFFF) != 0 { throw gp(0) }
                 if paePaging { try loadPDPTEs(v) }
                 cr3 = v
                 if cr4 & 0x80 != 0 && mem.generation == memGeneration { flushNonGlobalTLB() } else { flushTLB() }
@@ -393,7 +393,7 @@ extension CPU {
                 return true
             }
             // Reserved bits (MAXPHYADDR and 0..7, 9) must be 0.
-            if v & ~(CPU.physAddrMask | 0x900 | 0x400) != 0 { return false }
+            if v & ~(physAddrMask | 0x900 | 0x400) != 0 { return false }
             apicBase = v
         case 0x8B: break
         case 0x3B:

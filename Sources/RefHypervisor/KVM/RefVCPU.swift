@@ -596,6 +596,7 @@ public final class RefVCPU: VirtualCPU {
         // Since 5.16 KVM refuses to change CPUID after KVM_RUN (identical tables are allowed).
         if hasRun && entries != cpu.cpuid.entries { throw KVMError(errno: Errno.EINVAL, operation: op) }
         cpu.cpuid.entries = entries
+        cpu.updatePhysicalAddressWidth()
     }
 
     public func vcpuEvents() throws(KVMError) -> VCPUEvents {
