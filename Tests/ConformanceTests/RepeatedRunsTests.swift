@@ -49,6 +49,24 @@ struct RepeatedRunsTests {
         #expect(summary.contains("1 unexpected failures, 1 unexpected divergences"), "\(summary)")
     }
 
+    /// A check that is XFAIL in some runs and PASS in others, while the payload stays XFAIL
+    /// (a payload-wide entry): invisible in the payload verdicts, so reported on its own.
+    @Test func aCheckThatFlipsUnderAStablePayloadVerdictIsAChange() {
+        func run(_ flip: Bool) -> PayloadReport {
+            var r = report(kvmFails: false)
+            r.results[0].lines = [JudgedLine(verdict: .xfail, text: "first check [known divergence of impl_a (x *): why]"),
+                                  JudgedLine(verdict: flip ? .pass : .xfail, text: "second check [known divergence of impl_a (x *): why]")]
+            return r
+        }
+        let r = RepeatedReport((0..<5).map { run($0 == 3) })
+        #expect(r.changed)
+        #expect(r.checkChanges.count == 1)
+        let text = RepeatReport.lines(r, runs: 5).joined(separator: "\n")
+        #expect(text.contains("CHANGED CHECK exits.io_latch_sizes [kvm] check 2: PASS 1, XFAIL 4 (second check) in 5 runs"), "\(text)")
+        #expect(RepeatReport.summary([r], runs: 5).contains("1 changed check verdicts"))
+        #expect(RepeatReport.failed([r], strict: true) && !RepeatReport.failed([r], strict: false))
+    }
+
     @Test func changeWithoutFailureFailsOnlyWhenStrict() {
         var t = VerdictTally<Verdict>()
         t.add(.xfail, why: "recorded")

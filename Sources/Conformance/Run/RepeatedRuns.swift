@@ -47,8 +47,14 @@ public struct RepeatedReport: Sendable {
     public var backends: [(name: String, tally: VerdictTally<Verdict>)]
     /// Present when two backends ran.
     public var comparison: VerdictTally<Comparison.Verdict>?
+    /// Checks whose own verdict was not the same in every run although the payload's could
+    /// be (an XFAIL check that sometimes passes under a payload-wide entry): per backend, one
+    /// line each, e.g. `check 2: PASS 19, XFAIL 1 (CPUID.1H:EBX at CPL3 = at CPL0 ...)`.
+    public var checkChanges: [(backend: String, text: String)] = []
 
-    public var changed: Bool { backends.contains { $0.tally.changed } || comparison?.changed == true }
+    public var changed: Bool {
+        backends.contains { $0.tally.changed } || comparison?.changed == true || !checkChanges.isEmpty
+    }
     /// A run failed unexpectedly or the backends diverged unexpectedly in at least one run.
     public var unexpectedFailure: Bool {
         backends.contains { $0.tally.count(.fail) > 0 } || (comparison?.count(.diverge) ?? 0) > 0
@@ -61,6 +67,20 @@ public struct RepeatedReport: Sendable {
             var t = VerdictTally<Verdict>()
             for r in runs { let res = r.results[i]; t.add(res.verdict, why: Self.why(res)) }
             return (runs[0].results[i].backend, t)
+        }
+        for i in (runs.first?.results ?? []).indices {
+            let name = runs[0].results[i].backend
+            let perRun = runs.map { $0.results[i].lines }
+            let fewest = perRun.map(\.count).min() ?? 0, most = perRun.map(\.count).max() ?? 0
+            if fewest != most { checkChanges.append((name, "the number of checks varies: \(fewest) to \(most)")) }
+            for k in 0..<fewest {
+                var counts: [Verdict: Int] = [:]
+                for lines in perRun { counts[lines[k].verdict, default: 0] += 1 }
+                guard counts.count > 1 else { continue }
+                let tally = counts.keys.sorted().map { "\($0.rawValue) \(counts[$0]!)" }.joined(separator: ", ")
+                let text = Self.withoutRecordedReason(perRun[0][k].text)
+                checkChanges.append((name, "check \(k + 1): \(tally) (\(text))"))
+            }
         }
         if runs.first?.comparison != nil {
             var t = VerdictTally<Comparison.Verdict>()
@@ -78,7 +98,10 @@ public struct RepeatedReport: Sendable {
     /// the recorded divergence's reason (the single-run report prints it).
     static func why(_ r: PayloadResult) -> String {
         guard r.verdict != .pass else { return "" }
-        let text = r.lines.first { $0.verdict == r.verdict }?.text ?? r.lines.first?.text ?? ""
+        return withoutRecordedReason(r.lines.first { $0.verdict == r.verdict }?.text ?? r.lines.first?.text ?? "")
+    }
+
+    static func withoutRecordedReason(_ text: String) -> String {
         for marker in [" [known divergence of ", " [recorded as a divergence of "] {
             if let r = text.firstRange(of: marker) { return String(text[..<r.lowerBound]) }
         }
@@ -133,7 +156,12 @@ public enum RepeatReport {
                 out.append("STABLE \(v.rawValue) \(r.qualifiedName) [\(label)]: \(runs) of \(runs)" + (why.isEmpty ? "" : " (\(why))"))
             }
         }
-        for b in r.backends { add(b.tally, b.name) }
+        for b in r.backends {
+            add(b.tally, b.name)
+            for c in r.checkChanges where c.backend == b.name {
+                out.append("CHANGED CHECK \(r.qualifiedName) [\(b.name)] \(c.text) in \(runs) runs")
+            }
+        }
         if let c = r.comparison { add(c, "comparison") }
         return out
     }
@@ -144,11 +172,12 @@ public enum RepeatReport {
         reports.contains { $0.unexpectedFailure || (strict && ($0.unexpectedPass || $0.changed)) }
     }
 
-    /// `REPEAT SUMMARY: 70 payloads x 20 runs: 1 changed verdict (irq.x [kvm]), 0 runs with unexpected failures`
+    /// `REPEAT SUMMARY: 70 payloads x 20 runs: 1 changed verdicts (irq.x [kvm]), 0 changed check verdicts, 0 unexpected failures, ...`
     public static func summary(_ reports: [RepeatedReport], runs: Int) -> String {
         var changed: [String] = []
-        var failures = 0, divergences = 0, xpasses = 0
+        var failures = 0, divergences = 0, xpasses = 0, changedChecks = 0
         for r in reports {
+            changedChecks += r.checkChanges.count
             for b in r.backends {
                 if b.tally.changed { changed.append("\(r.qualifiedName) [\(b.name)]") }
                 failures += b.tally.count(.fail)
@@ -161,6 +190,7 @@ public enum RepeatReport {
         }
         var s = "REPEAT SUMMARY: \(reports.count) payloads x \(runs) runs: \(changed.count) changed verdicts"
         if !changed.isEmpty { s += " (\(changed.joined(separator: ", ")))" }
+        s += ", \(changedChecks) changed check verdicts"
         s += ", \(failures) unexpected failures, \(divergences) unexpected divergences, \(xpasses) unexpected passes"
         return s
     }

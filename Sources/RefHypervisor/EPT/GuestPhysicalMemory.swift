@@ -87,7 +87,12 @@ final class GuestPhysicalMemory {
         var s = Slot(id: r.slot, gpa: r.guestPhysicalAddress, size: r.memorySize,
                      userspaceAddress: r.userspaceAddress, flags: r.flags, host: hostPointer(r.userspaceAddress, r.memorySize),
                      dirty: nil)
-        if r.flags.contains(.logDirtyPages) { s.dirty = Array(repeating: 0, count: Int((r.memorySize >> 12 + 63) / 64)) }
+        if r.flags.contains(.logDirtyPages) {
+            // kvm_prepare_memory_region: logging in both old and new reuses the old bitmap
+            // (a KVM_MR_MOVE keeps the bits of writes made before it); otherwise a new one.
+            let old = move ? oldIndex.flatMap { slots[$0].dirty } : nil
+            s.dirty = old ?? Array(repeating: 0, count: Int((r.memorySize >> 12 + 63) / 64))
+        }
         if move, let i = oldIndex { slots.remove(at: i); populated.removeAll(keepingCapacity: true) }
         slots.append(s)
         slots.sort { $0.gpa < $1.gpa }

@@ -137,7 +137,9 @@ public struct VMXTraceRecord: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        var s = "\(reason.rawValue) \(reason.name) qual=0x\(String(qualification, radix: 16)) rip=0x\(String(rip, radix: 16))"
+        var s = "\(reason.rawValue) \(reason.name) qual=0x\(String(qualification, radix: 16))"
+        if reason == .eptViolation { s += " (" + VMXQualification.describeEPTViolation(qualification) + ")" }
+        s += " rip=0x\(String(rip, radix: 16))"
         if let g = guestPhysicalAddress { s += " gpa=0x\(String(g, radix: 16))" }
         if let l = guestLinearAddress { s += " gla=0x\(String(l, radix: 16))" }
         if let v = vector { s += " vector=\(v)" }
@@ -149,6 +151,24 @@ public struct VMXTraceRecord: Equatable, Sendable, CustomStringConvertible {
 
 /// Exit qualification encoders (SDM Vol. 3C 28.2.1).
 enum VMXQualification {
+    /// An EPT-violation qualification in words (Table 28-7): the access (bits 0-2), what the
+    /// EPT entry allowed (bits 3-5, `---` when there was no entry: KVM had not mapped the page
+    /// yet, or the GPA has no memory), whether the linear address is valid (bit 7) and, if it
+    /// is, whether the access was to the final translation or to a guest paging structure
+    /// during the walk (bit 8). E.g. `write; EPT entry ---; linear address valid; final translation`.
+    static func describeEPTViolation(_ q: UInt64) -> String {
+        let access = [(1, "read"), (2, "write"), (4, "fetch")].filter { q & UInt64($0.0) != 0 }.map(\.1)
+        let perms = (q & 8 != 0 ? "r" : "-") + (q & 16 != 0 ? "w" : "-") + (q & 32 != 0 ? "x" : "-")
+        var parts = [access.isEmpty ? "no access bits" : access.joined(separator: "+"), "EPT entry \(perms)"]
+        if q & 0x80 != 0 {
+            parts.append("linear address valid")
+            parts.append(q & 0x100 != 0 ? "final translation" : "guest paging-structure access")
+        } else {
+            parts.append("no linear address")
+        }
+        return parts.joined(separator: "; ")
+    }
+
     /// Table 28-5, I/O instructions: size-1 in bits 2:0, direction bit 3 (1 = IN),
     /// string bit 4, REP bit 5, operand encoding bit 6 (1 = immediate), port in 31:16.
     static func io(size: Int, isIn: Bool, string: Bool, rep: Bool, immediate: Bool, port: UInt16) -> UInt64 {
