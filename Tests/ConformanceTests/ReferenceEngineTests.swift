@@ -74,4 +74,16 @@ struct ReferenceEngineTests {
         let broken = RefHypervisor(injectedFaults: [.staleDecodeCache])
         #expect(SuiteRunner().run(payload, on: broken, backend: "ref-stale").verdict == .fail)
     }
+
+    /// `kvm-unit trace` on ref: an EPT violation names its qualification bits and the GPA
+    /// (README, "trace"), and the later access to an unbacked GPA is an EPT misconfiguration.
+    @Test("the trace decodes EPT-violation qualifications and shows the GPA")
+    func eptViolationTrace() throws {
+        let payload = try #require(Catalogue.named("memslot_delete_mmio"))
+        let t = TraceRun.run(payload, on: try Backends.openReference(), backend: "ref")
+        let write = t.lines.first { $0.contains("EPT violation qual=0x182 (write; EPT entry ---; linear address valid; final translation)") }
+        #expect(write?.contains(" gpa=0x") == true, "\(t.lines.prefix(20))")
+        #expect(t.lines.contains { $0.contains("EPT violation qual=0x184 (fetch; EPT entry ---; linear address valid; final translation)") })
+        #expect(t.lines.contains { $0.contains("VMX 49 EPT misconfiguration") }, "an MMIO SPTE hit")
+    }
 }
