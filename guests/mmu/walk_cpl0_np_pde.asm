@@ -5,27 +5,13 @@
 ; entry left alone; a supervisor-mode (CPL0) read must fault with error code 0,
 ; CR2 = the address.  KVM's walker checks every level (paging_tmpl.h
 ; FNAME(walk_addr_generic), permission_fault); a port that checks the leaf only passes the
-; access when the rule is broken above it.
+; access when the rule is broken above it.  The body: include/body_walk_rule.inc.
 %include "payload.inc"
 PAYLOAD walk_cpl0_np_pde, mmu, long64, "np in the PDE only: a CPL0 read faults, #PF 0"
-payload_main:
-    call pt_private_walk
-    mov rax, [pt_walk_page]
-    mov dword [rax + 0x100], 0x00E4FF41  ; JMP R12 (41 FF E4): where a fetch that does not fault goes
-    push rcx
-    mov rax, [pt_walk_entries + 16]
-    and qword [rax], ~PTE_P
-    pop rcx
-    mov rax, cr3
-    mov cr3, rax
-    mov rbx, PRIVATE_VA + 0x100
-    lea r12, [rel .no_fault]
-    TRY
-    mov rax, [rbx]
-    CATCH VEC_PF, 0, "read through a PDE whose rule is broken (np)"
-    mov rcx, PRIVATE_VA + 0x100
-    CHECK_EQ [__exc_cr2], rcx, "CR2 = the address accessed"
-    PAYLOAD_DONE
-.no_fault:
-    FAIL "the fetch ran: no #PF"
-    PAYLOAD_DONE
+%define WALK_CPL 0
+%define WALK_ENTRY 16                  ; PDE
+%define WALK_EDIT 1                   ; clears P
+%define WALK_ACCESS 1                 ; read
+%define WALK_CODE (0)
+%define WALK_WHAT "read through a PDE whose rule is broken (np)"
+%include "body_walk_rule.inc"

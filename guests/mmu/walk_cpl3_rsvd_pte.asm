@@ -5,43 +5,14 @@
 ; entry left alone; a user-mode (CPL3) read must fault with error code PF_P | PF_U | PF_RSVD,
 ; CR2 = the address.  KVM's walker checks every level (paging_tmpl.h
 ; FNAME(walk_addr_generic), permission_fault); a port that checks the leaf only passes the
-; access when the rule is broken above it.
+; access when the rule is broken above it.  The body: include/body_walk_rule.inc.
 %define PL_SETUP
 %include "payload.inc"
 PAYLOAD walk_cpl3_rsvd_pte, mmu, user64, "rsvd in the PTE only: a CPL3 read faults, #PF P|U|RSVD"
-payload_setup:
-    call pt_private_walk
-    mov rax, [pt_walk_page]
-    mov dword [rax + 0x100], 0x00E4FF41  ; JMP R12 (41 FF E4): where a fetch that does not fault goes
-    push rcx
-    mov rax, [pt_walk_entries + 24]
-    mov rcx, 1 << 51
-    or [rax], rcx
-    pop rcx
-    mov rax, cr3
-    mov cr3, rax
-    ret
-payload_main:
-    ; Bit 51 is reserved only while MAXPHYADDR < 52 (CPUID.80000008H:EAX[7:0], else 36).
-    mov eax, 0x80000000
-    cpuid
-    cmp eax, 0x80000008
-    jb .reserved
-    mov eax, 0x80000008
-    cpuid
-    cmp al, 52
-    jb .reserved
-    SKIP "MAXPHYADDR = 52: bit 51 is an address bit"
-    PAYLOAD_DONE
-.reserved:
-    mov rbx, PRIVATE_VA + 0x100
-    lea r12, [rel .no_fault]
-    TRY
-    mov rax, [rbx]
-    CATCH VEC_PF, PF_P | PF_U | PF_RSVD, "read through a PTE whose rule is broken (rsvd)"
-    mov rcx, PRIVATE_VA + 0x100
-    CHECK_EQ [__exc_cr2], rcx, "CR2 = the address accessed"
-    PAYLOAD_DONE
-.no_fault:
-    FAIL "the fetch ran: no #PF"
-    PAYLOAD_DONE
+%define WALK_CPL 3
+%define WALK_ENTRY 24                  ; PTE
+%define WALK_EDIT 5                   ; sets bit 51
+%define WALK_ACCESS 1                 ; read
+%define WALK_CODE (PF_P | PF_U | PF_RSVD)
+%define WALK_WHAT "read through a PTE whose rule is broken (rsvd)"
+%include "body_walk_rule.inc"

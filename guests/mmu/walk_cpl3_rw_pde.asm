@@ -5,30 +5,14 @@
 ; entry left alone; a user-mode (CPL3) write must fault with error code PF_P | PF_W | PF_U,
 ; CR2 = the address.  KVM's walker checks every level (paging_tmpl.h
 ; FNAME(walk_addr_generic), permission_fault); a port that checks the leaf only passes the
-; access when the rule is broken above it.
+; access when the rule is broken above it.  The body: include/body_walk_rule.inc.
 %define PL_SETUP
 %include "payload.inc"
 PAYLOAD walk_cpl3_rw_pde, mmu, user64, "rw in the PDE only: a CPL3 write faults, #PF P|W|U"
-payload_setup:
-    call pt_private_walk
-    mov rax, [pt_walk_page]
-    mov dword [rax + 0x100], 0x00E4FF41  ; JMP R12 (41 FF E4): where a fetch that does not fault goes
-    push rcx
-    mov rax, [pt_walk_entries + 16]
-    and qword [rax], ~PTE_W
-    pop rcx
-    mov rax, cr3
-    mov cr3, rax
-    ret
-payload_main:
-    mov rbx, PRIVATE_VA + 0x100
-    lea r12, [rel .no_fault]
-    TRY
-    mov byte [rbx], 1
-    CATCH VEC_PF, PF_P | PF_W | PF_U, "write through a PDE whose rule is broken (rw)"
-    mov rcx, PRIVATE_VA + 0x100
-    CHECK_EQ [__exc_cr2], rcx, "CR2 = the address accessed"
-    PAYLOAD_DONE
-.no_fault:
-    FAIL "the fetch ran: no #PF"
-    PAYLOAD_DONE
+%define WALK_CPL 3
+%define WALK_ENTRY 16                  ; PDE
+%define WALK_EDIT 3                   ; clears R/W
+%define WALK_ACCESS 2                 ; write
+%define WALK_CODE (PF_P | PF_W | PF_U)
+%define WALK_WHAT "write through a PDE whose rule is broken (rw)"
+%include "body_walk_rule.inc"

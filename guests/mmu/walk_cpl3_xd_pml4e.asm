@@ -5,31 +5,14 @@
 ; entry left alone; a user-mode (CPL3) fetch must fault with error code PF_P | PF_U | PF_I,
 ; CR2 = the address.  KVM's walker checks every level (paging_tmpl.h
 ; FNAME(walk_addr_generic), permission_fault); a port that checks the leaf only passes the
-; access when the rule is broken above it.
+; access when the rule is broken above it.  The body: include/body_walk_rule.inc.
 %define PL_SETUP
 %include "payload.inc"
 PAYLOAD walk_cpl3_xd_pml4e, mmu, user64, "xd in the PML4E only: a CPL3 fetch faults, #PF P|U|I"
-payload_setup:
-    call pt_private_walk
-    mov rax, [pt_walk_page]
-    mov dword [rax + 0x100], 0x00E4FF41  ; JMP R12 (41 FF E4): where a fetch that does not fault goes
-    push rcx
-    mov rax, [pt_walk_entries + 0]
-    mov rcx, PTE_NX
-    or [rax], rcx
-    pop rcx
-    mov rax, cr3
-    mov cr3, rax
-    ret
-payload_main:
-    mov rbx, PRIVATE_VA + 0x100
-    lea r12, [rel .no_fault]
-    TRY
-    jmp rbx
-    CATCH VEC_PF, PF_P | PF_U | PF_I, "fetch through a PML4E whose rule is broken (xd)"
-    mov rcx, PRIVATE_VA + 0x100
-    CHECK_EQ [__exc_cr2], rcx, "CR2 = the address accessed"
-    PAYLOAD_DONE
-.no_fault:
-    FAIL "the fetch ran: no #PF"
-    PAYLOAD_DONE
+%define WALK_CPL 3
+%define WALK_ENTRY 0                  ; PML4E
+%define WALK_EDIT 4                   ; sets XD (bit 63)
+%define WALK_ACCESS 3                 ; fetch
+%define WALK_CODE (PF_P | PF_U | PF_I)
+%define WALK_WHAT "fetch through a PML4E whose rule is broken (xd)"
+%include "body_walk_rule.inc"
