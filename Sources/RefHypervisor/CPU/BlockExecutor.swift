@@ -148,6 +148,40 @@ extension CPU {
                 case .incDecR4:
                     let d = Int(o.pointee.rm)
                     regs[d] = incdec(regs[d] & 0xFFFF_FFFF, o.pointee.sub == 1, 4)
+                case .load8:
+                    guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), 8, write: false) else { break blocks }
+                    regs[Int(o.pointee.reg)] = CPU.load(rp, 8)
+                case .load4:
+                    guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), 4, write: false) else { break blocks }
+                    regs[Int(o.pointee.reg)] = CPU.load(rp, 4)
+                case .store8:
+                    guard let wp = blockData(Int(o.pointee.seg), blockAddress(o, next), 8, write: true) else { break blocks }
+                    CPU.store(wp, 8, regs[Int(o.pointee.reg)])
+                case .store4:
+                    guard let wp = blockData(Int(o.pointee.seg), blockAddress(o, next), 4, write: true) else { break blocks }
+                    CPU.store(wp, 4, regs[Int(o.pointee.reg)])
+                case .aluRegMem8:
+                    guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), 8, write: false) else { break blocks }
+                    let d = Int(o.pointee.reg), k = Int(o.pointee.sub)
+                    let v = alu(k, regs[d], CPU.load(rp, 8), 8)
+                    if k != 7 { regs[d] = v }
+                case .aluRegMem4:
+                    guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), 4, write: false) else { break blocks }
+                    let d = Int(o.pointee.reg), k = Int(o.pointee.sub)
+                    let v = alu(k, regs[d] & 0xFFFF_FFFF, CPU.load(rp, 4), 4)
+                    if k != 7 { regs[d] = v }
+                case .aluMemReg8, .aluMemReg4:
+                    // Read-modify-write (CMP reads only): both pointers before anything changes.
+                    let sz = o.pointee.kind == .aluMemReg8 ? 8 : 4
+                    let a = blockAddress(o, next), sg = Int(o.pointee.seg), k = Int(o.pointee.sub)
+                    guard let rp = blockData(sg, a, sz, write: false) else { break blocks }
+                    let src = sz == 8 ? regs[Int(o.pointee.reg)] : regs[Int(o.pointee.reg)] & 0xFFFF_FFFF
+                    if k == 7 {
+                        _ = alu(7, CPU.load(rp, sz), src, sz)
+                    } else {
+                        guard let wp = blockData(sg, a, sz, write: true) else { break blocks }
+                        CPU.store(wp, sz, alu(k, CPU.load(rp, sz), src, sz))
+                    }
                 case .aluRMReg, .aluRMImm:
                     let k = Int(o.pointee.sub)
                     let src = o.pointee.kind == .aluRMImm ? o.pointee.imm : blockReg(Int(o.pointee.reg), size, rex)

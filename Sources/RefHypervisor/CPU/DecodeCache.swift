@@ -105,11 +105,26 @@ struct DecodedOp {
         // Register forms of the commonest instructions with the operand size fixed (chosen by
         // specialise() after decoding), so the executor's code for them folds the size.
         case aluRR4, aluRR8, aluRI4, aluRI8, movRR4, movRR8, movRI8, incDecR4, incDecR8
+        // Memory forms of MOV and of the ALU operations, size fixed the same way.
+        case load4, load8, store4, store8, aluRegMem4, aluRegMem8, aluMemReg4, aluMemReg8
     }
 
     /// The size-specialised kind for this op, where there is one.
     mutating func specialise() {
-        guard isReg || kind == .movRegImm else { return }
+        if !isReg && kind != .movRegImm {
+            switch (kind, size) {
+            case (.movRegRM, 4): kind = .load4
+            case (.movRegRM, 8): kind = .load8
+            case (.movRMReg, 4): kind = .store4
+            case (.movRMReg, 8): kind = .store8
+            case (.aluRegRM, 4): kind = .aluRegMem4
+            case (.aluRegRM, 8): kind = .aluRegMem8
+            case (.aluRMReg, 4): kind = .aluMemReg4
+            case (.aluRMReg, 8): kind = .aluMemReg8
+            default: break
+            }
+            return
+        }
         switch (kind, size) {
         case (.aluRMReg, 4): kind = .aluRR4
         case (.aluRMReg, 8): kind = .aluRR8
