@@ -76,6 +76,16 @@ extension CPU {
         return t > cs.pointee.hi || t < cs.pointee.lo ? nil : t
     }
 
+    /// Register-register (`imm` false) or register-immediate ALU operation `k` at a fixed size:
+    /// inlined with constants, so alu()'s switch and the size masks fold away.
+    @inline(__always) func blockALU(_ o: UnsafePointer<DecodedOp>, _ k: Int, _ size: Int, imm: Bool) {
+        let d = Int(o.pointee.rm)
+        let m: UInt64 = size == 8 ? ~0 : 0xFFFF_FFFF
+        let b = imm ? o.pointee.imm : regs[Int(o.pointee.reg)] & m
+        let v = alu(k, regs[d] & m, b, size)
+        if k != 7 { regs[d] = v }
+    }
+
     /// Runs up to `limit` instructions from decoded blocks; returns how many retired. The
     /// caller guarantees no pending event, no #AC checking and no hardware breakpoints.
     @inline(never) func runBlocks(_ limit: UInt64) -> UInt64 {
@@ -136,6 +146,38 @@ extension CPU {
                     let d = Int(o.pointee.rm), k = Int(o.pointee.sub)
                     let v = alu(k, regs[d] & 0xFFFF_FFFF, o.pointee.imm, 4)
                     if k != 7 { regs[d] = v }
+                case .addRR8: blockALU(o, 0, 8, imm: false)
+                case .orRR8: blockALU(o, 1, 8, imm: false)
+                case .adcRR8: blockALU(o, 2, 8, imm: false)
+                case .sbbRR8: blockALU(o, 3, 8, imm: false)
+                case .andRR8: blockALU(o, 4, 8, imm: false)
+                case .subRR8: blockALU(o, 5, 8, imm: false)
+                case .xorRR8: blockALU(o, 6, 8, imm: false)
+                case .cmpRR8: blockALU(o, 7, 8, imm: false)
+                case .addRR4: blockALU(o, 0, 4, imm: false)
+                case .orRR4: blockALU(o, 1, 4, imm: false)
+                case .adcRR4: blockALU(o, 2, 4, imm: false)
+                case .sbbRR4: blockALU(o, 3, 4, imm: false)
+                case .andRR4: blockALU(o, 4, 4, imm: false)
+                case .subRR4: blockALU(o, 5, 4, imm: false)
+                case .xorRR4: blockALU(o, 6, 4, imm: false)
+                case .cmpRR4: blockALU(o, 7, 4, imm: false)
+                case .addRI8: blockALU(o, 0, 8, imm: true)
+                case .orRI8: blockALU(o, 1, 8, imm: true)
+                case .adcRI8: blockALU(o, 2, 8, imm: true)
+                case .sbbRI8: blockALU(o, 3, 8, imm: true)
+                case .andRI8: blockALU(o, 4, 8, imm: true)
+                case .subRI8: blockALU(o, 5, 8, imm: true)
+                case .xorRI8: blockALU(o, 6, 8, imm: true)
+                case .cmpRI8: blockALU(o, 7, 8, imm: true)
+                case .addRI4: blockALU(o, 0, 4, imm: true)
+                case .orRI4: blockALU(o, 1, 4, imm: true)
+                case .adcRI4: blockALU(o, 2, 4, imm: true)
+                case .sbbRI4: blockALU(o, 3, 4, imm: true)
+                case .andRI4: blockALU(o, 4, 4, imm: true)
+                case .subRI4: blockALU(o, 5, 4, imm: true)
+                case .xorRI4: blockALU(o, 6, 4, imm: true)
+                case .cmpRI4: blockALU(o, 7, 4, imm: true)
                 case .movRR8:
                     regs[Int(o.pointee.rm)] = regs[Int(o.pointee.reg)]
                 case .movRR4:

@@ -105,6 +105,12 @@ struct DecodedOp {
         // Register forms of the commonest instructions with the operand size fixed (chosen by
         // specialise() after decoding), so the executor's code for them folds the size.
         case aluRR4, aluRR8, aluRI4, aluRI8, movRR4, movRR8, movRI8, incDecR4, incDecR8
+        // The register forms once more with the operation fixed too (ADD OR ADC SBB AND SUB
+        // XOR CMP, in ModRM.reg / opcode order, so `first + op` is the kind).
+        case addRR8, orRR8, adcRR8, sbbRR8, andRR8, subRR8, xorRR8, cmpRR8
+        case addRR4, orRR4, adcRR4, sbbRR4, andRR4, subRR4, xorRR4, cmpRR4
+        case addRI8, orRI8, adcRI8, sbbRI8, andRI8, subRI8, xorRI8, cmpRI8
+        case addRI4, orRI4, adcRI4, sbbRI4, andRI4, subRI4, xorRI4, cmpRI4
         // Memory forms of MOV and of the ALU operations, size fixed the same way.
         case load4, load8, store4, store8, aluRegMem4, aluRegMem8, aluMemReg4, aluMemReg8
     }
@@ -139,6 +145,15 @@ struct DecodedOp {
         case (.incDec, 8): kind = .incDecR8
         default: break
         }
+        let first: Kind?
+        switch kind {
+        case .aluRR8: first = .addRR8
+        case .aluRR4: first = .addRR4
+        case .aluRI8: first = .addRI8
+        case .aluRI4: first = .addRI4
+        default: first = nil
+        }
+        if let first, let k = Kind(rawValue: first.rawValue + (sub & 7)) { kind = k }
     }
 
     var endsBlock: Bool { kind.rawValue >= Kind.jcc.rawValue && kind.rawValue <= Kind.callIndirect.rawValue }
