@@ -50,13 +50,9 @@ def walk(cpl, fault, level):
     short = code.replace("PF_", "").replace(" ", "")
     desc = f"{fault} in the {lname.upper()} only: a CPL{cpl} {access} faults, #PF {short}"
     out = HEADER
-    out += f"; Page-walk rule at one level: {rule}.\n"
-    out += f"; The private translation of PRIVATE_VA (paging.inc pt_private_walk: every entry P|W|U)\n"
-    out += f"; has its {lname.upper()} edited (it {edit}; SDM Vol. 3A table {table}), every other\n"
-    out += f"; entry left alone; a {who} {access} must fault with error code {code},\n"
-    out += "; CR2 = the address.  KVM's walker checks every level (paging_tmpl.h\n"
-    out += "; FNAME(walk_addr_generic), permission_fault); a port that checks the leaf only passes the\n"
-    out += "; access when the rule is broken above it.  The body: include/body_walk_rule.inc.\n"
+    out += f"; {rule}.\n"
+    out += f"; Here the {lname.upper()} of PRIVATE_VA {edit} (SDM Vol. 3A table {table}) and a {who}\n"
+    out += f"; {access} faults with {code}; the body is include/body_walk_rule.inc.\n"
     if cpl == 3:
         out += "%define PL_SETUP\n"
     out += '%include "payload.inc"\n'
@@ -75,10 +71,7 @@ def dirty(n):
     words = (n + 63) // 64
     name = f"dirty_log_pages_{n}"
     out = HEADER
-    out += f"; Dirty log of a {n}-page slot: writes to the first byte of page 0 and the last byte of\n"
-    out += f"; page {n - 1} set exactly bits 0 and {n - 1} of a {words}-word bitmap, and nothing past it is\n"
-    out += "; written.  The illumos port sized the bitmap wrongly (HVM-177): page counts on both\n"
-    out += "; sides of a 64-page word boundary catch it.  The body: include/body_dirty_log_pages.inc.\n"
+    out += f"; Dirty log of a {n}-page slot ({words} bitmap word(s)): include/body_dirty_log_pages.inc.\n"
     out += '%include "payload.inc"\n'
     out += f'PAYLOAD {name}, mmu, long64, "dirty log of a {n}-page slot: bits 0 and {n - 1}, {words} word(s), nothing past"\n'
     out += f"%define DL_PAGES {n}\n"

@@ -130,22 +130,6 @@ extension CPU {
                 switch o.pointee.kind {
                 // Size-specialised register forms (DecodedOp.specialise): the same helpers with
                 // a constant size, so masks and sign bits fold.
-                case .aluRR8:
-                    let d = Int(o.pointee.rm), k = Int(o.pointee.sub)
-                    let v = alu(k, regs[d], regs[Int(o.pointee.reg)], 8)
-                    if k != 7 { regs[d] = v }
-                case .aluRR4:
-                    let d = Int(o.pointee.rm), k = Int(o.pointee.sub)
-                    let v = alu(k, regs[d] & 0xFFFF_FFFF, regs[Int(o.pointee.reg)] & 0xFFFF_FFFF, 4)
-                    if k != 7 { regs[d] = v }
-                case .aluRI8:
-                    let d = Int(o.pointee.rm), k = Int(o.pointee.sub)
-                    let v = alu(k, regs[d], o.pointee.imm, 8)
-                    if k != 7 { regs[d] = v }
-                case .aluRI4:
-                    let d = Int(o.pointee.rm), k = Int(o.pointee.sub)
-                    let v = alu(k, regs[d] & 0xFFFF_FFFF, o.pointee.imm, 4)
-                    if k != 7 { regs[d] = v }
                 case .addRR8: blockALU(o, 0, 8, imm: false)
                 case .orRR8: blockALU(o, 1, 8, imm: false)
                 case .adcRR8: blockALU(o, 2, 8, imm: false)

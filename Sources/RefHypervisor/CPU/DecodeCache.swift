@@ -104,8 +104,8 @@ struct DecodedOp {
         case callIndirect   // FF /2
         // Register forms of the commonest instructions with the operand size fixed (chosen by
         // specialise() after decoding), so the executor's code for them folds the size.
-        case aluRR4, aluRR8, aluRI4, aluRI8, movRR4, movRR8, movRI8, incDecR4, incDecR8
-        // The register forms once more with the operation fixed too (ADD OR ADC SBB AND SUB
+        case movRR4, movRR8, movRI8, incDecR4, incDecR8
+        // ALU register forms with the operation fixed as well (ADD OR ADC SBB AND SUB
         // XOR CMP, in ModRM.reg / opcode order, so `first + op` is the kind).
         case addRR8, orRR8, adcRR8, sbbRR8, andRR8, subRR8, xorRR8, cmpRR8
         case addRR4, orRR4, adcRR4, sbbRR4, andRR4, subRR4, xorRR4, cmpRR4
@@ -131,11 +131,17 @@ struct DecodedOp {
             }
             return
         }
+        // ALU register forms: the kind names the operation too (`first + op`, ADD..CMP order).
+        let first: Kind?
         switch (kind, size) {
-        case (.aluRMReg, 4): kind = .aluRR4
-        case (.aluRMReg, 8): kind = .aluRR8
-        case (.aluRMImm, 4): kind = .aluRI4
-        case (.aluRMImm, 8): kind = .aluRI8
+        case (.aluRMReg, 8): first = .addRR8
+        case (.aluRMReg, 4): first = .addRR4
+        case (.aluRMImm, 8): first = .addRI8
+        case (.aluRMImm, 4): first = .addRI4
+        default: first = nil
+        }
+        if let first, let k = Kind(rawValue: first.rawValue + (sub & 7)) { kind = k; return }
+        switch (kind, size) {
         case (.movRMReg, 4): kind = .movRR4
         case (.movRMReg, 8): kind = .movRR8
         case (.movRegRM, 4): kind = .movRR4; swap(&reg, &rm)
@@ -145,15 +151,6 @@ struct DecodedOp {
         case (.incDec, 8): kind = .incDecR8
         default: break
         }
-        let first: Kind?
-        switch kind {
-        case .aluRR8: first = .addRR8
-        case .aluRR4: first = .addRR4
-        case .aluRI8: first = .addRI8
-        case .aluRI4: first = .addRI4
-        default: first = nil
-        }
-        if let first, let k = Kind(rawValue: first.rawValue + (sub & 7)) { kind = k }
     }
 
     var endsBlock: Bool { kind.rawValue >= Kind.jcc.rawValue && kind.rawValue <= Kind.callIndirect.rawValue }
