@@ -14,7 +14,10 @@ struct GuestAssembler: BuildToolPlugin {
         let guests = context.package.directoryURL.appending(path: "guests")
         let include = guests.appending(path: "include")
         let fm = FileManager.default
-        let includes = ((try? fm.contentsOfDirectory(at: include, includingPropertiesForKeys: nil)) ?? [])
+        // include/ and its sub-folders (include/forms: the generated bodies of the form payloads)
+        let includeDirs = [include] + (((try? fm.contentsOfDirectory(at: include, includingPropertiesForKeys: [.isDirectoryKey])) ?? [])
+            .filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true })
+        let includes = includeDirs.flatMap { (try? fm.contentsOfDirectory(at: $0, includingPropertiesForKeys: nil)) ?? [] }
             .filter { $0.pathExtension == "inc" }
         let groups = ["exits", "mmu", "emulator", "irq"]
         var commands: [Command] = []
