@@ -45,14 +45,8 @@ struct ABI: ParsableCommand {
             print("\(selected.count) checks")
             return
         }
-        var table = KnownDivergences.builtIn
-        if let path = divergences { table = table.adding(loadDivergenceFile(path)) }
-        let backends: [(name: String, hypervisor: any Hypervisor)]
-        do {
-            backends = try Backends.open(backend, device: device ?? "/dev/kvm", deviceGiven: device != nil) { line in
-                writeStandardError(line + "\n")
-            }
-        } catch { fail(error.description) }
+        let table = knownDivergences(adding: divergences)
+        let backends = openBackends(backend, device: device)
 
         print("kvm-unit: suite \(SuiteVersion.description)")
         var all: [[ABIResult]] = []

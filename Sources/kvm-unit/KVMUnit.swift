@@ -17,7 +17,7 @@ struct KVMUnit: ParsableCommand {
         abstract: "Conformance suite for the Linux KVM userspace ABI on x86, with a reference hypervisor.",
         discussion: "Exit status: 0 success, 1 an unexpected failure or divergence, 2 a usage or setup error.",
         version: SuiteVersion.description,
-        subcommands: [List.self, Run.self, Trace.self, Probe.self, ABI.self, Divergences.self, Bench.self, Selftest.self])
+        subcommands: [List.self, Run.self, Trace.self, Probe.self, ABI.self, Divergences.self, Bench.self, Fuzz.self, Selftest.self])
 
     /// ArgumentParser's own `main`, with one change: usage and validation errors exit 2
     /// (the status the README promises for every subcommand), not EX_USAGE (64).

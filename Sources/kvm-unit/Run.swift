@@ -79,12 +79,7 @@ struct Run: ParsableCommand {
         let logs = logDir.map { LogDirectory($0, payloads: selected) }
         var table = replaceDivergences ? KnownDivergences(entries: []) : KnownDivergences.builtIn
         if let path = divergences { table = table.adding(loadDivergenceFile(path)) }
-        let backends: [(name: String, hypervisor: any Hypervisor)]
-        do {
-            backends = try Backends.open(backend, device: device ?? "/dev/kvm", deviceGiven: device != nil) { line in
-                writeStandardError((line + "\n"))
-            }
-        } catch { fail(error.description) }
+        let backends = openBackends(backend, device: device)
 
         var runner = SuiteRunner(divergences: table, timeoutNanoseconds: timeoutNanoseconds)
         // What the guests will really read with CPUID, once, before any payload: a backend

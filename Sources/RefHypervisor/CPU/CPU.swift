@@ -111,6 +111,10 @@ public enum InjectedFault: Hashable, Sendable {
     /// The decoded-instruction cache never compares a block with guest memory again once
     /// built: the stale-decode bug the self-modifying-code payloads exist to catch.
     case staleDecodeCache
+    /// Read-modify-write instructions skip their write probe, so a #PF on the destination
+    /// reports W=0 (a read): the engine's old bug that `kvm-unit fuzz`'s faulting programs
+    /// exist to catch.
+    case readFaultForReadModifyWrite
 }
 
 final class CPU {
@@ -262,6 +266,7 @@ final class CPU {
     var interceptBreakpoints = false
     var flipCarryAfterADC = false
     var flipMOVBEAtCPL3 = false
+    var skipReadModifyWriteProbe = false
     var staleDecodeCache = false
     var cpuid: CPUIDModel
     /// MAXPHYADDR of the guest's CPUID and the address bits below it (updatePhysicalAddressWidth).

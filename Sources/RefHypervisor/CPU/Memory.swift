@@ -309,7 +309,7 @@ extension CPU {
     /// Checks a read-modify-write destination is writable before reading it, so an MMIO
     /// read exit is not taken for a destination that would fault and a fault changes nothing.
     @inline(__always) func checkWritableRM(_ size: Int) throws(Fault) {
-        if !mrIsReg { try probeWrite(eaSeg, eaddr(), size) }
+        if !mrIsReg && !skipReadModifyWriteProbe { try probeWrite(eaSeg, eaddr(), size) }
     }
 
     /// The checks of a write without the write: segmentation, then paging with W=1 for each

@@ -87,6 +87,7 @@ public final class RefVCPU: VirtualCPU {
         if cpu.memGeneration != cpu.mem.generation { cpu.flushTLB() }
         cpu.flipCarryAfterADC = vm.injectedFaults.contains(.flipCarryAfterADC)
         cpu.flipMOVBEAtCPL3 = vm.injectedFaults.contains(.flipMOVBEAtCPL3)
+        cpu.skipReadModifyWriteProbe = vm.injectedFaults.contains(.readFaultForReadModifyWrite)
         cpu.staleDecodeCache = vm.injectedFaults.contains(.staleDecodeCache)
         if !pendingExits.isEmpty { return pendingExits.removeFirst() }
         if shutdownState { return shutdown() }
