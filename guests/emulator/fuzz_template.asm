@@ -20,6 +20,7 @@ payload_setup:
     MAP_4K fuzz_np, 0
     ret
 payload_main:
+    fninit                          ; x87 programs: FCW 0x37F (all masked, nearest, 64-bit)
     push 0x600DF00D                 ; programs change every register but RSP
     call fuzz_code
     pop rbx

@@ -95,7 +95,7 @@ public struct FuzzCampaign {
         }
         for (j, p) in programs.enumerated() {
             let record = template.resultGPA + UInt64(j * Self.recordSize)
-            movImm(15, p.faults ? template.edgeGPA : base)
+            movImm(15, p.faults ? template.edgeGPA : p.ramOnly ? template.scratchGPA : base)
             for (k, q) in p.memory.enumerated() {
                 movImm(0, q)
                 c += [0x49, 0x89, 0x47, UInt8(8 * k)]                     // mov [r15 + 8k], rax

@@ -64,6 +64,9 @@ public struct FuzzProgram: Sendable, Equatable {
     /// The last instruction's memory operand reaches the not-present page after the cell
     /// (R15 = the template's edge cell): the program ends in a #PF.
     public var faults = false
+    /// The stream has x87 memory forms, which KVM's emulator does not implement (emulate.c
+    /// has only FNINIT/FNSTCW/FNSTSW of the x87): the cell stays in RAM on every implementation.
+    public var ramOnly: Bool { instructions.contains { $0.form.hasPrefix("x87 ") } }
 
     /// The arithmetic flags defined after the stream; a faulting last instruction changes
     /// none (the fault delivers RFLAGS as before it).
@@ -203,8 +206,47 @@ public struct StreamGenerator: Sendable {
         }
     }
 
+    /// A balanced x87 sequence on the cell (FLD ... FSTP/FISTP, so the register stack is
+    /// empty after it): arithmetic with a memory operand, integer loads and stores, one-operand
+    /// ops, and the P forms on two loaded values. FCW is FNINIT's (all exceptions masked,
+    /// round to nearest, 64-bit precision), so every result is defined; the status word's
+    /// sticky flags are not compared. Flags in RFLAGS are not touched.
+    mutating func x87() -> FuzzInstruction {
+        func m(_ opcode: UInt8, _ ext: Int, _ disp: Int) -> [UInt8] { [0x41, opcode, 0x40 | UInt8(ext << 3) | 7, UInt8(disp)] }
+        func disp(_ size: Int) -> Int { rng.below(64 - size + 1) }
+        let a8 = disp(8), b8 = disp(8), c8 = disp(8)
+        switch rng.below(5) {
+        case 0, 1: // FLD m; F<op> m; FSTP m (m64 or m32)
+            let wide = rng.below(2) == 0
+            let ext = rng.pick([0, 1, 4, 5, 6, 7])
+            let name = ["fadd", "fmul", "", "", "fsub", "fsubr", "fdiv", "fdivr"][ext]
+            let size = wide ? 8 : 4
+            let (a, b, c) = (disp(size), disp(size), disp(size))
+            let (ld, op): (UInt8, UInt8) = wide ? (0xDD, 0xDC) : (0xD9, 0xD8)
+            return FuzzInstruction(bytes: m(ld, 0, a) + m(op, ext, b) + m(ld, 3, c), form: "x87 \(name) m\(size * 8)",
+                                   text: "fld m\(size * 8) [r15+\(a)]; \(name) [r15+\(b)]; fstp [r15+\(c)]", reads: 0, defines: 0, undefines: 0)
+        case 2: // FILD m; FISTP m (16/32/64-bit integers, rounding per RC)
+            let which = rng.below(3)
+            let (size, op, ldExt, stExt): (Int, UInt8, Int, Int) = [(2, 0xDF, 0, 3), (4, 0xDB, 0, 3), (8, 0xDF, 5, 7)][which]
+            let (a, c) = (disp(size), disp(size))
+            return FuzzInstruction(bytes: m(op, ldExt, a) + m(op, stExt, c), form: "x87 fild/fistp m\(size * 8)",
+                                   text: "fild m\(size * 8) [r15+\(a)]; fistp [r15+\(c)]", reads: 0, defines: 0, undefines: 0)
+        case 3: // FLD m64; FSQRT/FCHS/FABS/FRNDINT; FSTP m64
+            let (code, name): (UInt8, String) = rng.pick([(0xFA, "fsqrt"), (0xE0, "fchs"), (0xE1, "fabs"), (0xFC, "frndint")])
+            return FuzzInstruction(bytes: m(0xDD, 0, a8) + [0xD9, code] + m(0xDD, 3, c8), form: "x87 \(name)",
+                                   text: "fld m64 [r15+\(a8)]; \(name); fstp [r15+\(c8)]", reads: 0, defines: 0, undefines: 0)
+        default: // FLD m64; FLD m64; F<op>P ST(1), ST; FSTP m64
+            let (code, name): (UInt8, String) = rng.pick([(0xC1, "faddp"), (0xC9, "fmulp"), (0xE9, "fsubp"), (0xF9, "fdivp"),
+                                                          (0xE1, "fsubrp"), (0xF1, "fdivrp")])
+            return FuzzInstruction(bytes: m(0xDD, 0, a8) + m(0xDD, 0, b8) + [0xDE, code] + m(0xDD, 3, c8), form: "x87 \(name)",
+                                   text: "fld m64 [r15+\(a8)]; fld m64 [r15+\(b8)]; \(name); fstp [r15+\(c8)]",
+                                   reads: 0, defines: 0, undefines: 0)
+        }
+    }
+
     mutating func instruction() -> FuzzInstruction {
         let f = FuzzFlags.self
+        if !faultOperand && rng.below(24) == 0 { return x87() }
         switch rng.below(20) {
         case 0, 1, 2: // ALU r/m, r and r, r/m
             let op = rng.below(8), w = width(), r = reg(), o = rm(w)

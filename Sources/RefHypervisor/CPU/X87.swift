@@ -93,7 +93,7 @@ extension CPU {
         let (x, y) = k == 5 || k == 7 ? (b, a) : (a, b)
         if x.isNaN || y.isNaN {
             if (CPU.isSignaling(x) || CPU.isSignaling(y)) && !x87Raise(CPU.fswIE) { return nil }
-            return x.isNaN ? CPU.quiet(x) : CPU.quiet(y)
+            return CPU.x87NaNResult(x, y)
         }
         var invalid = false
         switch k {
@@ -115,6 +115,44 @@ extension CPU {
         case 4, 5: return x - y
         default: return x / y
         }
+    }
+
+    /// The NaN an x87 arithmetic instruction delivers (SDM Vol. 1 4.8.3.5, Table 4-7, x87
+    /// column): a NaN and a number give the NaN; an SNaN and a QNaN give the QNaN; two
+    /// NaNs of the same kind give the one with the larger significand; always quieted.
+    static func x87NaNResult(_ x: Float80, _ y: Float80) -> Float80 {
+        guard x.isNaN && y.isNaN else { return quiet(x.isNaN ? x : y) }
+        let xs = isSignaling(x), ys = isSignaling(y)
+        if xs != ys { return quiet(xs ? y : x) }
+        let (xl, _) = bits80(x), (yl, _) = bits80(y)
+        return quiet(yl > xl ? y : x)
+    }
+
+    /// Single and double NaNs to and from the register format with their payloads (FLD
+    /// m32/m64 and FST/FSTP m32/m64 move the significand bits, SDM Vol. 1 4.8.3.4); other
+    /// values convert exactly (loads) or rounded to nearest (stores) as Swift does.
+    static func float80(single b: UInt32) -> Float80 {
+        guard b & 0x7F80_0000 == 0x7F80_0000 && b & 0x7F_FFFF != 0 else { return Float80(Float(bitPattern: b)) }
+        return float80(lo: 1 << 63 | UInt64(b & 0x7F_FFFF) << 40, hi: UInt16(b >> 31) << 15 | 0x7FFF)
+    }
+
+    static func float80(double b: UInt64) -> Float80 {
+        guard b & 0x7FF0_0000_0000_0000 == 0x7FF0_0000_0000_0000 && b & 0xF_FFFF_FFFF_FFFF != 0 else {
+            return Float80(Double(bitPattern: b))
+        }
+        return float80(lo: 1 << 63 | (b & 0xF_FFFF_FFFF_FFFF) << 11, hi: UInt16(b >> 63) << 15 | 0x7FFF)
+    }
+
+    static func singleBits(_ v: Float80) -> UInt32 {
+        guard v.isNaN else { return Float(v).bitPattern }
+        let (lo, hi) = bits80(v)
+        return UInt32(hi >> 15) << 31 | 0x7F80_0000 | UInt32((lo >> 40) & 0x7F_FFFF)
+    }
+
+    static func doubleBits(_ v: Float80) -> UInt64 {
+        guard v.isNaN else { return Double(v).bitPattern }
+        let (lo, hi) = bits80(v)
+        return UInt64(hi >> 15) << 63 | 0x7FF0_0000_0000_0000 | ((lo >> 11) & 0xF_FFFF_FFFF_FFFF)
     }
 
     static func quiet(_ v: Float80) -> Float80 {
@@ -180,8 +218,8 @@ extension CPU {
     func x87LoadMem(_ size: Int) throws(Fault) -> Float80 {
         let a = eaddr()
         switch size {
-        case 4: return Float80(Float(bitPattern: UInt32(truncatingIfNeeded: try rd(eaSeg, a, 4))))
-        case 8: return Float80(Double(bitPattern: try rd(eaSeg, a, 8)))
+        case 4: return CPU.float80(single: UInt32(truncatingIfNeeded: try rd(eaSeg, a, 4)))
+        case 8: return CPU.float80(double: try rd(eaSeg, a, 8))
         default:
             let lo = try rd(eaSeg, a, 8)
             let hi = try rd(eaSeg, (a &+ 8) & asMask, 2)
@@ -195,11 +233,11 @@ extension CPU {
         case 4:
             let f = Float(v)
             if Float80(f) != v && !v.isNaN { _ = x87Raise(CPU.fswPE) }
-            try wr(eaSeg, a, 4, UInt64(f.bitPattern))
+            try wr(eaSeg, a, 4, UInt64(CPU.singleBits(v)))
         case 8:
             let d = Double(v)
             if Float80(d) != v && !v.isNaN { _ = x87Raise(CPU.fswPE) }
-            try wr(eaSeg, a, 8, d.bitPattern)
+            try wr(eaSeg, a, 8, CPU.doubleBits(v))
         default:
             try probeWrite(eaSeg, a, 10)
             let (lo, hi) = CPU.bits80(v)
