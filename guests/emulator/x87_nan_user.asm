@@ -2,7 +2,8 @@
 ; `kvm-unit fuzz` on the engine (it delivered the first operand's NaN and lost payloads in
 ; FLD/FST m32/m64). SDM Vol. 1 4.8.3.5 Table 4-7, x87 column: a NaN and a number give the
 ; NaN; an SNaN and a QNaN give the QNaN; two QNaNs (or two SNaNs) give the one with the
-; larger significand; the result is quieted (bit 51 of a double set). SDM 4.8.3.4: FLD and
+; larger significand (equal significands: the positive one, as the host CPU and Bochs'
+; softfloat decide; the SDM table does not say); the result is quieted (bit 51 of a double set). SDM 4.8.3.4: FLD and
 ; FST m32/m64 carry the significand's bits (a double keeps 52, a single the top 23).
 ; Operands are in RAM (KVM's emulator has no x87 data instructions: emulator/x87_basic).
 %include "payload.inc"
@@ -17,6 +18,10 @@ payload_main:
     fmul qword [qnan_small]
     fstp qword [out]
     CHECK_EQ qword [out], 0x7FF8000000005678, "fmul QNaN(5678) * QNaN(1234): the larger significand"
+    fld qword [neg_qnan_small]
+    fadd qword [qnan_small]                 ; equal significands, signs differ: the positive one
+    fstp qword [out]
+    CHECK_EQ qword [out], 0x7FF8000000001234, "fadd -QNaN(1234) + QNaN(1234): equal significands give the positive NaN"
     fld qword [qnan_small]
     fsub qword [snan_big]                   ; QNaN and an SNaN operand: the QNaN, though its significand is smaller
     fstp qword [out]                        ; (FLD would have quieted the SNaN: it is the memory operand here)
@@ -42,6 +47,7 @@ qnan_small:  dq 0x7FF8000000001234
 qnan_large:  dq 0x7FF8000000005678
 snan_big:    dq 0x7FF000000000ABCD
 neg_qnan:    dq 0xFFF80000000000AA
+neg_qnan_small: dq 0xFFF8000000001234
 single_qnan: dd 0x7FC12345
     align 8
 out:         dq 0

@@ -170,7 +170,10 @@ public struct FuzzCampaign {
         var changed = true
         while changed && best.instructions.count > 1 {
             changed = false
-            for i in stride(from: best.instructions.count - 1, through: 0, by: -1) where best.instructions.count > 1 {
+            // a faulting program keeps its last instruction: the one that reaches the
+            // not-present page (and whose flags the comparison leaves out)
+            let last = best.instructions.count - (best.faults ? 2 : 1)
+            for i in stride(from: last, through: 0, by: -1) where best.instructions.count > 1 && i < best.instructions.count - (best.faults ? 1 : 0) {
                 var candidate = best
                 candidate.instructions.remove(at: i)
                 if compare(candidate, impl, reference) != nil { best = candidate; changed = true }

@@ -119,13 +119,17 @@ extension CPU {
 
     /// The NaN an x87 arithmetic instruction delivers (SDM Vol. 1 4.8.3.5, Table 4-7, x87
     /// column): a NaN and a number give the NaN; an SNaN and a QNaN give the QNaN; two
-    /// NaNs of the same kind give the one with the larger significand; always quieted.
+    /// NaNs of the same kind give the one with the larger significand (equal: the positive
+    /// one); always quieted.
     static func x87NaNResult(_ x: Float80, _ y: Float80) -> Float80 {
         guard x.isNaN && y.isNaN else { return quiet(x.isNaN ? x : y) }
         let xs = isSignaling(x), ys = isSignaling(y)
         if xs != ys { return quiet(xs ? y : x) }
-        let (xl, _) = bits80(x), (yl, _) = bits80(y)
-        return quiet(yl > xl ? y : x)
+        // equal significands: the positive one (the smaller sign/exponent word), as the host
+        // CPU does and as Bochs' softfloat propagateFloatx80NaN decides
+        let (xl, xh) = bits80(x), (yl, yh) = bits80(y)
+        if xl != yl { return quiet(yl > xl ? y : x) }
+        return quiet(yh < xh ? y : x)
     }
 
     /// Single and double NaNs to and from the register format with their payloads (FLD
