@@ -62,8 +62,14 @@ public struct FuzzDivergence {
     /// The reference's result on the minimised program (the host CPU's when the reference
     /// is a RAM run on a host that runs CPL3 natively).
     public let referenceResult: FuzzResult?
-    /// The form of the last instruction of the minimised stream (the one that shows it).
-    public var form: String { minimised.instructions.last?.form ?? "?" }
+    /// The form of the last instruction of the minimised stream (the one that shows it); in
+    /// a faulting stream of several, the one before the faulting instruction the minimiser
+    /// keeps.
+    public var form: String {
+        let i = minimised.instructions
+        if minimised.faults && i.count > 1 { return i[i.count - 2].form }
+        return i.last?.form ?? "?"
+    }
 }
 
 public struct FuzzCampaign {
@@ -167,6 +173,13 @@ public struct FuzzCampaign {
     /// that still shows it.
     func minimise(_ p: FuzzProgram, _ impl: FuzzImplementation, _ reference: FuzzImplementation) -> FuzzProgram {
         var best = p
+        // a faulting program whose difference does not need the fault becomes a plain one
+        if best.faults && best.instructions.count > 1 {
+            var plain = best
+            plain.instructions.removeLast()
+            plain.faults = false
+            if compare(plain, impl, reference) != nil { best = plain }
+        }
         var changed = true
         while changed && best.instructions.count > 1 {
             changed = false
