@@ -50,6 +50,14 @@ struct FuzzTests {
         let asm = d.reproducer(name: "fuzz_1_0", seed: 1)
         #expect(asm.contains("PAYLOAD fuzz_1_0, emulator, user64"))
         #expect(asm.contains("; " + d.minimised.instructions[0].text))
+        // The reproducer assembles and runs as any payload: it fails on the faulty engine
+        // (its checks against the reference's values) and passes on the correct one.
+        let payload = try assemblePayload("fuzz_1_0", source: asm)
+        let runner = SuiteRunner(divergences: KnownDivergences(entries: []))
+        let onFaulty = runner.run(payload, on: RefHypervisor(injectedFaults: [.flipCarryAfterADC]), backend: "ref")
+        let onCorrect = runner.run(payload, on: RefHypervisor(), backend: "ref")
+        #expect(onFaulty.verdict == .fail)
+        #expect(onCorrect.verdict == .pass)
     }
 
     /// An engine whose read-modify-write forms fault as reads (the old W=0 #PF bug) is found

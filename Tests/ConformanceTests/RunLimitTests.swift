@@ -12,30 +12,14 @@ struct RunLimitTests {
     /// Assembles a payload with the suite's include files (nasm, as the build plugin does).
     static func payload(_ name: String, budget: String, ram: String = "0x200000", mode: String = "long64",
                         body: String) throws -> Payload {
-        let include = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../guests/include/").standardized.path + "/"
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("runlimit-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let src = dir.appendingPathComponent("\(name).asm"), out = dir.appendingPathComponent("\(name).bin")
-        try """
+        try assemblePayload(name, source: """
         %define PL_BUDGET \(budget)
         %define PL_RAM_SIZE \(ram)
         %include "payload.inc"
         PAYLOAD \(name), exits, \(mode), "test payload"
         payload_main:
         \(body)
-        """.write(to: src, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/nasm")
-        p.arguments = ["-f", "bin", "-I", include, src.path, "-o", out.path]
-        let pipe = Pipe()
-        p.standardError = pipe
-        try p.run()
-        p.waitUntilExit()
-        let diagnostics = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        try #require(p.terminationStatus == 0, "nasm: \(diagnostics)")
-        return try Payload(image: [UInt8](Data(contentsOf: out)), source: out.path)
+        """)
     }
 
     /// `jmp $` with the largest budget a header can state.
