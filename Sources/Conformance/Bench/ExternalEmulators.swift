@@ -43,14 +43,7 @@ public struct BenchLoop: Sendable {
 
     public init?(_ payload: Payload) {
         let image = payload.image
-        guard image.count >= 32 else { return nil }
-        var found: Int?
-        var i = PayloadHeader.size
-        while i + 32 <= image.count {
-            if Array(image[i..<(i + 8)]) == Self.tag { found = i; break }
-            i += 8  // the block is 8-byte aligned
-        }
-        guard let offset = found else { return nil }
+        guard let offset = payload.offset(ofTag: Self.tag), offset + 32 <= image.count else { return nil }
         self.payload = payload
         blockOffset = offset
         instructionsPerIteration = Self.u64(image, offset + 16)

@@ -207,7 +207,6 @@ public struct FuzzCampaign {
         public var byForm: [String: Int] = [:]
         public var divergences: [FuzzDivergence] = []
         public var runErrors: [String] = []
-        public var seconds = 0.0
     }
 
     /// Runs `count` programs from `seed` (or until `deadline` passes); `progress` gets the

@@ -20,13 +20,8 @@ public struct FuzzTemplate: Sendable {
 
     public init?(_ payload: Payload) {
         let image = payload.image
-        var found: Int?
-        var i = 0
-        while i + 104 <= image.count {
-            if image[i] == Self.tag[0] && Array(image[i..<(i + 8)]) == Self.tag { found = i + 8; break }
-            i += 1
-        }
-        guard let at = found else { return nil }
+        guard let tagAt = payload.offset(ofTag: Self.tag), tagAt + 104 <= image.count else { return nil }
+        let at = tagAt + 8
         func u64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(image[at + o + $1]) << (8 * UInt64($1)) } }
         self.payload = payload
         codeGPA = u64(0); codeSize = Int(u64(8))

@@ -4,7 +4,6 @@
 // reads it to say which forms the catalogue covers, where, and at which CPL.
 
 import GuestPayloads
-import PayloadFormat
 
 public struct FormsBlock: Sendable {
     public static let tag = Array("KVMUFORM".utf8)
@@ -20,14 +19,8 @@ public struct FormsBlock: Sendable {
     /// before the end of the image): a hostile image is never read past its end.
     public init?(_ payload: Payload) {
         let image = payload.image
-        let tag = Self.tag
-        var start: Int?
-        var i = PayloadHeader.size
-        while i + tag.count <= image.count {
-            if image[i] == tag[0] && Array(image[i..<(i + tag.count)]) == tag { start = i + tag.count; break }
-            i += 1
-        }
-        guard var at = start else { return nil }
+        guard let tagAt = payload.offset(ofTag: Self.tag) else { return nil }
+        var at = tagAt + Self.tag.count
         func string() -> String? {
             guard let end = image[at...].firstIndex(of: 0) else { return nil }
             let s = String(decoding: image[at..<end], as: UTF8.self)
