@@ -200,6 +200,7 @@ public enum RefBench {
             }
             var runner = PayloadRunner(loaded, wallBudgetNanoseconds: UInt64(processTimeout * 1e9))
             runner.exitCap = Int.max   // a loop may exit every iteration (bench_pio_exit)
+            runner.recordsTrace = false
             let outcome = runner.run()
             let retired = instructionsRetired(loaded.vcpu)
             var cache: [String: UInt64] = [:]

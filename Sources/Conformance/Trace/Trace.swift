@@ -29,9 +29,11 @@ public struct TraceEvent: Sendable, Equatable, Codable, CustomStringConvertible 
         }
     }
 
-    init(exit: Exit, supplied: [UInt8] = []) {
+    /// `fields` false keeps the exit's name only (a run that records no trace).
+    init(exit: Exit, supplied: [UInt8] = [], fields: Bool = true) {
         self.exit = exit.name
         direction = ""; address = 0; size = 0; count = 0; data = ""
+        guard fields else { return }
         switch exit {
         case .io(let io):
             direction = io.direction == .out ? "out" : "in"

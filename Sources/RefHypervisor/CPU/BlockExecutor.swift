@@ -95,7 +95,13 @@ extension CPU {
         // Nothing the cached subset does changes the mode: keep these out of memory (every
         // store through a raw pointer would otherwise make the compiler reload them).
         let ipm = ipMask
+        // Instructions retired are counted per block, not per instruction: `o - first` ops of
+        // the current block have retired whenever the loop leaves it (a `break blocks` leaves
+        // before the op at `o` has changed anything).
+        var o = UnsafePointer(ops)
+        var first = o
         blocks: while n < limit {
+            first = o
             // RIP -> code bytes through the fetch TLB (beginFetch's checks); a miss, a CS limit
             // or a non-canonical RIP is step()'s.
             let la: UInt64
@@ -118,12 +124,17 @@ extension CPU {
             guard let b = block(at: host, room: 4096 - offset) else { break }
             // No store below can change this block: its page is never write-mapped (a store to
             // it misses the write TLB and is left to step(); DecodeCache.swift).
-            var o = UnsafePointer(ops + Int(b.firstOp))
-            let end = o + Int(b.opCount)
+            o = UnsafePointer(ops + Int(b.firstOp))
+            first = o
+            // The instruction limit and CS's limit are checked once per block: the block is cut
+            // to what is left of the limit, and CS is checked per op only when the block's
+            // bytes do not all lie inside it (16/32-bit code near the limit).
+            let end = o + Int(min(UInt64(b.opCount), limit &- n))
+            let lastByte = ip &+ UInt64(b.byteCount) &- 1
+            let checkCS = lastByte > csHi || lastByte < ip
             while o < end {
-                if n >= limit { break blocks }
                 let len = UInt64(o.pointee.len)
-                if ip &+ len &- 1 > csHi { break blocks }
+                if checkCS && ip &+ len &- 1 > csHi { break blocks }
                 let next = (ip &+ len) & ipm
                 let size = Int(o.pointee.size)
                 let rex = o.pointee.rex
@@ -377,7 +388,8 @@ extension CPU {
                         setSP(sp)
                     }
                     ip = t
-                    n &+= 1
+                    n &+= UInt64(o - first) &+ 1
+                    o += 1
                     continue blocks
                 case .jcc, .jmp:
                     if o.pointee.kind == .jmp || cond(Int(o.pointee.sub)) {
@@ -386,7 +398,8 @@ extension CPU {
                     } else {
                         ip = next
                     }
-                    n &+= 1
+                    n &+= UInt64(o - first) &+ 1
+                    o += 1
                     continue blocks
                 case .call:
                     guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }
@@ -395,7 +408,8 @@ extension CPU {
                     CPU.store(wp, size, next)
                     setSP(sp)
                     ip = t
-                    n &+= 1
+                    n &+= UInt64(o - first) &+ 1
+                    o += 1
                     continue blocks
                 case .ret:
                     let sp = regs[4] & spMask
@@ -403,16 +417,19 @@ extension CPU {
                           let t = blockTarget(CPU.load(rp, size), size) else { break blocks }
                     setSP(sp &+ UInt64(size))
                     ip = t
-                    n &+= 1
+                    n &+= UInt64(o - first) &+ 1
+                    o += 1
                     continue blocks
                 case .generic:
                     break blocks
                 }
                 ip = next
-                n &+= 1
                 o += 1
             }
+            n &+= UInt64(o - first)
+            first = o
         }
+        n &+= UInt64(o - first)
         rip = ip
         return n
     }

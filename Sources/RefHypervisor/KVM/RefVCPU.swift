@@ -5,6 +5,9 @@ import KVMABI
 public final class RefVCPU: VirtualCPU {
     public let id: UInt32
     weak var vm: RefVM?
+    /// The VM's in-kernel irqchip, fixed before any vCPU exists (KVM_CREATE_IRQCHIP fails once
+    /// one does): KVM_RUN reads it here rather than through the weak `vm` (an atomic load per exit).
+    let chip: IRQChip?
     let cpu: CPU
     let index: Int
 
@@ -35,9 +38,15 @@ public final class RefVCPU: VirtualCPU {
         self.vm = vm
         self.id = id
         self.index = index
+        chip = vm.chip
         cpu = CPU(memory: vm.memory, cpuid: CPUIDModel())
         cpu.vcpuIndex = index
         cpu.devices = vm.chip
+        // The VM's injected faults are fixed at its creation: set once, not per KVM_RUN.
+        cpu.flipCarryAfterADC = vm.injectedFaults.contains(.flipCarryAfterADC)
+        cpu.flipMOVBEAtCPL3 = vm.injectedFaults.contains(.flipMOVBEAtCPL3)
+        cpu.skipReadModifyWriteProbe = vm.injectedFaults.contains(.readFaultForReadModifyWrite)
+        cpu.staleDecodeCache = vm.injectedFaults.contains(.staleDecodeCache)
         if let chip = vm.chip { cpu.apicBase = chip.readMSR(0x1B, vcpu: index, now: 0) ?? cpu.apicBase }
         if id != 0 {
             cpu.apicBase &= ~UInt64(0x100)   // only vCPU id 0 is the BSP
@@ -65,7 +74,7 @@ public final class RefVCPU: VirtualCPU {
     // MARK: kvm_run
 
     public var readyForInterruptInjection: Bool {
-        if vm?.chip != nil { return true }
+        if chip != nil { return true }
         return cpu.flags & F.if != 0 && cpu.shadow == 0 && queuedInterrupt == nil
     }
 
@@ -76,19 +85,15 @@ public final class RefVCPU: VirtualCPU {
     }
 
     public func run(budget: RunBudget) throws(KVMError) -> Exit {
-        // One load of the weak reference per KVM_RUN: it was a tenth of an exit's cost.
-        guard !closed, let vm = self.vm else { throw KVMError(errno: Errno.EBADF, operation: "KVM_RUN") }
-        let chip = vm.chip
+        // RefVM.close (also run by its deinit) sets `closed`: no load of the weak `vm` here.
+        guard !closed else { throw KVMError(errno: Errno.EBADF, operation: "KVM_RUN") }
+        let chip = self.chip
         hasRun = true
         cpu.devices = chip
         // The host may have written guest memory since the last run (DecodeCache.swift).
         cpu.decodeCache.epoch &+= 1
         // Memory slots changed (or the dirty log was read): drop every cached translation.
         if cpu.memGeneration != cpu.mem.generation { cpu.flushTLB() }
-        cpu.flipCarryAfterADC = vm.injectedFaults.contains(.flipCarryAfterADC)
-        cpu.flipMOVBEAtCPL3 = vm.injectedFaults.contains(.flipMOVBEAtCPL3)
-        cpu.skipReadModifyWriteProbe = vm.injectedFaults.contains(.readFaultForReadModifyWrite)
-        cpu.staleDecodeCache = vm.injectedFaults.contains(.staleDecodeCache)
         if !pendingExits.isEmpty { return pendingExits.removeFirst() }
         if shutdownState { return shutdown() }
         var remaining = budget.instructions
@@ -637,7 +642,7 @@ public final class RefVCPU: VirtualCPU {
 
     public func interrupt(vector: UInt8) throws(KVMError) {
         // kvm_vcpu_ioctl_interrupt: with the in-kernel PIC the ioctl is refused.
-        if vm?.chip != nil { throw KVMError(errno: Errno.ENXIO, operation: "KVM_INTERRUPT") }
+        if chip != nil { throw KVMError(errno: Errno.ENXIO, operation: "KVM_INTERRUPT") }
         queuedInterrupt = vector
         cpu.eventCheck = true
     }
