@@ -183,6 +183,10 @@ extension Snippet {
         s.ram.write(try Snippet.assemble("bits 16\nmov ax, 0x1234\nout 0x81, al\n"), at: 0x8000)
         #expect(try ap.run(budget: RunBudget(wallClockNanoseconds: 0, instructions: 1000)) == .timeout)
         #expect(try s.run() == .io(IOExit(direction: .out, size: 1, port: 0x80, count: 1, data: [0])))
+        // kvm_arch_vcpu_ioctl_run: the UNINITIALIZED AP takes the INIT and SIPI, then EAGAIN.
+        #expect(throws: KVMError(errno: Errno.EAGAIN, operation: "KVM_RUN")) {
+            try ap.run(budget: RunBudget(wallClockNanoseconds: 0, instructions: 1000))
+        }
         #expect(try ap.run(budget: RunBudget(wallClockNanoseconds: 0, instructions: 1000)) == .io(IOExit(direction: .out, size: 1, port: 0x81, count: 1, data: [0x34])))
         let sr = try ap.sregs()
         #expect(sr.cs.selector == 0x0800 && sr.cs.base == 0x8000)

@@ -77,6 +77,11 @@ final class IRQChip {
         return true
     }
 
+    func hasPendingINITOrSIPI(vcpu: Int) -> Bool {
+        guard let l = lapic(vcpu) else { return false }
+        return l.initPending || l.sipiVector != nil
+    }
+
     /// Start-up IPI vector received, if any.
     func takePendingSIPI(vcpu: Int) -> UInt8? {
         guard let l = lapic(vcpu), let v = l.sipiVector else { return nil }

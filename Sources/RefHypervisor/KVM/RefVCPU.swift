@@ -8,6 +8,7 @@ public final class RefVCPU: VirtualCPU {
     /// The VM's in-kernel irqchip, fixed before any vCPU exists (KVM_CREATE_IRQCHIP fails once
     /// one does): KVM_RUN reads it here rather than through the weak `vm` (an atomic load per exit).
     let chip: IRQChip?
+    let vmClock: VMClock
     let cpu: CPU
     let index: Int
 
@@ -32,6 +33,9 @@ public final class RefVCPU: VirtualCPU {
     /// KVM_MP_STATE_INIT_RECEIVED / UNINITIALIZED: an application processor with an in-kernel
     /// LAPIC waits for INIT/SIPI before it runs (kvm_vcpu_reset, kvm_apic_accept_events).
     var waitingForSIPI = false
+    /// KVM_MP_STATE_UNINITIALIZED, the state of an AP that has never run (kvm_arch_vcpu_create):
+    /// its first KVM_RUN blocks until an INIT or SIPI arrives, accepts it, and returns EAGAIN.
+    var uninitialized = false
     var guestDebug = GuestDebug()
 
     init(vm: RefVM, id: UInt32, index: Int) {
@@ -39,6 +43,7 @@ public final class RefVCPU: VirtualCPU {
         self.id = id
         self.index = index
         chip = vm.chip
+        vmClock = vm.clock
         cpu = CPU(memory: vm.memory, cpuid: CPUIDModel())
         cpu.vcpuIndex = index
         cpu.devices = vm.chip
@@ -51,6 +56,7 @@ public final class RefVCPU: VirtualCPU {
         if id != 0 {
             cpu.apicBase &= ~UInt64(0x100)   // only vCPU id 0 is the BSP
             waitingForSIPI = vm.chip != nil
+            uninitialized = vm.chip != nil
         }
     }
 
@@ -88,6 +94,9 @@ public final class RefVCPU: VirtualCPU {
         // RefVM.close (also run by its deinit) sets `closed`: no load of the weak `vm` here.
         guard !closed else { throw KVMError(errno: Errno.EBADF, operation: "KVM_RUN") }
         let chip = self.chip
+        // The VM's clock (VMClock): catch up on entry, publish on every way out.
+        if cpu.now < vmClock.now { cpu.skippedTime &+= vmClock.now &- cpu.now }
+        defer { if cpu.now > vmClock.now { vmClock.now = cpu.now } }
         hasRun = true
         cpu.devices = chip
         // The host may have written guest memory since the last run (DecodeCache.swift).
@@ -114,12 +123,18 @@ public final class RefVCPU: VirtualCPU {
         }
         if immediateExit { return .intr }
         if let chip {
-            if chip.takePendingINIT(vcpu: index) { waitingForSIPI = true }
-            if waitingForSIPI {
-                // Blocked until a start-up IPI: KVM_RUN only returns on a signal (watchdog).
-                guard let v = chip.takePendingSIPI(vcpu: index) else { return .timeout }
-                startUp(vector: v)
+            if uninitialized {
+                // kvm_arch_vcpu_ioctl_run: an UNINITIALIZED vCPU blocks (here: until the
+                // watchdog, reported as its signal) until an event, accepts it
+                // (kvm_apic_accept_events) and returns -EAGAIN without entering the guest.
+                guard chip.hasPendingINITOrSIPI(vcpu: index) else { return .timeout }
+                uninitialized = false
+                acceptINITAndSIPI(chip)
+                throw KVMError(errno: Errno.EAGAIN, operation: "KVM_RUN")
             }
+            acceptINITAndSIPI(chip)
+            // Blocked until a start-up IPI: KVM_RUN only returns on a signal (watchdog).
+            if waitingForSIPI { return .timeout }
         }
         cpu.eventCheck = true
         while true {
@@ -204,6 +219,14 @@ public final class RefVCPU: VirtualCPU {
         cpu.repIterations = 0
         clock.turn(instructions: used)
         return remaining > used ? remaining - used : 0
+    }
+
+    /// kvm_apic_accept_events: a pending INIT puts the vCPU in wait-for-SIPI; a pending SIPI
+    /// starts a waiting vCPU and is dropped by any other (SDM Vol. 3A 10.6.1: a running
+    /// processor ignores a start-up IPI).
+    private func acceptINITAndSIPI(_ chip: IRQChip) {
+        if chip.takePendingINIT(vcpu: index) { waitingForSIPI = true }
+        if let v = chip.takePendingSIPI(vcpu: index), waitingForSIPI { startUp(vector: v) }
     }
 
     /// INIT then SIPI: the reset state with CS = vector << 8, RIP = 0 (SDM Vol. 3A 9.4.4).

@@ -2,11 +2,15 @@ import KVMABI
 
 /// The VM fd: memory slots (the EPT), vCPUs, the in-kernel irqchip and PIT.
 public final class RefVM: VirtualMachine {
+    /// One vCPU at a time, on the caller's thread: the engine is deterministic.
+    public var runsVCPUsConcurrently: Bool { false }
     let memory = GuestPhysicalMemory()
     var vcpus: [RefVCPU] = []
     var chip: IRQChip?
     private var closed = false
     let injectedFaults: Set<InjectedFault>
+    /// The VM's time: the furthest any vCPU's virtual clock has got (VMClock).
+    let clock = VMClock()
 
     init(injectedFaults: Set<InjectedFault> = []) { self.injectedFaults = injectedFaults }
 
@@ -52,7 +56,7 @@ public final class RefVM: VirtualMachine {
         chip.createPIT()
     }
 
-    var now: UInt64 { vcpus.first?.cpu.now ?? 0 }
+    var now: UInt64 { max(clock.now, vcpus.first?.cpu.now ?? 0) }
 
     public func irqLine(_ gsi: UInt32, level: Bool) throws(KVMError) {
         guard let chip else { throw KVMError(errno: Errno.ENXIO, operation: "KVM_IRQ_LINE") }
@@ -109,4 +113,14 @@ public final class RefVM: VirtualMachine {
         for a in memory.allocations { a.release() }
         memory.allocations.removeAll()
     }
+}
+
+/// One clock for the whole VM. Each vCPU's virtual clock (CPU.now: its instructions plus the
+/// time it skipped while halted) runs only while that vCPU runs; real CPUs share one time
+/// base (the TSC is VM-wide, SDM Vol. 3B 17.17; KVM keeps vCPUs' TSCs in step). So every
+/// KVM_RUN starts by moving the vCPU's clock up to the latest time any vCPU reached, as if
+/// it had been descheduled meanwhile, and ends by publishing its own: a vCPU that acts on
+/// what another did never reads an earlier TSC or timer count than that vCPU did.
+final class VMClock {
+    var now: UInt64 = 0
 }
