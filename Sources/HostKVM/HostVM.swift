@@ -5,6 +5,8 @@ import KVMABI
 /// them, in the order KVM needs (vCPUs and their kvm_run mappings first, then the VM fd,
 /// then the memory the slots pointed at).
 public final class HostVM: VirtualMachine {
+    /// KVM runs each vCPU on the thread that calls KVM_RUN on it.
+    public var runsVCPUsConcurrently: Bool { true }
     let fd: Int32
     let hypervisor: HostHypervisor
     private var vcpus: [HostVCPU] = []

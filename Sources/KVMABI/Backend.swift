@@ -18,6 +18,9 @@ public protocol Hypervisor: AnyObject {
 
 /// The VM fd.
 public protocol VirtualMachine: AnyObject {
+    /// Whether its vCPUs may run at once on threads of their own, as KVM's do (a VMM runs
+    /// each on a thread). The reference engine runs one at a time on the caller's thread.
+    var runsVCPUsConcurrently: Bool { get }
     /// Page-aligned, zeroed host memory to back a memory slot. The VM keeps it alive until
     /// `close()`; `GuestMemory.hostAddress` goes into `MemoryRegion.userspaceAddress`.
     func allocateGuestMemory(size: Int) throws(KVMError) -> GuestMemory

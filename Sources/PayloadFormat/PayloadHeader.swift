@@ -1,11 +1,19 @@
-/// The payload ABI v1 header (guests/README.md, "Header"): what a payload says about itself.
+/// The payload ABI header (guests/README.md, "Header"): what a payload says about itself.
+/// Version 1 (0x140 bytes) describes a one-vCPU payload; version 2 (0x150 bytes) adds the
+/// vCPU count. Both load: a v1 payload is a v2 payload with one vCPU.
 ///
 /// Parsed by the build tool (to fail the build on a bad header) and by the harness (to load
 /// a payload built anywhere), from the same code.
 public struct PayloadHeader: Sendable, Equatable {
     public static let magic: [UInt8] = Array("KVMUPLD".utf8) + [0]
-    public static let abiVersion: UInt16 = 1
+    /// The newest version; every older one still loads.
+    public static let abiVersion: UInt16 = 2
+    /// Size of the v1 header, which every version begins with (tag scanners start after it).
     public static let size = 0x140
+    /// Size of the v2 header: v1, then u8 vcpu_count and 15 reserved zero bytes.
+    public static let sizeV2 = 0x150
+    /// vCPUs a v2 payload may ask for (ids 0..n-1; vCPU 0 is the BSP).
+    public static let maximumVCPUs = 4
     /// GPA where the image is loaded (`org 0x8000`).
     public static let loadAddress: UInt64 = 0x8000
     public static let minimumRAM: UInt32 = 64 * 1024
@@ -89,13 +97,18 @@ public struct PayloadHeader: Sendable, Equatable {
     public var name: String
     public var description: String
     public var windows: [Window]
+    /// vCPUs to create (v2; 1 for v1). The APs wait for INIT/SIPI, as KVM's do with an
+    /// in-kernel irqchip; the guest's boot library starts them (guests/README.md, "Several vCPUs").
+    public var vcpuCount: Int = 1
+    /// 0x140 (v1) or 0x150 (v2): where the payload's code may begin.
+    public var headerSize: Int = PayloadHeader.size
 
     /// Parses and validates `image` (the whole flat binary: the header and what follows).
     public static func parse(_ image: [UInt8]) throws(PayloadFormatError) -> PayloadHeader {
         guard image.count >= 8, Array(image[0..<8]) == magic else {
             throw .badMagic(found: Array(image.prefix(8)))
         }
-        guard image.count >= size else { throw .truncated(bytes: image.count) }
+        guard image.count >= size else { throw .truncated(bytes: image.count, headerSize: size) }
         func u8(_ o: Int) -> UInt8 { image[o] }
         func u16(_ o: Int) -> UInt16 { UInt16(image[o]) | UInt16(image[o + 1]) << 8 }
         func u32(_ o: Int) -> UInt32 { UInt32(u16(o)) | UInt32(u16(o + 2)) << 16 }
@@ -103,9 +116,23 @@ public struct PayloadHeader: Sendable, Equatable {
         func text(_ o: Int, _ n: Int) -> String { String(decoding: image[o..<(o + n)].prefix { $0 != 0 }, as: UTF8.self) }
 
         let version = u16(0x08)
-        guard version == abiVersion else { throw .unsupportedVersion(version) }
+        guard version == 1 || version == 2 else { throw .unsupportedVersion(version) }
         let headerSize = u16(0x0A)
-        guard Int(headerSize) == size else { throw .badField("header_size", "\(headerSize), expected \(size)") }
+        let expectedSize = version == 1 ? size : sizeV2
+        guard Int(headerSize) == expectedSize else {
+            throw .badField("header_size", "\(headerSize), expected \(expectedSize) for abi_version \(version)")
+        }
+        guard image.count >= expectedSize else { throw .truncated(bytes: image.count, headerSize: expectedSize) }
+        var vcpuCount = 1
+        if version == 2 {
+            vcpuCount = Int(u8(0x140))
+            guard vcpuCount >= 1, vcpuCount <= maximumVCPUs else {
+                throw .badField("vcpu_count", "\(vcpuCount) (1..\(maximumVCPUs))")
+            }
+            guard image[0x141..<0x150].allSatisfy({ $0 == 0 }) else {
+                throw .badField("reserved", "bytes 0x141..0x14F must be zero")
+            }
+        }
         /// A NUL-padded text field: at most n-1 bytes, then only NULs.
         func isNULPadded(_ o: Int, _ n: Int) -> Bool {
             let used = image[o..<(o + n)].prefix { $0 != 0 }.count
@@ -127,6 +154,10 @@ public struct PayloadHeader: Sendable, Equatable {
         }
         let flags = Flags(rawValue: u32(0x18))
         guard Flags.known.isSuperset(of: flags) else { throw .badField("flags", "0x\(String(flags.rawValue, radix: 16))") }
+        // APs are started by INIT/SIPI through the LAPIC: no irqchip, no way to start them.
+        guard vcpuCount == 1 || flags.contains(.irqchip) else {
+            throw .badField("vcpu_count", "\(vcpuCount) needs the in-kernel irqchip (flags bit0) to start the APs")
+        }
         let ramSize = u32(0x10)
         guard ramSize >= minimumRAM, ramSize <= maximumRAM, ramSize % 4096 == 0 else {
             throw .badRAMSize(ramSize)
@@ -135,7 +166,7 @@ public struct PayloadHeader: Sendable, Equatable {
             throw .imageTooLarge(bytes: image.count, ramSize: ramSize)
         }
         let entry = u32(0x0C)
-        guard entry >= UInt32(size), Int(entry) < image.count, UInt64(entry) + loadAddress < 0x10000 else {
+        guard entry >= UInt32(expectedSize), Int(entry) < image.count, UInt64(entry) + loadAddress < 0x10000 else {
             throw .badField("entry", "0x\(String(entry, radix: 16)) (must lie in the image, after the header, below 64 KiB)")
         }
         let instructionBudget = u64(0x20)
@@ -168,14 +199,15 @@ public struct PayloadHeader: Sendable, Equatable {
         return PayloadHeader(entry: entry, ramSize: ramSize, group: group, mode: mode, expectedExit: expectedExit,
                              expectedStatus: u8(0x17), flags: flags, instructionBudget: instructionBudget,
                              rflagsUndefinedMask: u64(0x28), gprUndefinedMask: u64(0x30),
-                             requiredCapabilities: caps, name: name, description: description, windows: windows)
+                             requiredCapabilities: caps, name: name, description: description, windows: windows,
+                             vcpuCount: vcpuCount, headerSize: expectedSize)
     }
 }
 
 /// Why a file is not a valid payload. The description is the one line a user sees.
 public enum PayloadFormatError: Error, Equatable, CustomStringConvertible {
     case badMagic(found: [UInt8])
-    case truncated(bytes: Int)
+    case truncated(bytes: Int, headerSize: Int)
     case unsupportedVersion(UInt16)
     case badRAMSize(UInt32)
     case imageTooLarge(bytes: Int, ramSize: UInt32)
@@ -187,8 +219,8 @@ public enum PayloadFormatError: Error, Equatable, CustomStringConvertible {
         case .badMagic(let found):
             let hex = found.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined(separator: " ")
             return "not a payload: bad magic (want \"KVMUPLD\\0\", found \(hex.isEmpty ? "an empty file" : hex))"
-        case .truncated(let n): return "truncated payload: \(n) bytes, the header alone is \(PayloadHeader.size)"
-        case .unsupportedVersion(let v): return "unsupported payload ABI version \(v) (this suite reads version \(PayloadHeader.abiVersion))"
+        case .truncated(let n, let size): return "truncated payload: \(n) bytes, the header alone is \(size)"
+        case .unsupportedVersion(let v): return "unsupported payload ABI version \(v) (this suite reads versions 1 to \(PayloadHeader.abiVersion))"
         case .badRAMSize(let s): return "bad ram_size 0x\(String(s, radix: 16)): must be a multiple of 4 KiB from 64 KiB to 256 MiB"
         case .imageTooLarge(let n, let ram): return "image of \(n) bytes loaded at 0x8000 does not fit in ram_size 0x\(String(ram, radix: 16))"
         case .badField(let f, let v): return "bad header field \(f): \(v)"

@@ -46,6 +46,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Run each payload this many times and report how often each verdict came up.")
     var `repeat`: Int = 1
 
+    @Option(name: .long, help: ArgumentHelp("Run the vCPUs of several-vCPU payloads on the reference engine in a shuffled order drawn from this seed (default: round robin, 1000 instructions a turn), to find payloads whose verdict depends on the order.", valueName: "seed"))
+    var interleaveSeed: UInt64?
+
     @Option(name: .long, help: "Wall-clock limit of one payload run, in seconds (default: 4 µs per budgeted instruction, 2 to 20 s).")
     var timeout: Double?
 
@@ -82,6 +85,7 @@ struct Run: ParsableCommand {
         let backends = openBackends(backend, device: device)
 
         var runner = SuiteRunner(divergences: table, timeoutNanoseconds: timeoutNanoseconds)
+        if let seed = interleaveSeed { runner.interleaving = .shuffled(seed: seed) }
         // What the guests will really read with CPUID, once, before any payload: a backend
         // that answers other than its table is named in the header, and divergences it may
         // cause are attributed to it (issue 8; README, "Guest-visible CPUID").

@@ -65,11 +65,13 @@ public enum OutcomeComparison {
         // With invariants only, a check's values may be timing (how many ticks by now);
         // its line and verdict are the invariant.
         let key = invariantsOnly ? invariantKey : checkKey
-        let checksA = a.checks.map(key), checksB = b.checks.map(key)
+        // Several vCPUs report in an order that is timing; each vCPU's own order is not.
+        let recordsA = byVCPU(a.checks), recordsB = byVCPU(b.checks)
+        let checksA = recordsA.map(key), checksB = recordsB.map(key)
         if checksA != checksB {
             aspects.append("checks")
             if let i = checksA.indices.first(where: { $0 < checksB.count && checksA[$0] != checksB[$0] }) {
-                details.append("check \(i + 1): \(names.0) \(a.checks[i].kind) \(a.checks[i].summary); \(names.1) \(b.checks[i].kind) \(b.checks[i].summary)")
+                details.append("check \(i + 1): \(names.0) \(recordsA[i].kind) \(recordsA[i].summary); \(names.1) \(recordsB[i].kind) \(recordsB[i].summary)")
             } else {
                 details.append("checks: \(names.0) reported \(a.checks.count), \(names.1) reported \(b.checks.count)")
             }
@@ -169,7 +171,13 @@ public enum OutcomeComparison {
         return out
     }
 
-    private static func invariantKey(_ c: CheckRecord) -> String { "\(c.line):\(c.kind.rawValue)" }
+    private static func invariantKey(_ c: CheckRecord) -> String { "\(c.vcpu.map { "\($0)/" } ?? "")\(c.line):\(c.kind.rawValue)" }
+
+    /// The records grouped by vCPU (stable: each vCPU's in the order it sent them).
+    private static func byVCPU(_ checks: [CheckRecord]) -> [CheckRecord] {
+        guard checks.contains(where: { $0.vcpu != nil }) else { return checks }
+        return checks.enumerated().sorted { ($0.element.vcpu ?? 0, $0.offset) < ($1.element.vcpu ?? 0, $1.offset) }.map(\.element)
+    }
 
     private static func checkKey(_ c: CheckRecord) -> String {
         "\(c.line):\(c.kind.rawValue):\(c.expected):\(c.actual):\(c.aux)"

@@ -18,6 +18,8 @@ public struct CheckRecord: Sendable, Equatable, Codable {
     public var message: String
     /// Byte 5 of the record: 1 when `expected`/`actual` are RFLAGS values (CHECK_FLAGS).
     public var format: UInt8 = 0
+    /// The vCPU that reported it, in a run of several vCPUs (nil with one).
+    public var vcpu: Int? = nil
 
     static let formatRFLAGS: UInt8 = 1
 
@@ -27,8 +29,14 @@ public struct CheckRecord: Sendable, Equatable, Codable {
         return names.isEmpty ? "none" : names.joined(separator: " ")
     }
 
-    /// What a report prints: the message, and for failures the values.
+    /// What a report prints: the message, and for failures the values; in a run of several
+    /// vCPUs, which one reported it.
     public var summary: String {
+        guard let vcpu else { return text }
+        return "vCPU \(vcpu): \(text)"
+    }
+
+    private var text: String {
         switch kind {
         case .unexpectedException:
             return "unexpected exception: vector \(expected) at RIP 0x\(String(actual, radix: 16)), error code 0x\(String(aux, radix: 16))"

@@ -39,6 +39,9 @@ enum HostRequest: Equatable {
     case nmi
     case irqLine(gsi: UInt32, level: Bool)
     case irqPulse(gsi: UInt32)
+    /// KVM_SIGNAL_MSI: address 0xFEE00000 | destination << 12 | logical << 2, data = vector
+    /// | delivery mode << 8 (edge; SDM Vol. 3A 10.11.1, 10.11.2).
+    case msi(destination: UInt8, vector: UInt8, deliveryMode: UInt8, logical: Bool)
     /// A memslot request block at this GPA (RuntimeMemslots).
     case memslot(blockGPA: UInt64)
     case unknown(UInt32)
@@ -51,6 +54,8 @@ enum HostRequest: Equatable {
         case 3: self = .irqLine(gsi: arg & 0xFFFF, level: true)
         case 4: self = .irqLine(gsi: arg & 0xFFFF, level: false)
         case 5: self = .irqPulse(gsi: arg & 0xFFFF)
+        case 6: self = .msi(destination: UInt8((arg >> 8) & 0xFF), vector: UInt8(arg & 0xFF),
+                            deliveryMode: UInt8((arg >> 16) & 7), logical: arg & (1 << 19) != 0)
         case RuntimeMemslots.op: self = .memslot(blockGPA: UInt64(arg))
         default: self = .unknown(value)
         }

@@ -23,7 +23,9 @@ public enum LoadFailure: Error, CustomStringConvertible {
 final class LoadedPayload {
     let payload: Payload
     let vm: any VirtualMachine
-    let vcpu: any VirtualCPU
+    /// vCPU ids 0..n-1 (the header's vcpu_count); vCPU 0 is the BSP.
+    let vcpus: [any VirtualCPU]
+    var vcpu: any VirtualCPU { vcpus[0] }
     let ram: GuestMemory
     /// Userspace MMIO windows (ram, log, absent) and the write side of rom windows.
     let windows: [MMIOWindow]
@@ -66,17 +68,36 @@ final class LoadedPayload {
             let written = WrittenPages()
             windows = h.windows.map { MMIOWindow($0, budget: written) }
 
-            vcpu = try vm.createVCPU(id: 0)
             var cpuid = cpuid ?? []
             if cpuid.isEmpty { cpuid = try hypervisor.supportedCPUID() }
-            // CPUID.1:EBX[31:24] is the initial APIC ID; KVM reports the host CPU's there,
-            // but this vCPU's APIC ID is 0.
-            for i in cpuid.indices where cpuid[i].function == 1 { cpuid[i].ebx &= 0x00FF_FFFF }
-            try vcpu.setCPUID(cpuid)
-            try Self.setEntryState(vcpu, entry: PayloadHeader.loadAddress + UInt64(h.entry))
+            var created: [any VirtualCPU] = []
+            for id in 0..<h.vcpuCount {
+                let v = try vm.createVCPU(id: UInt32(id))
+                try v.setCPUID(Self.cpuid(cpuid, apicID: UInt32(id)))
+                created.append(v)
+            }
+            vcpus = created
+            // The APs keep their reset state: with the in-kernel irqchip they wait for
+            // INIT/SIPI (kvm_vcpu_reset), which the guest's boot library sends.
+            try Self.setEntryState(vcpus[0], entry: PayloadHeader.loadAddress + UInt64(h.entry))
         } catch {
             throw .setup(error)
         }
+    }
+
+    /// The CPUID table of the vCPU with this APIC ID (= its vCPU id, KVM's default xAPIC ID):
+    /// CPUID.1:EBX[31:24] is the initial APIC ID and CPUID.0BH/1FH:EDX the x2APIC ID (SDM
+    /// Vol. 3A 10.4.6, Vol. 2A CPUID); KVM reports the host CPU's there.
+    static func cpuid(_ table: [CPUIDEntry], apicID: UInt32) -> [CPUIDEntry] {
+        var t = table
+        for i in t.indices {
+            switch t[i].function {
+            case 1: t[i].ebx = (t[i].ebx & 0x00FF_FFFF) | (apicID << 24)
+            case 0xB, 0x1F: t[i].edx = apicID
+            default: break
+            }
+        }
+        return t
     }
 
     /// The documented reset-like entry state: real mode, every segment selector 0 with base 0

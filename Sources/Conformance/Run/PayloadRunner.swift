@@ -8,6 +8,7 @@ import Glibc
 import GuestPayloads
 import KVMABI
 import PayloadFormat
+import Synchronization
 
 /// Runs one loaded payload to its end: the run loop that plays the userspace side of the
 /// payload ABI (ports, MMIO windows, host requests), under the watchdog.
@@ -32,6 +33,8 @@ struct PayloadRunner {
     /// Whether the outcome keeps the exit trace and its digest. `bench ref` turns it off: it
     /// measures the engine's exit round trip, not the harness's bookkeeping of it.
     var recordsTrace = true
+    /// The order in which the reference engine runs several vCPUs (one-vCPU runs ignore it).
+    var interleaving = Interleaving.fixed
 
     init(_ loaded: LoadedPayload, wallBudgetNanoseconds: UInt64? = nil) {
         self.loaded = loaded
@@ -39,171 +42,307 @@ struct PayloadRunner {
     }
 
     func run() -> Outcome {
-        let h = loaded.payload.header
-        let vcpu = loaded.vcpu
-        var latch = LatchDevice()
+        var state = RunState()
+        let start = DispatchTime.now().uptimeNanoseconds
+        // The watchdog's clock is the coarse one, read once per exit (see coarseNanoseconds).
+        let deadline = coarseNanoseconds() &+ wallBudgetNanoseconds
+        if loaded.vcpus.count == 1 {
+            runOne(&state, deadline: deadline)
+        } else if loaded.vm.runsVCPUsConcurrently {
+            runThreads(&state, deadline: deadline)
+        } else {
+            runInTurn(&state, deadline: deadline)
+        }
+        let wall = DispatchTime.now().uptimeNanoseconds &- start
+        completePendingExit()
+
+        return Outcome(end: state.end ?? .error("no end"), checks: state.checks, trace: state.trace.events,
+                       console: String(decoding: state.console, as: UTF8.self)
+                           + (state.consoleDropped > 0 ? "\n[kvm-unit: \(state.consoleDropped) more console bytes not kept]" : ""),
+                       registers: finalRegisters(), ramDigest: digest(loaded.ram.pointer, count: loaded.ram.size),
+                       ramPageDigests: pageDigests(loaded.ram.pointer, count: loaded.ram.size),
+                       windowDigests: windowDigests(), stats: exitStats(), hostErrors: state.hostErrors, wallNanoseconds: wall,
+                       traceCut: state.trace.cut, traceDigest: state.trace.digest, hostRequests: state.hostRequests)
+    }
+
+    /// What a run gathers, whichever loop runs it.
+    struct RunState {
+        /// One latch per vCPU: a vCPU reads back what it wrote, whatever the others do.
+        var latches: [LatchDevice] = []
         var checks: [CheckRecord] = []
         var trace = TraceRecorder()
         var hostRequests = 0
         var console: [UInt8] = []
         var consoleDropped = 0
         var hostErrors: [String] = []
+        /// KVM_INTERRUPT asked for by host request 1 (vCPU 0, userspace irqchip only).
         var pendingInterrupt: UInt8?
         var end: RunEnd?
-        let start = DispatchTime.now().uptimeNanoseconds
-        // The watchdog's clock is the coarse one, read once per exit (see coarseNanoseconds).
-        let deadline = coarseNanoseconds() &+ wallBudgetNanoseconds
-        let instructionBudget = loaded.instructionBudget
+    }
 
-        /// Carries out a host request; returns what the trace should say about it.
-        func hostRequest(_ value: UInt32) -> String {
-            let request = HostRequest(value)
-            if case .memslot(let gpa) = request {
-                // Deterministic and synchronous: not counted with the interrupt requests, whose
-                // timing makes a comparison fall back to invariants.
-                do { return try loaded.memslots.handle(blockGPA: gpa) } catch {
-                    end = .error(error.why)
-                    return "memslot request refused: \(error.why)"
-                }
-            }
-            hostRequests += 1
-            do {
-                switch request {
-                case .interrupt(let vector):
-                    pendingInterrupt = vector
-                case .nmi:
-                    try vcpu.nmi()
-                case .irqLine(let gsi, let level):
-                    try loaded.vm.irqLine(gsi, level: level)
-                case .irqPulse(let gsi):
-                    try loaded.vm.irqLine(gsi, level: true)
-                    try loaded.vm.irqLine(gsi, level: false)
-                case .unknown(let v):
-                    hostErrors.append("unknown host request 0x\(String(v, radix: 16))")
-                case .memslot: break
-                }
-            } catch {
-                hostErrors.append("\(error)")
-            }
-            return ""
-        }
-
+    /// The one-vCPU loop: the ABI v1 run, exit by exit.
+    private func runOne(_ state: inout RunState, deadline: UInt64) {
+        let vcpu = loaded.vcpu
         let hardware = traceSink == nil ? nil : vcpu as? HardwareExitTracing
         hardware?.hardwareTraceEnabled = true
-        /// The sink sees every exit (hardware-level lines first); the outcome keeps a bounded part.
-        func record(_ event: TraceEvent) {
-            if let sink = traceSink {
-                hardware?.takeHardwareTrace().forEach { sink("    " + $0) }
-                sink("\(trace.count + 1): \(event)")
-            }
-            if recordsTrace { trace.record(event) }
+        defer {
+            if let sink = traceSink { hardware?.takeHardwareTrace().forEach { sink("    " + $0) } }
+            hardware?.hardwareTraceEnabled = false
         }
-        defer { hardware?.hardwareTraceEnabled = false }
-
+        let budget = loaded.instructionBudget
         var exits = 0
-        while end == nil {
+        while state.end == nil {
             // KVM_INTERRUPT only when the vCPU can take it; otherwise ask for the window
             // (backends without IRQ-window exits get it at a later exit).
-            if let vector = pendingInterrupt {
+            if let vector = state.pendingInterrupt {
                 if vcpu.readyForInterruptInjection {
-                    do { try vcpu.interrupt(vector: vector) } catch { hostErrors.append("\(error)") }
-                    pendingInterrupt = nil
+                    do { try vcpu.interrupt(vector: vector) } catch { state.hostErrors.append("\(error)") }
+                    state.pendingInterrupt = nil
                     vcpu.requestInterruptWindow = false
                 } else {
                     vcpu.requestInterruptWindow = true
                 }
             }
             let now = coarseNanoseconds()
-            guard now < deadline else { end = .timeout; record(TraceEvent(exit: .timeout)); break }
-            exits += 1
-            guard exits <= exitCap else { end = .error("more than \(exitCap) exits"); break }
-
-            let exit: Exit
-            do {
-                exit = try vcpu.run(budget: RunBudget(wallClockNanoseconds: deadline - now, instructions: instructionBudget))
-            } catch {
-                end = .error("\(error)")
+            guard now < deadline else {
+                state.end = .timeout
+                record(&state, TraceEvent(exit: .timeout), hardware: hardware)
                 break
             }
-            switch exit {
-            case .io(let io):
-                let size = Int(io.size)
-                if io.direction == .out {
-                    var event = TraceEvent(exit: exit, fields: recordsTrace || traceSink != nil)
-                    for i in 0..<Int(io.count) {
-                        // One element (every OUT but OUTS) is the data itself: no copy.
-                        let element = io.count == 1 ? io.data : Array(io.data[(i * size)..<min(io.data.count, (i + 1) * size)])
-                        let value = element.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) }
-                        switch io.port {
-                        case ABIPort.latch: latch.write(port: io.port, data: element)
-                        case ABIPort.hostRequest where size == 4: event.note = hostRequest(value)
-                        case ABIPort.checkRecord where size == 4:
-                            guard checks.count < Self.maximumChecks else {
-                                end = .error("more than \(Self.maximumChecks) check records")
-                                break
-                            }
-                            let record = CheckRecord.read(gpa: UInt64(value), ram: loaded.ram)
-                            checks.append(record)
-                            event.note = record.traceNote
-                        case ABIPort.debugConsole:
-                            if console.count < Self.maximumConsoleBytes { console += element } else { consoleDropped += element.count }
-                        case ABIPort.exitStatus: end = .status(element.first ?? 0xFF)
-                        default: break
-                        }
-                    }
-                    record(event)
-                } else {
-                    var data: [UInt8] = []
-                    for _ in 0..<Int(io.count) {
-                        data += ABIPort.latch.contains(io.port) ? latch.read(port: io.port, size: size)
-                                                                : [UInt8](repeating: 0xFF, count: size)
-                    }
-                    vcpu.completeIO(data)
-                    record(TraceEvent(exit: exit, supplied: data))
-                }
-            case .mmio(let m):
-                let length = Int(min(m.length, 8))
-                let window = loaded.window(containing: m.physicalAddress, length: length)
-                if m.isWrite {
-                    do { try window?.write(m.physicalAddress, data: m.data) } catch { end = .error(error.description) }
-                    record(TraceEvent(exit: exit))
-                } else {
-                    // An address no window claims reads as an unbacked bus: all ones.
-                    let data = window?.read(m.physicalAddress, length: length) ?? [UInt8](repeating: 0xFF, count: length)
-                    vcpu.completeMMIORead(data)
-                    record(TraceEvent(exit: exit, supplied: data))
-                }
-            case .hlt, .irqWindowOpen, .intr, .setTPR:
-                // HLT without an in-kernel LAPIC is resumable; the window and a stray
-                // signal just mean "go round again". KVM_EXIT_SET_TPR (a MOV to CR8 that
-                // lowered the TPR, no in-kernel LAPIC) only tells a userspace APIC to look
-                // for deliverable interrupts; the harness has none, so it resumes.
-                record(TraceEvent(exit: exit))
-            case .shutdown:
-                record(TraceEvent(exit: exit))
-                end = .shutdown
-            case .timeout:
-                record(TraceEvent(exit: exit))
-                end = .timeout
-            case .internalError(let suberror, _):
-                record(TraceEvent(exit: exit))
-                end = .internalError(suberror: suberror)
-            default:
-                record(TraceEvent(exit: exit))
-                end = .unexpectedExit(exit.name)
+            exits += 1
+            guard exits <= exitCap else { state.end = .error("more than \(exitCap) exits"); break }
+            let exit: Exit
+            do {
+                exit = try vcpu.run(budget: RunBudget(wallClockNanoseconds: deadline - now, instructions: budget))
+            } catch {
+                state.end = .error("\(error)")
+                break
+            }
+            if let event = handle(exit, vcpu: 0, &state) { record(&state, event, hardware: hardware) }
+        }
+    }
+
+    /// Several vCPUs on a backend that runs them on the caller's thread (the reference
+    /// engine): one at a time, `interleaving.quantum` instructions or up to its next exit
+    /// each, in the order `interleaving` gives; so a run is a function of the payload and
+    /// the interleaving alone (traces are bit-identical run to run). A vCPU that is
+    /// blocked (halted, waiting for SIPI) or used its quantum returns KVM_RUN's timeout,
+    /// which here only means "next vCPU"; the wall-clock deadline ends a run that never ends.
+    private func runInTurn(_ state: inout RunState, deadline: UInt64) {
+        var order = interleaving.scheduler(vcpus: loaded.vcpus.count)
+        var exits = 0
+        while state.end == nil {
+            let now = coarseNanoseconds()
+            guard now < deadline else {
+                state.end = .timeout
+                record(&state, TraceEvent(exit: .timeout), hardware: nil)
+                break
+            }
+            let (i, quantum) = order.next()
+            let exit: Exit
+            do {
+                exit = try loaded.vcpus[i].run(budget: RunBudget(wallClockNanoseconds: deadline - now, instructions: quantum))
+            } catch {
+                // An AP's first KVM_RUN returns EAGAIN once it has taken its INIT/SIPI
+                // (kvm_arch_vcpu_ioctl_run); a VMM runs it again.
+                if error.errno == Errno.EAGAIN { continue }
+                state.end = .error("vCPU \(i): \(error)")
+                break
+            }
+            if exit == .timeout { continue }
+            exits += 1
+            guard exits <= exitCap else { state.end = .error("more than \(exitCap) exits"); break }
+            if var event = handle(exit, vcpu: i, &state) {
+                event.vcpu = i
+                record(&state, event, hardware: nil)
             }
         }
-        let wall = DispatchTime.now().uptimeNanoseconds &- start
-        if let sink = traceSink { hardware?.takeHardwareTrace().forEach { sink("    " + $0) } }
-        completePendingExit()
+    }
 
-        return Outcome(end: end ?? .error("no end"), checks: checks, trace: trace.events,
-                       console: String(decoding: console, as: UTF8.self)
-                           + (consoleDropped > 0 ? "\n[kvm-unit: \(consoleDropped) more console bytes not kept]" : ""),
-                       registers: finalRegisters(), ramDigest: digest(loaded.ram.pointer, count: loaded.ram.size),
-                       ramPageDigests: pageDigests(loaded.ram.pointer, count: loaded.ram.size),
-                       windowDigests: windowDigests(), stats: exitStats(), hostErrors: hostErrors, wallNanoseconds: wall,
-                       traceCut: trace.cut, traceDigest: trace.digest, hostRequests: hostRequests)
+    /// Several vCPUs on /dev/kvm: as a VMM runs them, each on a thread of its own (vCPU 0
+    /// on this one). Exits are handled under one lock, in the order they happen; KVM_RUN
+    /// gets a short wall-clock slice so that a blocked AP sees the end of the run soon.
+    private func runThreads(_ state: inout RunState, deadline: UInt64) {
+        final class Shared: Sendable {
+            let state: Mutex<RunState>
+            let stop = Atomic<Bool>(false)
+            let exitCount = Atomic<Int>(0)
+            init(_ s: sending RunState) { state = Mutex(s) }
+        }
+        let box = Shared(state)
+        let budget = loaded.instructionBudget
+        let sliceNanoseconds: UInt64 = 50_000_000
+        let this = UnsafeSendable(self)
+        @Sendable func loop(_ i: Int) {
+            let vcpu = this.value.loaded.vcpus[i]
+            while !box.stop.load(ordering: .acquiring) {
+                let now = coarseNanoseconds()
+                guard now < deadline else {
+                    box.state.withLock { s in
+                        if s.end == nil { s.end = .timeout; this.value.record(&s, TraceEvent(exit: .timeout), hardware: nil) }
+                    }
+                    break
+                }
+                let exit: Exit
+                do {
+                    exit = try vcpu.run(budget: RunBudget(wallClockNanoseconds: min(sliceNanoseconds, deadline - now),
+                                                          instructions: budget))
+                } catch {
+                    if error.errno == Errno.EAGAIN { continue }   // see runInTurn
+                    box.state.withLock { s in if s.end == nil { s.end = .error("vCPU \(i): \(error)") } }
+                    break
+                }
+                // A slice that ran out (blocked or busy) is no exit of the guest's.
+                if exit == .timeout || exit == .intr { continue }
+                let ended = box.state.withLock { s -> Bool in
+                    if s.end != nil { return true }
+                    if box.exitCount.add(1, ordering: .relaxed).newValue > this.value.exitCap {
+                        s.end = .error("more than \(this.value.exitCap) exits")
+                        return true
+                    }
+                    if var event = this.value.handle(exit, vcpu: i, &s) {
+                        event.vcpu = i
+                        this.value.record(&s, event, hardware: nil)
+                    }
+                    return s.end != nil
+                }
+                if ended { break }
+            }
+            box.stop.store(true, ordering: .releasing)
+        }
+        // Threads of their own, not a dispatch queue: a vCPU thread blocks in KVM_RUN for
+        // as long as its guest runs, and the global queue's few workers (one per core) were
+        // taken by parallel payloads, so some APs never ran.
+        var threads: [VCPUThread] = []
+        for i in 1..<loaded.vcpus.count {
+            guard let t = VCPUThread({ loop(i) }) else {
+                box.state.withLock { s in if s.end == nil { s.end = .error("no thread for vCPU \(i): pthread_create failed") } }
+                box.stop.store(true, ordering: .releasing)
+                break
+            }
+            threads.append(t)
+        }
+        loop(0)
+        threads.forEach { $0.join() }
+        state = box.state.withLock { $0 }
+    }
+
+    /// The sink sees every exit (hardware-level lines first); the outcome keeps a bounded part.
+    private func record(_ state: inout RunState, _ event: TraceEvent, hardware: HardwareExitTracing?) {
+        if let sink = traceSink {
+            hardware?.takeHardwareTrace().forEach { sink("    " + $0) }
+            sink("\(state.trace.count + 1): \(event)")
+        }
+        if recordsTrace { state.trace.record(event) }
+    }
+
+    /// Plays the userspace side of one exit of vCPU `index`: ports, MMIO windows, host
+    /// requests. Returns the exit's trace event (nil: nothing to record).
+    private func handle(_ exit: Exit, vcpu index: Int, _ state: inout RunState) -> TraceEvent? {
+        let vcpu = loaded.vcpus[index]
+        while state.latches.count <= index { state.latches.append(LatchDevice()) }
+        switch exit {
+        case .io(let io):
+            let size = Int(io.size)
+            if io.direction == .out {
+                var event = TraceEvent(exit: exit, fields: recordsTrace || traceSink != nil)
+                for i in 0..<Int(io.count) {
+                    // One element (every OUT but OUTS) is the data itself: no copy.
+                    let element = io.count == 1 ? io.data : Array(io.data[(i * size)..<min(io.data.count, (i + 1) * size)])
+                    let value = element.enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) }
+                    switch io.port {
+                    case ABIPort.latch: state.latches[index].write(port: io.port, data: element)
+                    case ABIPort.hostRequest where size == 4: event.note = hostRequest(value, vcpu: vcpu, &state)
+                    case ABIPort.checkRecord where size == 4:
+                        guard state.checks.count < Self.maximumChecks else {
+                            state.end = .error("more than \(Self.maximumChecks) check records")
+                            break
+                        }
+                        var record = CheckRecord.read(gpa: UInt64(value), ram: loaded.ram)
+                        if loaded.vcpus.count > 1 { record.vcpu = index }
+                        state.checks.append(record)
+                        event.note = record.traceNote
+                    case ABIPort.debugConsole:
+                        if state.console.count < Self.maximumConsoleBytes { state.console += element } else { state.consoleDropped += element.count }
+                    case ABIPort.exitStatus: state.end = .status(element.first ?? 0xFF)
+                    default: break
+                    }
+                }
+                return event
+            }
+            var data: [UInt8] = []
+            for _ in 0..<Int(io.count) {
+                data += ABIPort.latch.contains(io.port) ? state.latches[index].read(port: io.port, size: size)
+                                                        : [UInt8](repeating: 0xFF, count: size)
+            }
+            vcpu.completeIO(data)
+            return TraceEvent(exit: exit, supplied: data)
+        case .mmio(let m):
+            let length = Int(min(m.length, 8))
+            let window = loaded.window(containing: m.physicalAddress, length: length)
+            if m.isWrite {
+                do { try window?.write(m.physicalAddress, data: m.data) } catch { state.end = .error(error.description) }
+                return TraceEvent(exit: exit)
+            }
+            // An address no window claims reads as an unbacked bus: all ones.
+            let data = window?.read(m.physicalAddress, length: length) ?? [UInt8](repeating: 0xFF, count: length)
+            vcpu.completeMMIORead(data)
+            return TraceEvent(exit: exit, supplied: data)
+        case .hlt, .irqWindowOpen, .intr, .setTPR:
+            // HLT without an in-kernel LAPIC is resumable; the window and a stray
+            // signal just mean "go round again". KVM_EXIT_SET_TPR (a MOV to CR8 that
+            // lowered the TPR, no in-kernel LAPIC) only tells a userspace APIC to look
+            // for deliverable interrupts; the harness has none, so it resumes.
+            return TraceEvent(exit: exit)
+        case .shutdown:
+            state.end = .shutdown
+            return TraceEvent(exit: exit)
+        case .timeout:
+            state.end = .timeout
+            return TraceEvent(exit: exit)
+        case .internalError(let suberror, _):
+            state.end = .internalError(suberror: suberror)
+            return TraceEvent(exit: exit)
+        default:
+            state.end = .unexpectedExit(exit.name)
+            return TraceEvent(exit: exit)
+        }
+    }
+
+    /// Carries out a host request of `vcpu`; returns what the trace should say about it.
+    private func hostRequest(_ value: UInt32, vcpu: any VirtualCPU, _ state: inout RunState) -> String {
+        let request = HostRequest(value)
+        if case .memslot(let gpa) = request {
+            // Deterministic and synchronous: not counted with the interrupt requests, whose
+            // timing makes a comparison fall back to invariants.
+            do { return try loaded.memslots.handle(blockGPA: gpa) } catch {
+                state.end = .error(error.why)
+                return "memslot request refused: \(error.why)"
+            }
+        }
+        state.hostRequests += 1
+        do {
+            switch request {
+            case .interrupt(let vector):
+                state.pendingInterrupt = vector
+            case .nmi:
+                try vcpu.nmi()
+            case .irqLine(let gsi, let level):
+                try loaded.vm.irqLine(gsi, level: level)
+            case .irqPulse(let gsi):
+                try loaded.vm.irqLine(gsi, level: true)
+                try loaded.vm.irqLine(gsi, level: false)
+            case .msi(let destination, let vector, let mode, let logical):
+                let address: UInt64 = 0xFEE0_0000 | UInt64(destination) << 12 | (logical ? 1 << 2 : 0)
+                _ = try loaded.vm.signalMSI(address: address, data: UInt32(vector) | UInt32(mode) << 8)
+            case .unknown(let v):
+                state.hostErrors.append("unknown host request 0x\(String(v, radix: 16))")
+            case .memslot: break
+            }
+        } catch {
+            state.hostErrors.append("\(error)")
+        }
+        return ""
     }
 
     /// A KVM_RUN with immediate_exit set: KVM first completes the exit userspace just
@@ -263,4 +402,35 @@ struct PayloadRunner {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
+/// A value handed to another thread that the caller vouches for: here the runner, whose
+/// vCPUs each run on one thread and whose shared state is behind a Mutex.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// A POSIX thread running one closure (a vCPU's run loop), joined by its creator.
+final class VCPUThread {
+    private final class Body {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
+    private var thread = pthread_t()
+
+    /// Nil when the thread cannot be created (the body is then not run).
+    init?(_ body: @escaping @Sendable () -> Void) {
+        let arg = Unmanaged.passRetained(Body(body)).toOpaque()
+        let r = pthread_create(&thread, nil, { p in
+            Unmanaged<Body>.fromOpaque(p!).takeRetainedValue().run()
+            return nil
+        }, arg)
+        if r != 0 {
+            Unmanaged<Body>.fromOpaque(arg).release()
+            return nil
+        }
+    }
+
+    func join() { pthread_join(thread, nil) }
 }

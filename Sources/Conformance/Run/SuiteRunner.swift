@@ -18,6 +18,9 @@ public struct SuiteRunner: Sendable {
     /// What the guest reads with CPUID on each backend (`measureGuestCPUID`): a comparison
     /// that diverges where the guests may have read different CPUID says so.
     public var guestCPUID: [GuestVisibleCPUID] = []
+    /// How the reference engine interleaves the vCPUs of a several-vCPU payload
+    /// (`--interleave-seed`); /dev/kvm runs them on threads, as the host schedules them.
+    public var interleaving = Interleaving.fixed
 
     public init(divergences: KnownDivergences = .builtIn, timeoutNanoseconds: UInt64? = nil) {
         self.divergences = divergences
@@ -42,6 +45,7 @@ public struct SuiteRunner: Sendable {
         }
         var runner = PayloadRunner(loaded, wallBudgetNanoseconds: timeoutNanoseconds)
         runner.traceSink = traceSink
+        runner.interleaving = interleaving
         let outcome = runner.run()
         loaded.vm.close()
         return Judge.judge(outcome, payload: payload, backend: backend, implementation: implementation, divergences: divergences)

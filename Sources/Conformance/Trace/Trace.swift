@@ -15,8 +15,15 @@ public struct TraceEvent: Sendable, Equatable, Codable, CustomStringConvertible 
     /// What the exit meant to the harness, where that is more than its bytes: the content of
     /// a check record (its GPA alone would hide a differing value).
     public var note: String = ""
+    /// The vCPU whose exit this is, in a run of several vCPUs (nil with one).
+    public var vcpu: Int? = nil
 
     public var description: String {
+        guard let vcpu else { return line }
+        return "vCPU \(vcpu): \(line)"
+    }
+
+    private var line: String {
         switch exit {
         case "KVM_EXIT_IO":
             let c = count > 1 ? " x\(count)" : ""

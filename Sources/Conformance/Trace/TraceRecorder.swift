@@ -51,6 +51,7 @@ struct TraceRecorder {
         feed(UInt64(event.size) << 32 | UInt64(event.count))
         feed(event.data)
         feed(event.note)
+        if let v = event.vcpu { feed(UInt64(v)) }
         hash = (hash ^ 0x0A) &* 0x100_0000_01B3
         if head.count < Self.headLimit {
             head.append(event)
