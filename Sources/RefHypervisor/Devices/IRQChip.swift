@@ -127,7 +127,8 @@ final class IRQChip {
     func handlesPort(_ port: UInt16) -> Bool {
         switch port {
         case 0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x4D1: return true
-        case 0x40...0x43, 0x61: return router.pitCreated
+        case 0x40...0x43: return router.pitCreated
+        case 0x61: return router.pitCreated && speakerInKernel
         default: return false
         }
     }
@@ -140,7 +141,7 @@ final class IRQChip {
             return size == 1 ? UInt32(router.pic.read(port: port)) : 0
         case 0x40...0x43 where router.pitCreated:
             return UInt32(router.pit.read(port: port, now: now))
-        case 0x61 where router.pitCreated:
+        case 0x61 where router.pitCreated && speakerInKernel:
             return UInt32(router.pit.readPort61(now: now))
         default:
             return 0xFFFF_FFFF >> UInt32(32 - 8 * min(max(size, 1), 4))   // open bus
@@ -155,7 +156,7 @@ final class IRQChip {
             if size == 1 { router.pic.write(port: port, value: byte) }
         case 0x40...0x43 where router.pitCreated:
             router.pit.write(port: port, value: byte, now: now)
-        case 0x61 where router.pitCreated:
+        case 0x61 where router.pitCreated && speakerInKernel:
             router.pit.writePort61(byte, now: now)
         default:
             break
@@ -224,11 +225,18 @@ final class IRQChip {
 
     var pitCreated: Bool { router.pitCreated }
 
-    /// KVM_CREATE_PIT2: counters 0/1 gated on, counter 2 off, all unprogrammed.
-    func createPIT() {
+    /// KVM_CREATE_PIT2: counters 0/1 gated on, counter 2 off, all unprogrammed. Port 0x61
+    /// (counter 2's gate and OUT, the speaker bit) is in the kernel only with the
+    /// KVM_PIT_SPEAKER_DUMMY flag (i8254.c kvm_create_pit registers speaker_dev only then);
+    /// without it an access to 0x61 exits to userspace.
+    func createPIT(speakerDummy: Bool = false) {
         guard !router.pitCreated else { return }
         router.pitCreated = true
+        speakerInKernel = speakerDummy
     }
+
+    /// Port 0x61 is handled here (KVM_PIT_SPEAKER_DUMMY).
+    private(set) var speakerInKernel = false
 
     /// Fire every timer due at or before `now`.
     func advance(to now: UInt64) { router.advance(to: now) }
