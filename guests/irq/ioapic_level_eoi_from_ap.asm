@@ -51,10 +51,7 @@ remote_irr:                     ; rax = Remote IRR of the entry
 payload_ap_main:
     sti
     AP_READY ready
-.wait:
-    pause
-    cmp qword [eoi_now], 0
-    je .wait
+    WAIT_FLAG eoi_now
     LAPIC_WR APIC_EOI, 0
     lock inc qword [eoi_done]
 .idle:

@@ -25,10 +25,7 @@ payload_ap_main:                ; edi = APIC ID
     AP_READY ready
     cmp edi, 1
     jne .idle
-.wait:
-    pause
-    cmp qword [go], 0
-    je .wait
+    WAIT_FLAG go
     SEND_IPI 2, ICR_FIXED | ICR_ASSERT | 0x5C
 .idle:
     hlt

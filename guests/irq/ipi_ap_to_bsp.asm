@@ -25,10 +25,7 @@ payload_main:
 
 payload_ap_main:
     sti
-.wait:
-    pause
-    cmp qword [go], 0
-    je .wait
+    WAIT_FLAG go
     SEND_IPI 0, ICR_FIXED | ICR_ASSERT | 0x5A
     LAPIC_WR APIC_ICR_LO, ICR_FIXED | ICR_ASSERT | ICR_SELF | 0x5B
 .idle:

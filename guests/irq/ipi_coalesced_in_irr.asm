@@ -24,10 +24,7 @@ payload_main:
 payload_ap_main:
     cli
     AP_READY ready
-.wait:
-    pause
-    cmp qword [sent], 0
-    je .wait
+    WAIT_FLAG sent
     WAIT_IRR 0x58
     sti
 .idle:

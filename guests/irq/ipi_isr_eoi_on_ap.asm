@@ -29,10 +29,7 @@ payload_main:
 payload_ap_main:
     sti
     AP_READY ready
-.wait:
-    pause
-    cmp qword [got], 0
-    je .wait
+    WAIT_FLAG got
     LAPIC_WR APIC_EOI, 0
     LAPIC_RD APIC_ISR + (VEC / 32) * 0x10
     shr eax, VEC % 32

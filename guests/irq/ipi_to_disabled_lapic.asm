@@ -33,10 +33,7 @@ payload_ap_main:
     LAPIC_WR APIC_SVR, 0xFF                     ; software-disabled
     sti
     AP_READY ready
-.wait:
-    pause
-    cmp qword [enable], 0
-    je .wait
+    WAIT_FLAG enable
     LAPIC_RD APIC_IRR + (0x4A / 32) * 0x10
     shr eax, 0x4A % 32
     and eax, 1

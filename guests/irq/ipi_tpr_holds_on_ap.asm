@@ -25,10 +25,7 @@ payload_ap_main:
     LAPIC_WR APIC_TPR, 0x50
     sti
     AP_READY ready
-.wait:
-    pause
-    cmp qword [lower], 0
-    je .wait
+    WAIT_FLAG lower
     LAPIC_RD APIC_IRR + (0x45 / 32) * 0x10
     shr eax, 0x45 % 32
     and eax, 1

@@ -23,10 +23,7 @@ payload_main:
     PAYLOAD_DONE
 
 payload_ap_main:
-.wait:
-    pause
-    cmp qword [go], 0
-    je .wait
+    WAIT_FLAG go
     LAPIC_WR APIC_TDCR, 0xB                 ; divide by 1
     LAPIC_WR APIC_LVTT, 0x90                ; one-shot, unmasked
     LAPIC_WR APIC_TMICT, 10000

@@ -35,10 +35,7 @@ on_nmi:
     cmp qword [entries], 1
     jne .out
     mov qword [in_handler], 1
-.wait:
-    pause
-    cmp qword [second_sent], 0
-    je .wait
+    WAIT_FLAG second_sent
     mov ecx, 200000                             ; time for the second NMI to (wrongly) arrive
 .linger:
     pause

@@ -21,10 +21,7 @@ payload_main:
     PAYLOAD_DONE
 
 payload_ap_main:                ; edi = APIC ID
-.wait:
-    pause
-    cmp qword [go], 0
-    je .wait
+    WAIT_FLAG go
     mov esi, edi
     mov ecx, MSR_APIC_BASE
     rdmsr

@@ -23,10 +23,7 @@ payload_main:
     PAYLOAD_DONE
 
 payload_ap_main:
-.wait:
-    pause
-    cmp qword [go], 0
-    je .wait
+    WAIT_FLAG go
     call work
     AP_IDLE_READY idle
 

@@ -33,10 +33,7 @@ payload_main:
     PAYLOAD_DONE
 
 payload_ap_main:
-.wait:
-    pause
-    cmp qword [go], 0
-    je .wait
+    WAIT_FLAG go
     mov ecx, 0xC0000103
     mov eax, 0x5678
     xor edx, edx

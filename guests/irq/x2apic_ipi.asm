@@ -34,10 +34,7 @@ payload_main:
     PAYLOAD_DONE
 
 payload_ap_main:
-.wait:
-    pause
-    cmp qword [go], 0
-    je .wait
+    WAIT_FLAG go
     X2APIC_ENABLE
     mov ecx, MSR_X2APIC_ID
     rdmsr

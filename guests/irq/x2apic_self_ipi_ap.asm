@@ -29,10 +29,7 @@ payload_main:
     PAYLOAD_DONE
 
 payload_ap_main:
-.wait:
-    pause
-    cmp qword [go], 0
-    je .wait
+    WAIT_FLAG go
     X2APIC_ENABLE
     sti
     mov ecx, MSR_X2APIC_SELF_IPI
