@@ -85,7 +85,11 @@ struct Run: ParsableCommand {
         let backends = openBackends(backend, device: device)
 
         var runner = SuiteRunner(divergences: table, timeoutNanoseconds: timeoutNanoseconds)
-        if let seed = interleaveSeed { runner.interleaving = .shuffled(seed: seed) }
+        if let seed = interleaveSeed {
+            runner.interleaving = .shuffled(seed: seed)
+            // On stderr, so TAP on stdout stays pure; every report format is affected alike.
+            writeStandardError("kvm-unit: several-vCPU payloads on the reference engine: \(runner.interleaving)\n")
+        }
         // What the guests will really read with CPUID, once, before any payload: a backend
         // that answers other than its table is named in the header, and divergences it may
         // cause are attributed to it (issue 8; README, "Guest-visible CPUID").
