@@ -126,13 +126,16 @@ import Testing
         _ = chip.setIRQLine(gsi: 3, level: true, now: 0)
         #expect(chip.pendingInterrupt(vcpu: 0, now: 0) == nil)
         #expect(chip.devIn(0x20) == 0x08)                         // still in IRR
-        // Special mask: IR3 in service but masked no longer blocks the lower IR4.
+        // Special mask: on an 8259A, IR3 in service but masked would no longer block the
+        // lower IR4; KVM's pic_get_irq ignores special_mask, so IR4 stays blocked.
         chip.devOut(0x21, 0x00)
         _ = chip.acknowledgeInterrupt(vcpu: 0, now: 0)            // IR3 in service
         _ = chip.setIRQLine(gsi: 4, level: true, now: 0)
         #expect(chip.pendingInterrupt(vcpu: 0, now: 0) == nil)
         chip.devOut(0x21, 0x08)
         chip.devOut(0x20, 0x68)                                   // OCW3: set special mask
+        #expect(chip.pendingInterrupt(vcpu: 0, now: 0) == nil)
+        chip.devOut(0x20, 0x63)                                   // specific EOI for IR3
         #expect(chip.pendingInterrupt(vcpu: 0, now: 0) == 0x24)
     }
 

@@ -41,8 +41,9 @@ struct PIC8259Controller {
         let p = priority(of: irr & ~imr)
         if p == 8 { return nil }
         var inService = isr
-        // Special mask mode: masked lines in service do not block lower ones (OCW3 SMM).
-        if specialMask { inService &= ~imr }
+        // Special mask mode (OCW3 SMM) is kept but not applied: the datasheet lets masked
+        // lines in service stop blocking lower ones, KVM's i8259.c pic_get_irq does not
+        // (it stores special_mask and never reads it), and the engine is KVM's.
         // Special fully nested: the slave's own in-service line does not block it (ICW4 SFNM).
         if specialFullyNested && isMaster { inService &= ~(1 << 2) }
         return p < priority(of: inService) ? (p + Int(priorityAdd)) & 7 : nil
