@@ -9,18 +9,22 @@
 %define PL_BUDGET 40000000
 %define PL_GPR_UNDEF (GPR_RAX | GPR_RDX | GPR_RBX)
 %include "payload.inc"
-PAYLOAD tsc_across_vcpus, irq, long64, "TSC readings passed between two vCPUs ten times never go backwards"
-payload_main:
-    mov ecx, 10
-.turn:
+; Read the TSC, count it in `backwards` if below the other vCPU's last reading, publish it.
+%macro TSC_AFTER_LAST 0
     rdtsc
     shl rdx, 32
     or rax, rdx
     cmp rax, [last]
-    jae .ok
+    jae %%ok
     lock inc qword [backwards]
-.ok:
+%%ok:
     mov [last], rax
+%endmacro
+PAYLOAD tsc_across_vcpus, irq, long64, "TSC readings passed between two vCPUs ten times never go backwards"
+payload_main:
+    mov ecx, 10
+.turn:
+    TSC_AFTER_LAST
     mov qword [whose], 1            ; the AP's turn
 .wait:
     pause
@@ -37,14 +41,7 @@ payload_ap_main:
     pause
     cmp qword [whose], 1
     jne .wait
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
-    cmp rax, [last]
-    jae .ok
-    lock inc qword [backwards]
-.ok:
-    mov [last], rax
+    TSC_AFTER_LAST
     inc qword [ap_turns]
     mov qword [whose], 0
     cmp qword [ap_turns], 10

@@ -78,6 +78,8 @@ struct PayloadRunner {
         /// KVM_INTERRUPT asked for by host request 1 (vCPU 0, userspace irqchip only).
         var pendingInterrupt: UInt8?
         var end: RunEnd?
+        /// Exits handled so far, against `exitCap`.
+        var exits = 0
     }
 
     /// The one-vCPU loop: the ABI v1 run, exit by exit.
@@ -90,7 +92,6 @@ struct PayloadRunner {
             hardware?.hardwareTraceEnabled = false
         }
         let budget = loaded.instructionBudget
-        var exits = 0
         while state.end == nil {
             // KVM_INTERRUPT only when the vCPU can take it; otherwise ask for the window
             // (backends without IRQ-window exits get it at a later exit).
@@ -109,8 +110,8 @@ struct PayloadRunner {
                 record(&state, TraceEvent(exit: .timeout), hardware: hardware)
                 break
             }
-            exits += 1
-            guard exits <= exitCap else { state.end = .error("more than \(exitCap) exits"); break }
+            state.exits += 1
+            guard state.exits <= exitCap else { state.end = .error("more than \(exitCap) exits"); break }
             let exit: Exit
             do {
                 exit = try vcpu.run(budget: RunBudget(wallClockNanoseconds: deadline - now, instructions: budget))
@@ -130,7 +131,6 @@ struct PayloadRunner {
     /// which here only means "next vCPU"; the wall-clock deadline ends a run that never ends.
     private func runInTurn(_ state: inout RunState, deadline: UInt64) {
         var order = interleaving.scheduler(vcpus: loaded.vcpus.count)
-        var exits = 0
         while state.end == nil {
             let now = coarseNanoseconds()
             guard now < deadline else {
@@ -150,8 +150,8 @@ struct PayloadRunner {
                 break
             }
             if exit == .timeout { continue }
-            exits += 1
-            guard exits <= exitCap else { state.end = .error("more than \(exitCap) exits"); break }
+            state.exits += 1
+            guard state.exits <= exitCap else { state.end = .error("more than \(exitCap) exits"); break }
             if var event = handle(exit, vcpu: i, &state) {
                 event.vcpu = i
                 record(&state, event, hardware: nil)
@@ -166,7 +166,6 @@ struct PayloadRunner {
         final class Shared: Sendable {
             let state: Mutex<RunState>
             let stop = Atomic<Bool>(false)
-            let exitCount = Atomic<Int>(0)
             init(_ s: sending RunState) { state = Mutex(s) }
         }
         let box = Shared(state)
@@ -196,7 +195,8 @@ struct PayloadRunner {
                 if exit == .timeout || exit == .intr { continue }
                 let ended = box.state.withLock { s -> Bool in
                     if s.end != nil { return true }
-                    if box.exitCount.add(1, ordering: .relaxed).newValue > this.value.exitCap {
+                    s.exits += 1
+                    if s.exits > this.value.exitCap {
                         s.end = .error("more than \(this.value.exitCap) exits")
                         return true
                     }
