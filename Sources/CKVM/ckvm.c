@@ -59,6 +59,8 @@ int ckvm_set_vcpu_events(int fd, const struct kvm_vcpu_events *e) { return ret(i
 int ckvm_interrupt(int fd, const struct kvm_interrupt *i) { return ret(ioctl(fd, KVM_INTERRUPT, i)); }
 int ckvm_nmi(int fd) { return ret(ioctl(fd, KVM_NMI, 0)); }
 int ckvm_set_guest_debug(int fd, const struct kvm_guest_debug *d) { return ret(ioctl(fd, KVM_SET_GUEST_DEBUG, d)); }
+int ckvm_get_mp_state(int fd, struct kvm_mp_state *s) { return ret(ioctl(fd, KVM_GET_MP_STATE, s)); }
+int ckvm_set_mp_state(int fd, const struct kvm_mp_state *s) { return ret(ioctl(fd, KVM_SET_MP_STATE, s)); }
 
 static void kick_handler(int signo) { (void)signo; }
 

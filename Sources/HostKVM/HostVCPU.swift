@@ -265,6 +265,15 @@ public final class HostVCPU: VirtualCPU {
         }
         try check(ckvm_set_guest_debug(fd, &d), "KVM_SET_GUEST_DEBUG")
     }
+    public func mpState() throws(KVMError) -> MPState {
+        var s = kvm_mp_state()
+        try check(ckvm_get_mp_state(fd, &s), "KVM_GET_MP_STATE")
+        return MPState(rawValue: s.mp_state)
+    }
+    public func setMPState(_ state: MPState) throws(KVMError) {
+        var s = kvm_mp_state(mp_state: state.rawValue)
+        try check(ckvm_set_mp_state(fd, &s), "KVM_SET_MP_STATE")
+    }
     public func statistics() throws(KVMError) -> Statistics {
         try StatsReader.read(ownerFD: fd, operation: "KVM_GET_STATS_FD (vCPU)")
     }

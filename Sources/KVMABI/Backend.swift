@@ -77,6 +77,10 @@ public protocol VirtualCPU: AnyObject {
     func nmi() throws(KVMError)
     /// KVM_SET_GUEST_DEBUG.
     func setGuestDebug(_ debug: GuestDebug) throws(KVMError)
+    /// KVM_GET_MP_STATE (accepts a pending INIT/SIPI first, as kvm_apic_accept_events does).
+    func mpState() throws(KVMError) -> MPState
+    /// KVM_SET_MP_STATE.
+    func setMPState(_ state: MPState) throws(KVMError)
     /// KVM_GET_STATS_FD on the vCPU fd, read once.
     func statistics() throws(KVMError) -> Statistics
 

@@ -185,3 +185,36 @@ public struct IRQLevel: Equatable, Sendable {
     public var level: UInt32
     public init(irq: UInt32, level: UInt32) { self.irq = irq; self.level = level }
 }
+
+/// `struct kvm_mp_state`: a vCPU's multiprocessing state (KVM_GET/SET_MP_STATE). The x86
+/// values; KVM_SET_MP_STATE takes any number, so this is a raw value with names.
+public struct MPState: RawRepresentable, Equatable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let runnable = MPState(rawValue: 0)
+    /// An AP that has not yet taken INIT (kvm_arch_vcpu_create with an in-kernel LAPIC).
+    public static let uninitialized = MPState(rawValue: 1)
+    /// INIT taken, waiting for a start-up IPI.
+    public static let initReceived = MPState(rawValue: 2)
+    public static let halted = MPState(rawValue: 3)
+    /// Set only: KVM stores INIT_RECEIVED with a pending SIPI (kvm_arch_vcpu_ioctl_set_mpstate).
+    public static let sipiReceived = MPState(rawValue: 4)
+    /// s390 only; refused on x86.
+    public static let stopped = MPState(rawValue: 5)
+    /// SEV-ES AP reset hold: a halt the guest leaves on a SIPI-like wake-up.
+    public static let apResetHold = MPState(rawValue: 9)
+
+    public var description: String {
+        switch rawValue {
+        case 0: "KVM_MP_STATE_RUNNABLE"
+        case 1: "KVM_MP_STATE_UNINITIALIZED"
+        case 2: "KVM_MP_STATE_INIT_RECEIVED"
+        case 3: "KVM_MP_STATE_HALTED"
+        case 4: "KVM_MP_STATE_SIPI_RECEIVED"
+        case 5: "KVM_MP_STATE_STOPPED"
+        case 9: "KVM_MP_STATE_AP_RESET_HOLD"
+        default: "mp_state \(rawValue)"
+        }
+    }
+}

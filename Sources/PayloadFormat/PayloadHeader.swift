@@ -1,16 +1,19 @@
 /// The payload ABI header (guests/README.md, "Header"): what a payload says about itself.
 /// Version 1 (0x140 bytes) describes a one-vCPU payload; version 2 (0x150 bytes) adds the
-/// vCPU count. Both load: a v1 payload is a v2 payload with one vCPU.
+/// vCPU count; version 3 (0x150 bytes too) adds `ap_entry`, where the harness starts the APs.
+/// All load: a v1 payload is a v2 payload with one vCPU, a v2 payload a v3 one whose APs
+/// wait for INIT/SIPI.
 ///
 /// Parsed by the build tool (to fail the build on a bad header) and by the harness (to load
 /// a payload built anywhere), from the same code.
 public struct PayloadHeader: Sendable, Equatable {
     public static let magic: [UInt8] = Array("KVMUPLD".utf8) + [0]
     /// The newest version; every older one still loads.
-    public static let abiVersion: UInt16 = 2
+    public static let abiVersion: UInt16 = 3
     /// Size of the v1 header, which every version begins with (tag scanners start after it).
     public static let size = 0x140
-    /// Size of the v2 header: v1, then u8 vcpu_count and 15 reserved zero bytes.
+    /// Size of the v2 and v3 header: v1, then u8 vcpu_count, 3 reserved zero bytes, u32
+    /// ap_entry (v3; reserved zero in v2), 8 reserved zero bytes.
     public static let sizeV2 = 0x150
     /// vCPUs a v2 payload may ask for (ids 0..n-1; vCPU 0 is the BSP).
     public static let maximumVCPUs = 4
@@ -100,6 +103,9 @@ public struct PayloadHeader: Sendable, Equatable {
     /// vCPUs to create (v2; 1 for v1). The APs wait for INIT/SIPI, as KVM's do with an
     /// in-kernel irqchip; the guest's boot library starts them (guests/README.md, "Several vCPUs").
     public var vcpuCount: Int = 1
+    /// v3: the image offset where the harness starts every AP in the entry state (real mode,
+    /// KVM_SET_MP_STATE RUNNABLE), instead of leaving them to wait for INIT/SIPI. nil: they wait.
+    public var apEntry: UInt32? = nil
     /// 0x140 (v1) or 0x150 (v2): where the payload's code may begin.
     public var headerSize: Int = PayloadHeader.size
 
@@ -116,7 +122,7 @@ public struct PayloadHeader: Sendable, Equatable {
         func text(_ o: Int, _ n: Int) -> String { String(decoding: image[o..<(o + n)].prefix { $0 != 0 }, as: UTF8.self) }
 
         let version = u16(0x08)
-        guard version == 1 || version == 2 else { throw .unsupportedVersion(version) }
+        guard (1...abiVersion).contains(version) else { throw .unsupportedVersion(version) }
         let headerSize = u16(0x0A)
         let expectedSize = version == 1 ? size : sizeV2
         guard Int(headerSize) == expectedSize else {
@@ -124,13 +130,28 @@ public struct PayloadHeader: Sendable, Equatable {
         }
         guard image.count >= expectedSize else { throw .truncated(bytes: image.count, headerSize: expectedSize) }
         var vcpuCount = 1
-        if version == 2 {
+        var apEntry: UInt32?
+        if version >= 2 {
             vcpuCount = Int(u8(0x140))
             guard vcpuCount >= 1, vcpuCount <= maximumVCPUs else {
                 throw .badField("vcpu_count", "\(vcpuCount) (1..\(maximumVCPUs))")
             }
-            guard image[0x141..<0x150].allSatisfy({ $0 == 0 }) else {
-                throw .badField("reserved", "bytes 0x141..0x14F must be zero")
+            if version == 2 {
+                guard image[0x141..<0x150].allSatisfy({ $0 == 0 }) else {
+                    throw .badField("reserved", "bytes 0x141..0x14F must be zero")
+                }
+            } else {
+                guard image[0x141..<0x144].allSatisfy({ $0 == 0 }), image[0x148..<0x150].allSatisfy({ $0 == 0 }) else {
+                    throw .badField("reserved", "bytes 0x141..0x143 and 0x148..0x14F must be zero")
+                }
+                let a = u32(0x144)
+                if a != 0 {
+                    // Real mode with CS = 0 (the entry state): the AP's first byte below 64 KiB.
+                    guard vcpuCount > 1, a >= UInt32(sizeV2), Int(a) < image.count, UInt64(a) + loadAddress < 0x10000 else {
+                        throw .badField("ap_entry", "0x\(String(a, radix: 16)) (needs vcpu_count > 1; must lie in the image, after the header, below 64 KiB)")
+                    }
+                    apEntry = a
+                }
             }
         }
         /// A NUL-padded text field: at most n-1 bytes, then only NULs.
@@ -200,7 +221,7 @@ public struct PayloadHeader: Sendable, Equatable {
                              expectedStatus: u8(0x17), flags: flags, instructionBudget: instructionBudget,
                              rflagsUndefinedMask: u64(0x28), gprUndefinedMask: u64(0x30),
                              requiredCapabilities: caps, name: name, description: description, windows: windows,
-                             vcpuCount: vcpuCount, headerSize: expectedSize)
+                             vcpuCount: vcpuCount, apEntry: apEntry, headerSize: expectedSize)
     }
 }
 

@@ -45,6 +45,45 @@ struct MultiVCPUTests {
         #expect(Self.parseError(Array(Self.headerV2(vcpus: 2).prefix(0x148))) == "truncated payload: 328 bytes, the header alone is 336")
     }
 
+    /// A v3 header: v2 with version 3 and ap_entry at 0x144.
+    static func headerV3(vcpus: UInt8, apEntry: UInt32) -> [UInt8] {
+        var b = headerV2(vcpus: vcpus)
+        b[0x08] = 3
+        withUnsafeBytes(of: apEntry.littleEndian) { for (i, x) in $0.enumerated() { b[0x144 + i] = x } }
+        return b
+    }
+
+    @Test func v3HeaderCarriesTheAPEntryAndV2StillLoads() throws {
+        let h = try PayloadHeader.parse(Self.headerV3(vcpus: 2, apEntry: 0x200))
+        #expect(h.apEntry == 0x200 && h.vcpuCount == 2 && h.headerSize == 0x150)
+        #expect(try PayloadHeader.parse(Self.headerV3(vcpus: 2, apEntry: 0)).apEntry == nil)
+        #expect(try PayloadHeader.parse(Self.headerV2(vcpus: 2)).apEntry == nil)
+        // In a v2 header the same bytes are reserved.
+        var v2 = Self.headerV3(vcpus: 2, apEntry: 0x200)
+        v2[0x08] = 2
+        #expect(Self.parseError(v2) == "bad header field reserved: bytes 0x141..0x14F must be zero")
+    }
+
+    @Test func v3HeaderRejectsABadAPEntry() {
+        #expect(Self.parseError(Self.headerV3(vcpus: 1, apEntry: 0x200)).hasPrefix("bad header field ap_entry: 0x200 (needs vcpu_count > 1"))
+        #expect(Self.parseError(Self.headerV3(vcpus: 2, apEntry: 0x148)).hasPrefix("bad header field ap_entry: 0x148"))
+        #expect(Self.parseError(Self.headerV3(vcpus: 2, apEntry: 0x400)).hasPrefix("bad header field ap_entry: 0x400"))
+        var reserved = Self.headerV3(vcpus: 2, apEntry: 0x200)
+        reserved[0x142] = 1
+        #expect(Self.parseError(reserved) == "bad header field reserved: bytes 0x141..0x143 and 0x148..0x14F must be zero")
+        var v4 = Self.headerV3(vcpus: 2, apEntry: 0x200)
+        v4[0x08] = 4
+        #expect(Self.parseError(v4) == "unsupported payload ABI version 4 (this suite reads versions 1 to 3)")
+    }
+
+    @Test("a harness-started AP (v3 ap_entry) is RUNNABLE through KVM_SET_MP_STATE and passes on ref")
+    func harnessStartedAPsRun() throws {
+        let p = try #require(Catalogue.named("smp_harness_start"))
+        #expect(p.header.apEntry != nil && p.header.vcpuCount == 4)
+        let r = SuiteRunner().run(p, on: try Backends.openReference(), backend: "ref")
+        #expect(r.verdict == .pass, "\(r.lines.map(\.text))")
+    }
+
     static var severalVCPUPayloads: [Payload] { Catalogue.all.filter { $0.header.vcpuCount > 1 } }
 
     @Test("the irq group has several-vCPU payloads, and each passes on ref with its checks tagged by vCPU")

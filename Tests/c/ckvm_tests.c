@@ -215,6 +215,7 @@ static void every_wrapper_returns(int fd, int want) {
     struct kvm_vcpu_events events = {0};
     struct kvm_interrupt irq = {0};
     struct kvm_guest_debug debug = {0};
+    struct kvm_mp_state mp = {0};
     struct kvm_userspace_memory_region region = {0};
     struct kvm_pit_config pit = {0};
     struct kvm_irq_level level = {0};
@@ -259,6 +260,8 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_interrupt(fd, &irq));
     EXPECT(ckvm_nmi(fd));
     EXPECT(ckvm_set_guest_debug(fd, &debug));
+    EXPECT(ckvm_get_mp_state(fd, &mp));
+    EXPECT(ckvm_set_mp_state(fd, &mp));
     EXPECT(ckvm_set_kick_signal_mask(fd, SIGUSR1));
 #undef EXPECT
 }

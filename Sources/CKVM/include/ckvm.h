@@ -54,6 +54,8 @@ int ckvm_set_vcpu_events(int vcpu_fd, const struct kvm_vcpu_events *events);
 int ckvm_interrupt(int vcpu_fd, const struct kvm_interrupt *irq);
 int ckvm_nmi(int vcpu_fd);
 int ckvm_set_guest_debug(int vcpu_fd, const struct kvm_guest_debug *debug);
+int ckvm_get_mp_state(int vcpu_fd, struct kvm_mp_state *state);
+int ckvm_set_mp_state(int vcpu_fd, const struct kvm_mp_state *state);
 
 // --- the watchdog's kick ---------------------------------------------------------------------
 // Installs a do-nothing handler for `signo` without SA_RESTART, so that a signal sent to a

@@ -77,9 +77,18 @@ final class LoadedPayload {
                 created.append(v)
             }
             vcpus = created
-            // The APs keep their reset state: with the in-kernel irqchip they wait for
-            // INIT/SIPI (kvm_vcpu_reset), which the guest's boot library sends.
             try Self.setEntryState(vcpus[0], entry: PayloadHeader.loadAddress + UInt64(h.entry))
+            if let apEntry = h.apEntry {
+                // v3 `ap_entry`: the harness starts the APs itself, as a VMM that boots a
+                // guest without INIT/SIPI does: the entry state at ap_entry, then
+                // KVM_SET_MP_STATE RUNNABLE (an AP is UNINITIALIZED until then).
+                for ap in vcpus.dropFirst() {
+                    try Self.setEntryState(ap, entry: PayloadHeader.loadAddress + UInt64(apEntry))
+                    try ap.setMPState(.runnable)
+                }
+            }
+            // Otherwise the APs keep their reset state: with the in-kernel irqchip they wait
+            // for INIT/SIPI (kvm_vcpu_reset), which the guest's boot library sends.
         } catch {
             throw .setup(error)
         }

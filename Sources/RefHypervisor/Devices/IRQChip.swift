@@ -77,6 +77,8 @@ final class IRQChip {
         return true
     }
 
+    func hasPendingINIT(vcpu: Int) -> Bool { lapic(vcpu)?.initPending ?? false }
+
     func hasPendingINITOrSIPI(vcpu: Int) -> Bool {
         guard let l = lapic(vcpu) else { return false }
         return l.initPending || l.sipiVector != nil

@@ -36,6 +36,12 @@ public final class RefVCPU: VirtualCPU {
     /// KVM_MP_STATE_UNINITIALIZED, the state of an AP that has never run (kvm_arch_vcpu_create):
     /// its first KVM_RUN blocks until an INIT or SIPI arrives, accepts it, and returns EAGAIN.
     var uninitialized = false
+    /// The vector of the last start-up IPI (apic->sipi_vector), which KVM_SET_MP_STATE with
+    /// SIPI_RECEIVED makes pending again; and that pending SIPI (RefVCPU+MPState.swift).
+    var sipiVector: UInt8 = 0
+    var sipiFromMPState: UInt8?
+    /// KVM_MP_STATE_AP_RESET_HOLD set by the host: halted, reported as such until woken.
+    var apResetHold = false
     var guestDebug = GuestDebug()
 
     init(vm: RefVM, id: UInt32, index: Int) {
@@ -224,13 +230,15 @@ public final class RefVCPU: VirtualCPU {
     /// kvm_apic_accept_events: a pending INIT puts the vCPU in wait-for-SIPI; a pending SIPI
     /// starts a waiting vCPU and is dropped by any other (SDM Vol. 3A 10.6.1: a running
     /// processor ignores a start-up IPI).
-    private func acceptINITAndSIPI(_ chip: IRQChip) {
-        if chip.takePendingINIT(vcpu: index) { waitingForSIPI = true }
-        if let v = chip.takePendingSIPI(vcpu: index), waitingForSIPI { startUp(vector: v) }
+    func acceptINITAndSIPI(_ chip: IRQChip) {
+        if chip.takePendingINIT(vcpu: index) { waitingForSIPI = true; apResetHold = false }
+        if let v = chip.takePendingSIPI(vcpu: index) ?? sipiFromMPState.take(), waitingForSIPI { startUp(vector: v) }
+        sipiFromMPState = nil
     }
 
     /// INIT then SIPI: the reset state with CS = vector << 8, RIP = 0 (SDM Vol. 3A 9.4.4).
     private func startUp(vector: UInt8) {
+        sipiVector = vector
         let apic = cpu.apicBase
         cpu.reset()
         cpu.apicBase = apic
@@ -558,6 +566,11 @@ public final class RefVCPU: VirtualCPU {
         for w in 0..<4 where s.interruptBitmap.count > w && s.interruptBitmap[w] != 0 {
             queuedInterrupt = UInt8(w * 64 + s.interruptBitmap[w].trailingZeroBitCount)
             break
+        }
+        // __set_sregs_common, "older userspace won't unhalt the vcpu on reset": the BSP
+        // given the reset CS (F000H, base FFFF0000H) at RIP FFF0H in real mode is RUNNABLE.
+        if id == 0 && c.rip == 0xFFF0 && s.cs.selector == 0xF000 && s.cs.base == 0xFFFF_0000 && !c.pe {
+            uninitialized = false; waitingForSIPI = false; c.halted = false; apResetHold = false
         }
         c.eventCheck = true
     }
