@@ -1,49 +1,72 @@
 ; An AP that the harness started (v3 ap_entry: KVM_SET_MP_STATE RUNNABLE, no INIT ever
-; taken) follows the same INIT/SIPI rules as one started by INIT/SIPI: a start-up IPI to it
-; is ignored, since only a vCPU in INIT_RECEIVED accepts a SIPI (KVM lapic.c
-; kvm_apic_accept_events; SDM Vol. 3A 10.6.1), and INIT then SIPI restarts it in real mode
-; at CS = vector << 8, IP = 0.  Catches: SET_MP_STATE RUNNABLE leaving the vCPU in a
-; wait-for-SIPI state (the lone SIPI would restart it), a SIPI remembered and applied at
-; the later INIT, INIT ignored for a vCPU that never had one.
+; taken) follows the INIT/SIPI rules of any AP: while it runs, a start-up IPI is ignored,
+; since only a vCPU in INIT_RECEIVED accepts one (KVM lapic.c kvm_apic_accept_events; SDM
+; Vol. 3A 10.6.1); INIT stops it (wait-for-SIPI: its loop counter freezes); a SIPI then
+; starts it in real mode at CS = vector << 8, IP = 0.  The AP spins (never halts), so
+; the INIT must stop a running vCPU.  Catches: SET_MP_STATE RUNNABLE leaving the vCPU in
+; a wait-for-SIPI state (the lone SIPI would restart it), a SIPI remembered and applied
+; at the later INIT, INIT that does not stop a running vCPU that never had one.
 %define PL_FLAGS PL_F_IRQCHIP
 %define PL_VCPUS 2
 %define PL_AP_HARNESS_START
 %define PL_BUDGET 40000000
-%define RESTART_VECTOR ((restart_page - $$ + PL_LOAD_ADDR) >> 12)
+%define NEW_VECTOR ((new_start - $$ + PL_LOAD_ADDR) >> 12)
 %include "payload.inc"
-PAYLOAD smp_harness_init_sipi, irq, long64, "an AP the harness started (never INIT) ignores a lone SIPI; INIT then SIPI restarts it"
+PAYLOAD smp_harness_init_sipi, irq, long64, "an AP the harness started ignores a lone SIPI while it runs; INIT stops it; SIPI restarts it"
 payload_main:
-    WAIT_COUNT parked, 1, 4000000000
-    CHECK_EQ rax, 1, "the AP ran payload_ap_main and parked"
-    SEND_IPI 1, ICR_STARTUP | ICR_ASSERT | RESTART_VECTOR   ; no INIT first: ignored
-    WAIT_COUNT marker, 1, 20000000
-    CHECK_EQ [marker], 0, "a SIPI to an AP not waiting for one is ignored"
+    WAIT_COUNT ticks, 1000, 4000000000
+    CHECK_EQ [marker], 0, "the harness-started AP runs its loop"
+    SEND_IPI 1, ICR_STARTUP | ICR_ASSERT | NEW_VECTOR       ; not waiting for SIPI: ignored
+    mov rbx, [ticks]
+    add rbx, 1000
+    WAIT_COUNT ticks, rbx, 4000000000
+    cmp rax, rbx
+    setae al
+    movzx eax, al
+    CHECK_EQ eax, 1, "after the lone SIPI the AP still runs its loop"
+    CHECK_EQ [marker], 0, "and did not start at the SIPI's vector"
     SEND_IPI 1, ICR_INIT | ICR_ASSERT
-    SEND_IPI 1, ICR_STARTUP | ICR_ASSERT | RESTART_VECTOR
-    WAIT_COUNT marker, 0x1234, 4000000000
-    CHECK_EQ rax, 0x1234, "INIT + SIPI restarted the AP at restart_page"
-    CHECK_EQ [restart_cs], RESTART_VECTOR << 8, "its CS was the SIPI vector << 8"
+    mov ecx, 200000             ; let the INIT land, then the counter must stand still
+.settle:
+    pause
+    dec ecx
+    jnz .settle
+    mov rbx, [ticks]
+    mov ecx, 200000
+.still:
+    pause
+    dec ecx
+    jnz .still
+    mov rax, [ticks]
+    sub rax, rbx
+    CHECK_EQ rax, 0, "after INIT the AP's loop counter stands still (wait-for-SIPI)"
+    SEND_IPI 1, ICR_STARTUP | ICR_ASSERT | NEW_VECTOR
+    WAIT_COUNT marker, 0x5A5A, 4000000000
+    CHECK_EQ rax, 0x5A5A, "the SIPI started the AP at new_start"
+    CHECK_EQ [new_cs], NEW_VECTOR << 8, "with CS = the SIPI vector << 8"
     PAYLOAD_DONE
 
 payload_ap_main:
-    lock inc qword [parked]
-    ret                         ; smp.inc parks the AP: CLI; HLT
+.loop:
+    lock inc qword [ticks]
+    pause
+    jmp .loop
 
     [bits 16]
     align 4096
-restart_page:                   ; CS = RESTART_VECTOR << 8, IP = 0, DS = 0 after INIT
+new_start:                      ; CS = NEW_VECTOR << 8, IP = 0
     mov bx, cs
     xor cx, cx
-    mov ds, cx                  ; DS = 0: the variables' linear addresses
-    mov [restart_cs], bx
-    mov word [marker], 0x1234
-.stop:
+    mov ds, cx
+    mov [new_cs], bx
+    mov word [marker], 0x5A5A
+.park:
     cli
     hlt
-    jmp .stop
+    jmp .park
     [bits 64]
 
     align 8
-parked:     dq 0
-marker:     dq 0
-restart_cs: dq 0
+ticks:         dq 0
+marker:        dq 0
+new_cs:        dq 0

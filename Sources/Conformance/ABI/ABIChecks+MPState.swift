@@ -23,6 +23,20 @@ extension ABICatalogue {
         }
     }
 
+    /// KVM_GET_MP_STATE of a BSP set HALTED, then given RIP `rip` and KVM_SET_SREGS after `edit`.
+    static func haltedBSPAfterSetSregs(_ h: any Hypervisor, rip: UInt64, _ edit: (inout SpecialRegisters) -> Void) -> ABIAnswer {
+        Ask.withVM(h) { vm throws(KVMError) in
+            try vm.createIRQChip()
+            let vcpu = try vm.createVCPU(id: 0)
+            try vcpu.setMPState(.halted)
+            var r = try vcpu.regs(); r.rip = rip; try vcpu.setRegs(r)
+            var s = try vcpu.sregs()
+            edit(&s)
+            try vcpu.setSregs(s)
+            return .value(Int(try vcpu.mpState().rawValue))
+        }
+    }
+
     static let mpStateChecks: [ABICheck] = [
         ABICheck("mp_state.bsp_runnable", "vCPU 0 with the in-kernel irqchip starts RUNNABLE (0)", cite: vcpuCreateSource,
                  expect: .value(0)) { h in mpState(h, irqchip: true) },
@@ -69,28 +83,11 @@ extension ABICatalogue {
         },
         ABICheck("mp_state.reset_sregs_unhalt_bsp", "a HALTED BSP given the reset CS (F000H, base FFFF0000H) at RIP FFF0H by KVM_SET_SREGS is RUNNABLE (0)",
                  cite: "arch/x86/kvm/x86.c __set_sregs_common", expect: .value(0)) { h in
-            Ask.withVM(h) { vm throws(KVMError) in
-                try vm.createIRQChip()
-                let vcpu = try vm.createVCPU(id: 0)
-                try vcpu.setMPState(.halted)
-                var r = try vcpu.regs(); r.rip = 0xFFF0; try vcpu.setRegs(r)
-                var s = try vcpu.sregs()
-                s.cs.selector = 0xF000; s.cs.base = 0xFFFF_0000; s.cr0 &= ~1
-                try vcpu.setSregs(s)
-                return .value(Int(try vcpu.mpState().rawValue))
-            }
+            haltedBSPAfterSetSregs(h, rip: 0xFFF0) { $0.cs.selector = 0xF000; $0.cs.base = 0xFFFF_0000; $0.cr0 &= ~1 }
         },
-        ABICheck("mp_state.halted_stays", "a HALTED BSP given another CS by KVM_SET_SREGS stays HALTED (3)",
+        ABICheck("mp_state.halted_stays", "a HALTED BSP given CS 1000H (base 10000H) at RIP FFF0H by KVM_SET_SREGS stays HALTED (3)",
                  cite: "arch/x86/kvm/x86.c __set_sregs_common", expect: .value(3)) { h in
-            Ask.withVM(h) { vm throws(KVMError) in
-                try vm.createIRQChip()
-                let vcpu = try vm.createVCPU(id: 0)
-                try vcpu.setMPState(.halted)
-                var s = try vcpu.sregs()
-                s.cs.selector = 0x1000; s.cs.base = 0x10000
-                try vcpu.setSregs(s)
-                return .value(Int(try vcpu.mpState().rawValue))
-            }
+            haltedBSPAfterSetSregs(h, rip: 0xFFF0) { $0.cs.selector = 0x1000; $0.cs.base = 0x10000; $0.cr0 &= ~1 }
         },
     ]
 }
