@@ -91,16 +91,26 @@ import Testing
         #expect(chip.pendingInterrupt(vcpu: 0, now: 0) == 0x23)
     }
 
-    @Test func pollCommandActsAsAcknowledge() {
+    /// Linux 6.1 i8259.c pic_poll_read, not the 8259A datasheet: the level without bit 7,
+    /// and the request leaves IRR and ISR both.
+    @Test func pollCommandAcknowledgesAndEndsAsKVMDoes() {
         let chip = IRQChip()
         chip.devInitPICs()
         chip.devOut(0x20, 0x0C)                                   // OCW3 poll
-        #expect(chip.devIn(0x20) == 0x07)                         // no request: bit 7 clear
+        #expect(chip.devIn(0x20) == 0x07)                         // no request
         _ = chip.setIRQLine(gsi: 6, level: true, now: 0)
         chip.devOut(0x20, 0x0C)
-        #expect(chip.devIn(0x20) == 0x86)
+        #expect(chip.devIn(0x20) == 0x06)
         chip.devOut(0x20, 0x0B)
-        #expect(chip.devIn(0x20) == 0x40)                         // IR6 now in service
+        #expect(chip.devIn(0x20) == 0x00)                         // nothing in service
+        chip.devOut(0x20, 0x0A)
+        #expect(chip.devIn(0x20) == 0x00)                         // the edge request is gone
+        #expect(chip.pendingInterrupt(vcpu: 0, now: 0) == nil)
+        _ = chip.setIRQLine(gsi: 10, level: true, now: 0)         // slave IR2: master IR2 requests
+        chip.devOut(0xA0, 0x0C)
+        #expect(chip.devIn(0xA0) == 0x02)
+        chip.devOut(0x20, 0x0A)
+        #expect(chip.devIn(0x20) == 0x00)                         // the slave poll dropped the cascade
     }
 
     @Test func levelTriggeredELCRFollowsLine() {

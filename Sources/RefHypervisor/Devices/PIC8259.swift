@@ -178,27 +178,39 @@ final class PIC8259 {
         default: break
         }
         let isSlave = port & 0x80 != 0
-        let polling = isSlave ? slave.poll : master.poll
-        let v = isSlave ? read(&slave, a0: port & 1, isSlave: true)
-                        : read(&master, a0: port & 1, isSlave: false)
-        if polling {
-            // A slave poll also satisfies the master's cascade request: the slave's INT
-            // dropped before the master saw an INTA (8259A: IR must stay high until INTA).
-            if isSlave && v & 0x80 != 0 { master.irr &= ~(1 << 2) }
-            update()
-            flushNotifications()
-        }
-        return v
+        if isSlave ? slave.poll : master.poll { return pollRead(isSlave: isSlave) }
+        return isSlave ? read(&slave, a0: port & 1) : read(&master, a0: port & 1)
     }
 
-    private func read(_ pic: inout PIC8259Controller, a0: UInt16, isSlave: Bool) -> UInt8 {
-        if pic.poll {
-            // Poll command (OCW3 P): the read is the INTA; 0x80 | level, or no-request.
-            pic.poll = false
-            guard let irq = pic.pendingIRQ() else { return 0x07 }
-            if pic.intAck(irq) { notifyEOI(isSlave ? irq + 8 : irq) }
-            return 0x80 | UInt8(irq)
+    /// The read after a poll command (OCW3 P), as Linux 6.1 i8259.c pic_poll_read does it,
+    /// which is not the 8259A's: the highest request's level (0-7) with bit 7 clear, and
+    /// the request leaves IRR and ISR both (acknowledged and ended at once, the line's ack
+    /// notifier runs); with no request, 07H. A slave poll also drops the master's cascade
+    /// line (IRR and ISR bit 2). The datasheet sets bit 7 and the ISR bit instead.
+    private func pollRead(isSlave: Bool) -> UInt8 {
+        var ret: UInt8 = 0x07
+        if isSlave {
+            slave.poll = false
+            if let irq = slave.pendingIRQ() {
+                master.isr &= ~(1 << 2); master.irr &= ~(1 << 2)
+                slave.irr &= ~(1 << UInt8(irq)); slave.isr &= ~(1 << UInt8(irq))
+                notifyEOI(irq + 8)
+                ret = UInt8(irq)
+            }
+        } else {
+            master.poll = false
+            if let irq = master.pendingIRQ() {
+                master.irr &= ~(1 << UInt8(irq)); master.isr &= ~(1 << UInt8(irq))
+                notifyEOI(irq)
+                ret = UInt8(irq)
+            }
         }
+        update()
+        flushNotifications()
+        return ret
+    }
+
+    private func read(_ pic: inout PIC8259Controller, a0: UInt16) -> UInt8 {
         if a0 == 0 { return pic.readISR ? pic.isr : pic.irr }
         return pic.imr
     }

@@ -89,17 +89,20 @@ final class PIT8254 {
         return UInt16(c.bcd ? UInt64(PIT8254.toBCD(UInt32(value))) : value)
     }
 
-    /// OUT pin level (datasheet figures "Mode 0" ... "Mode 5").
+    /// OUT as KVM reports it (read-back status bit 7, port 61H bit 5): Linux 6.1 i8254.c
+    /// pit_get_out, which is not the datasheet's pin for modes 1, 2, 4 and 5 (the chip's
+    /// OUT is high outside a one-clock strobe in modes 2, 4, 5 and rises at terminal count
+    /// in mode 1; KVM's is the opposite). Mode 0 and 3 agree with the chip.
     func output(_ ch: Int, now: UInt64) -> Bool {
         let c = channels[ch]
         let d = PIT8254.ticks(from: c.loadTime, to: now)
         let n = UInt64(c.count)
         switch c.mode {
-        case 1: return d >= n                 // low from trigger until terminal count
-        case 2: return n < 2 || d % n != n - 1 // low for the one clock at count 1
-        case 3: return d % n < (n + 1) / 2    // high for ceil(N/2), low for floor(N/2)
-        case 4, 5: return d != n              // one-clock low strobe at terminal count
-        default: return d >= n                // mode 0: rises at terminal count
+        case 1: return d < n
+        case 2: return n != 0 && d % n == 0 && d != 0
+        case 3: return n != 0 && d % n < (n + 1) >> 1
+        case 4, 5: return d == n
+        default: return d >= n
         }
     }
 
