@@ -24,16 +24,7 @@ after_shadow:
     CHECK_EQ [seen], 1, "handler saw the store made in the STI shadow only"
     CHECK_EQ [frame_rip], after_shadow, "interrupted RIP = instruction after the shadowed one"
     PAYLOAD_DONE
-isr:
-    push rax
-    inc qword [count]
-    mov rax, [marker]
-    mov [seen], rax
-    mov rax, [rsp + 8]
-    mov [frame_rip], rax
-    LAPIC_WR APIC_EOI, 0
-    pop rax
-    iretq
+RIP_RECORDING_HANDLER isr, count, marker, seen, frame_rip
     align 8
 count: dq 0
 marker: dq 0

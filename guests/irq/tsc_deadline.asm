@@ -8,24 +8,11 @@
 %define VEC 0x62
 PAYLOAD tsc_deadline, irq, long64, "TSC-deadline timer fires once and clears the MSR (skipped if absent)"
 payload_main:
-    mov eax, 1
-    cpuid
-    bt ecx, 24
-    jc .have
-    SKIP "CPUID.1:ECX.TSC_Deadline = 0"
-    PAYLOAD_DONE
-.have:
+    REQUIRE_TSC_DEADLINE
     SET_HANDLER VEC, isr
     LAPIC_WR APIC_SVR, APIC_SVR_ENABLE | 0xFF
     LAPIC_WR APIC_LVTT, VEC | APIC_TIMER_TSCDEADLINE
-    rdtsc
-    shl rdx, 32
-    or rax, rdx
-    add rax, 1000000                ; deadline ~1M TSC ticks ahead
-    mov rdx, rax
-    shr rdx, 32
-    mov ecx, MSR_TSC_DEADLINE
-    wrmsr
+    TSC_DEADLINE_AFTER 1000000      ; ~1M TSC ticks ahead
     sti
     WAIT_COUNT count, 1, 200000000
     WAIT_COUNT count, 2, 10000000
