@@ -76,7 +76,8 @@ struct Run: ParsableCommand {
         do { timeoutNanoseconds = try timeout.map(RunLimits.nanoseconds(seconds:)) } catch { fail(error.description) }
         let selected: [Payload]
         do { selected = try Selection.resolve(payloads, group: g) } catch { fail(error.description) }
-        let options = RunReporter.Options(format: tap ? .tap : .text, verbose: verbose, strict: strict, junitPath: junit, jsonPath: json)
+        var options = RunReporter.Options(format: tap ? .tap : .text, verbose: verbose, strict: strict, junitPath: junit, jsonPath: json)
+        options.interleaveSeed = interleaveSeed
         let reporter: RunReporter
         do { reporter = try RunReporter(options) } catch { fail(error.description) }  // before any payload runs
         let logs = logDir.map { LogDirectory($0, payloads: selected) }

@@ -84,6 +84,29 @@ struct MultiVCPUTests {
         #expect(r.verdict == .pass, "\(r.lines.map(\.text))")
     }
 
+    @Test("the JSON report names the interleaving seed (null for the fixed round robin)")
+    func jsonRecordsTheInterleaveSeed() throws {
+        func header(_ seed: UInt64?) throws -> Any? {
+            let text = JSONReport.render([], backends: SyntheticRun.backends, interleaveSeed: seed)
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            return doc["interleave_seed"]
+        }
+        #expect(try header(0x2A) as? String == "0x2a")
+        #expect(try header(nil) is NSNull)
+    }
+
+    @Test("kvm-unit trace of a several-vCPU payload on ref shows each vCPU's VMX exits, labelled")
+    func traceShowsHardwareExitsPerVCPU() throws {
+        let p = try #require(Catalogue.named("ipi_fixed_physical"))
+        var lines: [String] = []
+        _ = SuiteRunner().run(p, on: try Backends.openReference(), backend: "ref") { lines.append($0) }
+        // Every vCPU has VMX-level exits (its boot); only the BSP's checks exit to userspace.
+        for i in 0..<4 {
+            #expect(lines.contains { $0.hasPrefix("    vCPU \(i): VMX ") }, "VMX-level lines of vCPU \(i)")
+        }
+        #expect(lines.contains { $0.hasPrefix("1: vCPU 0: KVM_EXIT_IO") }, "KVM exits carry their vCPU")
+    }
+
     static var severalVCPUPayloads: [Payload] { Catalogue.all.filter { $0.header.vcpuCount > 1 } }
 
     @Test("the irq group has several-vCPU payloads, and each passes on ref with its checks tagged by vCPU")

@@ -24,13 +24,17 @@ public final class JSONReport {
     private var first = true
 
     /// Writes the header, up to the opening of the `payloads` array.
-    public init(backends: [ReportedBackend], strict: Bool, suite: SuiteIdentity = SuiteIdentity(), emit: @escaping (String) -> Void) {
+    /// `interleaveSeed`: `kvm-unit run --interleave-seed`, which decides the verdicts of
+    /// several-vCPU payloads on the reference engine, so a report says which order it saw.
+    public init(backends: [ReportedBackend], strict: Bool, suite: SuiteIdentity = SuiteIdentity(),
+                interleaveSeed: UInt64? = nil, emit: @escaping (String) -> Void) {
         self.emit = emit
         self.strict = strict
         let header: [(String, JSONValue)] = [
             ("schema_version", .int(Self.schemaVersion)),
             ("suite", .object([("version", .optional(suite.version)), ("commit", .optional(suite.commit)), ("build_date", .optional(suite.buildDate))])),
             ("strict", .bool(strict)),
+            ("interleave_seed", interleaveSeed.map(JSONValue.hex) ?? .null),
             ("backends", .array(backends.map(Self.encode))),
         ]
         let text = JSONValue.object(header).text
@@ -55,9 +59,10 @@ public final class JSONReport {
     }
 
     /// A whole run at once, for tests and small callers.
-    public static func render(_ reports: [PayloadReport], backends: [ReportedBackend], strict: Bool = false) -> String {
+    public static func render(_ reports: [PayloadReport], backends: [ReportedBackend], strict: Bool = false,
+                              interleaveSeed: UInt64? = nil) -> String {
         var out = ""
-        let json = JSONReport(backends: backends, strict: strict) { out += $0 }
+        let json = JSONReport(backends: backends, strict: strict, interleaveSeed: interleaveSeed) { out += $0 }
         for r in reports { json.add(r) }
         json.finish(RunTally(reports))
         return out

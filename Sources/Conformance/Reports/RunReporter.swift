@@ -18,6 +18,8 @@ public final class RunReporter: @unchecked Sendable {
         public var strict = false
         public var junitPath: String?
         public var jsonPath: String?
+        /// `--interleave-seed`, recorded in the JSON report's header.
+        public var interleaveSeed: UInt64?
         /// The suite's own version and commit for the JSON report's `suite` field: null until
         /// this binary's `SuiteVersion` unless a caller says otherwise.
         public var suite = JSONReport.SuiteIdentity(version: SuiteVersion.version, commit: SuiteVersion.commit, buildDate: SuiteVersion.buildDate)
@@ -59,7 +61,8 @@ public final class RunReporter: @unchecked Sendable {
                             backends: backends, strict: options.strict, emit: out)
         }
         if junitFile != nil { junit = JUnitReport(backends: backends, strict: options.strict) }
-        if let f = jsonFile { json = JSONReport(backends: backends, strict: options.strict, suite: options.suite, emit: f.write) }
+        if let f = jsonFile { json = JSONReport(backends: backends, strict: options.strict, suite: options.suite,
+                                                     interleaveSeed: options.interleaveSeed, emit: f.write) }
     }
 
     /// One payload's report; callers deliver them one at a time (SuiteRunner does).

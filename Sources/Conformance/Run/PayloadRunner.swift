@@ -131,6 +131,16 @@ struct PayloadRunner {
     /// which here only means "next vCPU"; the wall-clock deadline ends a run that never ends.
     private func runInTurn(_ state: inout RunState, deadline: UInt64) {
         var order = interleaving.scheduler(vcpus: loaded.vcpus.count)
+        // `kvm-unit trace`: every vCPU's hardware-level exits, each printed before the KVM
+        // exit it led to (or at the end), labelled with its vCPU.
+        let hardware = loaded.vcpus.map { traceSink == nil ? nil : $0 as? HardwareExitTracing }
+        hardware.forEach { $0?.hardwareTraceEnabled = true }
+        defer {
+            if let sink = traceSink {
+                for (i, h) in hardware.enumerated() { h?.takeHardwareTrace().forEach { sink("    vCPU \(i): " + $0) } }
+            }
+            hardware.forEach { $0?.hardwareTraceEnabled = false }
+        }
         while state.end == nil {
             let now = coarseNanoseconds()
             guard now < deadline else {
@@ -154,7 +164,7 @@ struct PayloadRunner {
             guard state.exits <= exitCap else { state.end = .error("more than \(exitCap) exits"); break }
             if var event = handle(exit, vcpu: i, &state) {
                 event.vcpu = i
-                record(&state, event, hardware: nil)
+                record(&state, event, hardware: hardware[i], vcpu: i)
             }
         }
     }
@@ -228,9 +238,10 @@ struct PayloadRunner {
     }
 
     /// The sink sees every exit (hardware-level lines first); the outcome keeps a bounded part.
-    private func record(_ state: inout RunState, _ event: TraceEvent, hardware: HardwareExitTracing?) {
+    private func record(_ state: inout RunState, _ event: TraceEvent, hardware: HardwareExitTracing?, vcpu: Int? = nil) {
         if let sink = traceSink {
-            hardware?.takeHardwareTrace().forEach { sink("    " + $0) }
+            let label = vcpu.map { "    vCPU \($0): " } ?? "    "
+            hardware?.takeHardwareTrace().forEach { sink(label + $0) }
             sink("\(state.trace.count + 1): \(event)")
         }
         if recordsTrace { state.trace.record(event) }
