@@ -42,6 +42,9 @@ int ckvm_signal_msi(int fd, const struct kvm_msi *m) { return ret(ioctl(fd, KVM_
 int ckvm_get_dirty_log(int fd, struct kvm_dirty_log *l) { return ret(ioctl(fd, KVM_GET_DIRTY_LOG, l)); }
 int ckvm_set_tss_addr(int fd, unsigned long a) { return ret(ioctl(fd, KVM_SET_TSS_ADDR, a)); }
 int ckvm_set_identity_map_addr(int fd, uint64_t a) { return ret(ioctl(fd, KVM_SET_IDENTITY_MAP_ADDR, &a)); }
+int ckvm_set_boot_cpu_id(int fd, unsigned long id) { return ret(ioctl(fd, KVM_SET_BOOT_CPU_ID, id)); }
+// The VM and the vCPU fd both answer KVM_GET_TSC_KHZ (the frequency as the return value).
+int ckvm_get_tsc_khz(int fd) { return ret(ioctl(fd, KVM_GET_TSC_KHZ, 0)); }
 int ckvm_get_stats_fd(int fd) { return ret(ioctl(fd, KVM_GET_STATS_FD, 0)); }
 
 int ckvm_run(int fd) { return ret(ioctl(fd, KVM_RUN, 0)); }
@@ -61,6 +64,13 @@ int ckvm_nmi(int fd) { return ret(ioctl(fd, KVM_NMI, 0)); }
 int ckvm_set_guest_debug(int fd, const struct kvm_guest_debug *d) { return ret(ioctl(fd, KVM_SET_GUEST_DEBUG, d)); }
 int ckvm_get_mp_state(int fd, struct kvm_mp_state *s) { return ret(ioctl(fd, KVM_GET_MP_STATE, s)); }
 int ckvm_set_mp_state(int fd, const struct kvm_mp_state *s) { return ret(ioctl(fd, KVM_SET_MP_STATE, s)); }
+int ckvm_get_debugregs(int fd, struct kvm_debugregs *d) { return ret(ioctl(fd, KVM_GET_DEBUGREGS, d)); }
+int ckvm_set_debugregs(int fd, const struct kvm_debugregs *d) { return ret(ioctl(fd, KVM_SET_DEBUGREGS, d)); }
+int ckvm_get_xcrs(int fd, struct kvm_xcrs *x) { return ret(ioctl(fd, KVM_GET_XCRS, x)); }
+int ckvm_set_xcrs(int fd, const struct kvm_xcrs *x) { return ret(ioctl(fd, KVM_SET_XCRS, x)); }
+int ckvm_get_cpuid2(int fd, struct kvm_cpuid2 *c) { return ret(ioctl(fd, KVM_GET_CPUID2, c)); }
+int ckvm_translate(int fd, struct kvm_translation *t) { return ret(ioctl(fd, KVM_TRANSLATE, t)); }
+int ckvm_kvmclock_ctrl(int fd) { return ret(ioctl(fd, KVM_KVMCLOCK_CTRL, 0)); }
 
 static void kick_handler(int signo) { (void)signo; }
 

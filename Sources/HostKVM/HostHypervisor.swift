@@ -62,6 +62,26 @@ public final class HostHypervisor: Hypervisor {
         }
     }
 
+    public func msrIndexList(capacity: Int) throws(KVMError) -> [UInt32] {
+        let (r, list) = withFlexibleStruct(kvm_msr_list.self, UInt32.self, count: capacity) { hdr, idx in
+            hdr.pointee.nmsrs = UInt32(capacity)
+            let r = ckvm_get_msr_index_list(fd, hdr)
+            return (r, r < 0 ? [] : Array(UnsafeBufferPointer(start: idx, count: Int(hdr.pointee.nmsrs))))
+        }
+        try check(r, "KVM_GET_MSR_INDEX_LIST")
+        return list
+    }
+
+    public func msrIndexCount() throws(KVMError) -> Int {
+        // With nmsrs 0, KVM writes the count back and answers E2BIG (kvm_arch_dev_ioctl).
+        let (r, n) = withFlexibleStruct(kvm_msr_list.self, UInt32.self, count: 0) { hdr, _ in
+            hdr.pointee.nmsrs = 0
+            return (ckvm_get_msr_index_list(fd, hdr), Int(hdr.pointee.nmsrs))
+        }
+        if r == -Errno.E2BIG || r >= 0 { return n }
+        throw KVMError(errno: -r, operation: "KVM_GET_MSR_INDEX_LIST")
+    }
+
     public func createVM() throws(KVMError) -> any VirtualMachine {
         try createHostVM()
     }

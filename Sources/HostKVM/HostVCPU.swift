@@ -274,6 +274,56 @@ public final class HostVCPU: VirtualCPU {
         var s = kvm_mp_state(mp_state: state.rawValue)
         try check(ckvm_set_mp_state(fd, &s), "KVM_SET_MP_STATE")
     }
+    public func debugRegisters() throws(KVMError) -> DebugRegisters {
+        var d = kvm_debugregs()
+        try check(ckvm_get_debugregs(fd, &d), "KVM_GET_DEBUGREGS")
+        return DebugRegisters(db: [d.db.0, d.db.1, d.db.2, d.db.3], dr6: d.dr6, dr7: d.dr7, flags: d.flags)
+    }
+    public func setDebugRegisters(_ regs: DebugRegisters) throws(KVMError) {
+        var d = kvm_debugregs()
+        let db = regs.db + [0, 0, 0, 0]
+        d.db = (db[0], db[1], db[2], db[3])
+        d.dr6 = regs.dr6; d.dr7 = regs.dr7; d.flags = regs.flags
+        try check(ckvm_set_debugregs(fd, &d), "KVM_SET_DEBUGREGS")
+    }
+    public func xcrs() throws(KVMError) -> XCRs {
+        var x = kvm_xcrs()
+        try check(ckvm_get_xcrs(fd, &x), "KVM_GET_XCRS")
+        let n = min(Int(x.nr_xcrs), XCRs.maximum)
+        let all = withUnsafeBytes(of: &x.xcrs) { Array($0.bindMemory(to: kvm_xcr.self)) }
+        return XCRs(all.prefix(n).map { XCR(index: $0.xcr, value: $0.value) }, flags: x.flags)
+    }
+    public func setXCRs(_ xcrs: XCRs) throws(KVMError) {
+        var x = kvm_xcrs()
+        x.nr_xcrs = UInt32(xcrs.xcrs.count)
+        x.flags = xcrs.flags
+        withUnsafeMutableBytes(of: &x.xcrs) { raw in
+            let dst = raw.bindMemory(to: kvm_xcr.self)
+            for (i, e) in xcrs.xcrs.prefix(dst.count).enumerated() { dst[i] = kvm_xcr(xcr: e.index, reserved: 0, value: e.value) }
+        }
+        try check(ckvm_set_xcrs(fd, &x), "KVM_SET_XCRS")
+    }
+    public func cpuid(capacity: Int) throws(KVMError) -> [CPUIDEntry] {
+        let (r, entries) = withFlexibleStruct(kvm_cpuid2.self, kvm_cpuid_entry2.self, count: capacity) { hdr, e in
+            hdr.pointee.nent = UInt32(capacity)
+            let r = ckvm_get_cpuid2(fd, hdr)
+            return (r, r < 0 ? [] : (0..<Int(hdr.pointee.nent)).map { CPUIDEntry(e[$0]) })
+        }
+        try check(r, "KVM_GET_CPUID2")
+        return entries
+    }
+    public func translate(_ linearAddress: UInt64) throws(KVMError) -> Translation {
+        var t = kvm_translation()
+        t.linear_address = linearAddress
+        try check(ckvm_translate(fd, &t), "KVM_TRANSLATE")
+        return Translation(physicalAddress: t.physical_address, valid: t.valid != 0, writeable: t.writeable != 0, usermode: t.usermode != 0)
+    }
+    public func tscKHz() throws(KVMError) -> UInt32 {
+        let r = ckvm_get_tsc_khz(fd)
+        try check(r, "KVM_GET_TSC_KHZ")
+        return UInt32(r)
+    }
+    public func kvmclockCtrl() throws(KVMError) { try check(ckvm_kvmclock_ctrl(fd), "KVM_KVMCLOCK_CTRL") }
     public func statistics() throws(KVMError) -> Statistics {
         try StatsReader.read(ownerFD: fd, operation: "KVM_GET_STATS_FD (vCPU)")
     }

@@ -118,7 +118,20 @@ public final class HostVM: VirtualMachine {
     }
 
     /// KVM_SET_TSS_ADDR: VMX needs three pages for real-mode emulation on old CPUs.
-    public func setTSSAddress(_ address: UInt) throws(KVMError) { try check(ckvm_set_tss_addr(fd, address), "KVM_SET_TSS_ADDR") }
+    public func setTSSAddress(_ address: UInt64) throws(KVMError) {
+        try check(ckvm_set_tss_addr(fd, UInt(truncatingIfNeeded: address)), "KVM_SET_TSS_ADDR")
+    }
+    public func setIdentityMapAddress(_ address: UInt64) throws(KVMError) {
+        try check(ckvm_set_identity_map_addr(fd, address), "KVM_SET_IDENTITY_MAP_ADDR")
+    }
+    public func setBootCPUID(_ id: UInt32) throws(KVMError) {
+        try check(ckvm_set_boot_cpu_id(fd, UInt(id)), "KVM_SET_BOOT_CPU_ID")
+    }
+    public func tscKHz() throws(KVMError) -> UInt32 {
+        let r = ckvm_get_tsc_khz(fd)
+        try check(r, "KVM_GET_TSC_KHZ (VM)")
+        return UInt32(r)
+    }
 }
 
 @inline(__always)

@@ -12,6 +12,11 @@ public protocol Hypervisor: AnyObject {
     func checkExtension(_ capability: Capability) -> Int32
     /// KVM_GET_SUPPORTED_CPUID.
     func supportedCPUID() throws(KVMError) -> [CPUIDEntry]
+    /// KVM_GET_MSR_INDEX_LIST with room for `capacity` indices: the MSRs a VMM saves and
+    /// restores. E2BIG when `capacity` is below the count, which `msrIndexCount` gives.
+    func msrIndexList(capacity: Int) throws(KVMError) -> [UInt32]
+    /// KVM_GET_MSR_INDEX_LIST with no room: the count KVM writes back with its E2BIG.
+    func msrIndexCount() throws(KVMError) -> Int
     /// KVM_CREATE_VM (type 0).
     func createVM() throws(KVMError) -> any VirtualMachine
 }
@@ -38,6 +43,14 @@ public protocol VirtualMachine: AnyObject {
     func signalMSI(address: UInt64, data: UInt32) throws(KVMError) -> Int32
     /// KVM_GET_DIRTY_LOG: one bit per page of the slot, set if written since the last call.
     func dirtyLog(slot: UInt32) throws(KVMError) -> [UInt64]
+    /// KVM_SET_TSS_ADDR: three pages VMX needs without unrestricted guest.
+    func setTSSAddress(_ address: UInt64) throws(KVMError)
+    /// KVM_SET_IDENTITY_MAP_ADDR: the page of VMX's EPT identity map (before any vCPU).
+    func setIdentityMapAddress(_ address: UInt64) throws(KVMError)
+    /// KVM_SET_BOOT_CPU_ID: which vCPU id is the BSP (before any vCPU).
+    func setBootCPUID(_ id: UInt32) throws(KVMError)
+    /// KVM_GET_TSC_KHZ on the VM fd: the TSC frequency new vCPUs get.
+    func tscKHz() throws(KVMError) -> UInt32
     /// KVM_CHECK_EXTENSION on the VM fd.
     func checkExtension(_ capability: Capability) -> Int32
     /// KVM_GET_STATS_FD on the VM fd, read once.
@@ -81,6 +94,19 @@ public protocol VirtualCPU: AnyObject {
     func mpState() throws(KVMError) -> MPState
     /// KVM_SET_MP_STATE.
     func setMPState(_ state: MPState) throws(KVMError)
+    func debugRegisters() throws(KVMError) -> DebugRegisters
+    func setDebugRegisters(_ regs: DebugRegisters) throws(KVMError)
+    func xcrs() throws(KVMError) -> XCRs
+    func setXCRs(_ xcrs: XCRs) throws(KVMError)
+    /// KVM_GET_CPUID2 with room for `capacity` entries: the table KVM_SET_CPUID2 set (E2BIG
+    /// when it has more entries than `capacity`).
+    func cpuid(capacity: Int) throws(KVMError) -> [CPUIDEntry]
+    /// KVM_TRANSLATE of a linear address.
+    func translate(_ linearAddress: UInt64) throws(KVMError) -> Translation
+    /// KVM_GET_TSC_KHZ on the vCPU fd.
+    func tscKHz() throws(KVMError) -> UInt32
+    /// KVM_KVMCLOCK_CTRL: tell the guest's kvmclock it was paused (EINVAL without kvmclock).
+    func kvmclockCtrl() throws(KVMError)
     /// KVM_GET_STATS_FD on the vCPU fd, read once.
     func statistics() throws(KVMError) -> Statistics
 

@@ -218,3 +218,43 @@ public struct MPState: RawRepresentable, Equatable, Sendable, CustomStringConver
         }
     }
 }
+
+/// `struct kvm_debugregs` (KVM_GET/SET_DEBUGREGS): DR0-DR3, DR6, DR7 as KVM keeps them
+/// (vcpu->arch.db, dr6, dr7); `flags` must be 0 on a set.
+public struct DebugRegisters: Equatable, Sendable {
+    public var db: [UInt64] = [0, 0, 0, 0]
+    public var dr6: UInt64 = 0
+    public var dr7: UInt64 = 0
+    public var flags: UInt64 = 0
+    public init(db: [UInt64] = [0, 0, 0, 0], dr6: UInt64 = 0, dr7: UInt64 = 0, flags: UInt64 = 0) {
+        self.db = db; self.dr6 = dr6; self.dr7 = dr7; self.flags = flags
+    }
+}
+
+/// One extended control register of `struct kvm_xcrs` (KVM_GET/SET_XCRS): XCR `index`.
+public struct XCR: Equatable, Sendable {
+    public var index: UInt32
+    public var value: UInt64
+    public init(index: UInt32, value: UInt64) { self.index = index; self.value = value }
+}
+
+/// `struct kvm_xcrs`: at most KVM_MAX_XCRS (16) registers; `flags` must be 0 on a set.
+public struct XCRs: Equatable, Sendable {
+    public static let maximum = 16
+    public var xcrs: [XCR]
+    public var flags: UInt32 = 0
+    public init(_ xcrs: [XCR], flags: UInt32 = 0) { self.xcrs = xcrs; self.flags = flags }
+}
+
+/// `struct kvm_translation` (KVM_TRANSLATE): the guest-physical address of a linear address
+/// under the vCPU's current paging. KVM reports an untranslatable address as valid 0 with
+/// physical address ~0 (INVALID_GPA), and always writeable 1, usermode 0.
+public struct Translation: Equatable, Sendable {
+    public var physicalAddress: UInt64
+    public var valid: Bool
+    public var writeable: Bool
+    public var usermode: Bool
+    public init(physicalAddress: UInt64, valid: Bool, writeable: Bool, usermode: Bool) {
+        self.physicalAddress = physicalAddress; self.valid = valid; self.writeable = writeable; self.usermode = usermode
+    }
+}

@@ -216,6 +216,9 @@ static void every_wrapper_returns(int fd, int want) {
     struct kvm_interrupt irq = {0};
     struct kvm_guest_debug debug = {0};
     struct kvm_mp_state mp = {0};
+    struct kvm_debugregs dbg = {0};
+    struct kvm_xcrs xcrs = {0};
+    struct kvm_translation tr = {0};
     struct kvm_userspace_memory_region region = {0};
     struct kvm_pit_config pit = {0};
     struct kvm_irq_level level = {0};
@@ -262,6 +265,15 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_set_guest_debug(fd, &debug));
     EXPECT(ckvm_get_mp_state(fd, &mp));
     EXPECT(ckvm_set_mp_state(fd, &mp));
+    EXPECT(ckvm_get_debugregs(fd, &dbg));
+    EXPECT(ckvm_set_debugregs(fd, &dbg));
+    EXPECT(ckvm_get_xcrs(fd, &xcrs));
+    EXPECT(ckvm_set_xcrs(fd, &xcrs));
+    EXPECT(ckvm_get_cpuid2(fd, &cpuid.hdr));
+    EXPECT(ckvm_translate(fd, &tr));
+    EXPECT(ckvm_kvmclock_ctrl(fd));
+    EXPECT(ckvm_set_boot_cpu_id(fd, 0));
+    EXPECT(ckvm_get_tsc_khz(fd));
     EXPECT(ckvm_set_kick_signal_mask(fd, SIGUSR1));
 #undef EXPECT
 }

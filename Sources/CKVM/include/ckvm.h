@@ -36,6 +36,8 @@ int ckvm_signal_msi(int vm_fd, const struct kvm_msi *msi);
 int ckvm_get_dirty_log(int vm_fd, struct kvm_dirty_log *log);
 int ckvm_set_tss_addr(int vm_fd, unsigned long addr);
 int ckvm_set_identity_map_addr(int vm_fd, uint64_t addr);
+int ckvm_set_boot_cpu_id(int vm_fd, unsigned long id);
+int ckvm_get_tsc_khz(int fd);
 int ckvm_get_stats_fd(int fd);                      // VM or vCPU fd
 
 // --- vCPU fd -------------------------------------------------------------------------------
@@ -56,6 +58,13 @@ int ckvm_nmi(int vcpu_fd);
 int ckvm_set_guest_debug(int vcpu_fd, const struct kvm_guest_debug *debug);
 int ckvm_get_mp_state(int vcpu_fd, struct kvm_mp_state *state);
 int ckvm_set_mp_state(int vcpu_fd, const struct kvm_mp_state *state);
+int ckvm_get_debugregs(int vcpu_fd, struct kvm_debugregs *regs);
+int ckvm_set_debugregs(int vcpu_fd, const struct kvm_debugregs *regs);
+int ckvm_get_xcrs(int vcpu_fd, struct kvm_xcrs *xcrs);
+int ckvm_set_xcrs(int vcpu_fd, const struct kvm_xcrs *xcrs);
+int ckvm_get_cpuid2(int vcpu_fd, struct kvm_cpuid2 *cpuid);
+int ckvm_translate(int vcpu_fd, struct kvm_translation *tr);
+int ckvm_kvmclock_ctrl(int vcpu_fd);
 
 // --- the watchdog's kick ---------------------------------------------------------------------
 // Installs a do-nothing handler for `signo` without SA_RESTART, so that a signal sent to a

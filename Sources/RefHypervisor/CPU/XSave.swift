@@ -30,13 +30,21 @@ extension CPU {
         if cr4 & CPU.cr4OSXSAVE == 0 { throw ud() }
         vmExit(.xsetbv, outcome: VMXTraceRecord.handledInKernel)
         let v = (regs[2] & 0xFFFF_FFFF) << 32 | regs[0] & 0xFFFF_FFFF
-        let avx512: UInt64 = 0xE0, amx: UInt64 = 0x6_0000
         if cpl != 0 || regs[1] & 0xFFFF_FFFF != 0 { throw gp(0) }
-        if v & 1 == 0 || (v & 4 != 0 && v & 2 == 0) || v & ~guestSupportedXCR0 != 0 { throw gp(0) }
-        if (v & 0x08 == 0) != (v & 0x10 == 0) { throw gp(0) }
-        if v & avx512 != 0 && (v & 4 == 0 || v & avx512 != avx512) { throw gp(0) }
-        if v & amx != 0 && v & amx != amx { throw gp(0) }
+        if !validXCR0(v) { throw gp(0) }
         xcr0 = v
+    }
+
+    /// __kvm_set_xcr (x86.c), for XSETBV and KVM_SET_XCRS alike: x87 always on, AVX needs
+    /// SSE, only what the guest CPUID allows, MPX's two bits together, AVX-512's three
+    /// together and with AVX, AMX's two together.
+    func validXCR0(_ v: UInt64) -> Bool {
+        let avx512: UInt64 = 0xE0, amx: UInt64 = 0x6_0000
+        if v & 1 == 0 || (v & 4 != 0 && v & 2 == 0) || v & ~(guestSupportedXCR0 | 1) != 0 { return false }
+        if (v & 0x08 == 0) != (v & 0x10 == 0) { return false }
+        if v & avx512 != 0 && (v & 4 == 0 || v & avx512 != avx512) { return false }
+        if v & amx != 0 && v & amx != amx { return false }
+        return true
     }
 
     static let cr4OSXSAVE: UInt64 = 1 << 18

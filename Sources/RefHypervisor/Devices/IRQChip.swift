@@ -79,6 +79,9 @@ final class IRQChip {
 
     func hasPendingINIT(vcpu: Int) -> Bool { lapic(vcpu)?.initPending ?? false }
 
+    /// KVM_SET_BOOT_CPU_ID decides, at vCPU creation, which LAPIC is the BSP's.
+    func setResetBSP(vcpu: Int, _ bsp: Bool) { lapic(vcpu)?.setResetBSP(bsp) }
+
     func hasPendingINITOrSIPI(vcpu: Int) -> Bool {
         guard let l = lapic(vcpu) else { return false }
         return l.initPending || l.sipiVector != nil

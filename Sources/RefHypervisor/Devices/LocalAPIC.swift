@@ -109,11 +109,24 @@ final class LocalAPIC {
     var initPending = false
     var sipiVector: UInt8? = nil
 
-    init(vcpuIndex: Int, router: InterruptRouter) {
+    /// kvm_vcpu_is_reset_bsp: this LAPIC's vCPU is the VM's boot CPU (KVM_SET_BOOT_CPU_ID;
+    /// vCPU 0 unless the VMM said otherwise). It decides the BSP flag and the LINT0 quirk.
+    private(set) var isResetBSP: Bool
+
+    init(vcpuIndex: Int, router: InterruptRouter, isResetBSP: Bool? = nil) {
         self.vcpuIndex = vcpuIndex
         self.router = router
+        self.isResetBSP = isResetBSP ?? (vcpuIndex == 0)
         apicBase = 0
         idReg = 0
+        reset(initEvent: false)
+    }
+
+    /// The vCPU was created with a boot CPU id that makes it (or not) the BSP: power-on
+    /// reset again with that role (no guest has touched the LAPIC yet).
+    func setResetBSP(_ bsp: Bool) {
+        guard bsp != isResetBSP else { return }
+        isResetBSP = bsp
         reset(initEvent: false)
     }
 
@@ -121,15 +134,15 @@ final class LocalAPIC {
     /// IA32_APIC_BASE and the APIC ID (SDM 11.4.7.3); everything else returns to reset values.
     func reset(initEvent: Bool) {
         if !initEvent {
-            // Enabled, BSP flag on vCPU 0, xAPIC ID = vCPU index.
-            apicBase = LocalAPIC.defaultBase | LocalAPIC.baseEnable | (vcpuIndex == 0 ? LocalAPIC.baseBSP : 0)
+            // Enabled, BSP flag on the boot CPU, xAPIC ID = vCPU index.
+            apicBase = LocalAPIC.defaultBase | LocalAPIC.baseEnable | (isResetBSP ? LocalAPIC.baseBSP : 0)
             idReg = UInt32(truncatingIfNeeded: vcpuIndex) << 24
         }
         let m = LocalAPIC.lvtMasked
         lvtTimer = m; lvtThermal = m; lvtPerf = m; lvtLint0 = m; lvtLint1 = m; lvtError = m; lvtCMCI = m
         // KVM's LINT0_REENABLED quirk: the BSP comes up in virtual-wire mode (LINT0 = ExtINT,
         // unmasked) so the 8259 reaches it before the guest programs the APIC.
-        if vcpuIndex == 0 { lvtLint0 = APICDeliveryMode.extINT << 8 }
+        if isResetBSP { lvtLint0 = APICDeliveryMode.extINT << 8 }
         dfr = 0xFFFF_FFFF
         svr = 0xFF
         tpr = 0

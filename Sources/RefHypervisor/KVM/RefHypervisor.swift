@@ -44,6 +44,27 @@ public final class RefHypervisor: Hypervisor {
 
     public func createVM() throws(KVMError) -> any VirtualMachine { RefVM(injectedFaults: injectedFaults) }
 
+    /// What KVM_GET_MSR_INDEX_LIST lists here: the entries of Linux 6.1's msrs_to_save_all
+    /// and emulated_msrs_all (x86.c) that this engine implements; each reads with
+    /// KVM_GET_MSRS (an ABI check says so). EFER and APIC_BASE travel in KVM_SET_SREGS.
+    static let msrIndexList: [UInt32] = [
+        0x174, 0x175, 0x176,                    // SYSENTER_CS/ESP/EIP
+        0xC000_0081, 0xC000_0083, 0xC000_0102,  // STAR, CSTAR, KERNEL_GS_BASE
+        0xC000_0084, 0xC000_0082,               // SYSCALL_MASK, LSTAR
+        0x10, 0x277, 0xC000_0103,               // TSC, PAT, TSC_AUX
+        0x3B, 0x6E0, 0x1A0, 0x17A,              // TSC_ADJUST, TSC_DEADLINE, MISC_ENABLE, MCG_STATUS
+        0x140, 0x1FC, 0x8B,                     // MISC_FEATURES_ENABLES, POWER_CTL, UCODE_REV
+    ]
+
+    /// kvm_arch_dev_ioctl(KVM_GET_MSR_INDEX_LIST): E2BIG (with the count written back) when
+    /// nmsrs is below the count.
+    public func msrIndexList(capacity: Int) throws(KVMError) -> [UInt32] {
+        if capacity < Self.msrIndexList.count { throw KVMError(errno: Errno.E2BIG, operation: "KVM_GET_MSR_INDEX_LIST") }
+        return Self.msrIndexList
+    }
+
+    public func msrIndexCount() throws(KVMError) -> Int { Self.msrIndexList.count }
+
     /// KVM_CHECK_EXTENSION values of a VMX KVM (Linux 6.1) for what this engine implements.
     static func capability(_ c: Capability) -> Int32 {
         switch c {
@@ -51,7 +72,7 @@ public final class RefHypervisor: Hypervisor {
              .destroyMemoryRegionWorks, .userNmi, .irqInjectStatus, .joinMemoryRegionsWorks, .pit2,
              .vcpuEvents, .internalErrorData, .readonlyMem, .signalMsi, .immediateExit,
              .tscDeadlineTimer, .checkExtensionVm, .binaryStatsFd, .setBootCpuId, .pitState2,
-             .getTscKhz, .irqfd, .ioeventfd:
+             .getTscKhz, .irqfd, .ioeventfd, .mpState, .debugregs, .xcrs, .setIdentityMapAddr:
             return 1
         case .nrVcpus: return 2
         case .maxVcpus: return 1024

@@ -58,9 +58,18 @@ public final class RefVCPU: VirtualCPU {
         cpu.flipMOVBEAtCPL3 = vm.injectedFaults.contains(.flipMOVBEAtCPL3)
         cpu.skipReadModifyWriteProbe = vm.injectedFaults.contains(.readFaultForReadModifyWrite)
         cpu.staleDecodeCache = vm.injectedFaults.contains(.staleDecodeCache)
-        if let chip = vm.chip { cpu.apicBase = chip.readMSR(0x1B, vcpu: index, now: 0) ?? cpu.apicBase }
-        if id != 0 {
-            cpu.apicBase &= ~UInt64(0x100)   // only vCPU id 0 is the BSP
+        // kvm_vcpu_is_reset_bsp: the BSP is the vCPU whose id is the VM's boot CPU id
+        // (KVM_SET_BOOT_CPU_ID, 0 by default); the others are APs (kvm_arch_vcpu_create).
+        let bsp = id == vm.bootCPUID
+        if let chip = vm.chip {
+            chip.setResetBSP(vcpu: index, bsp)
+            cpu.apicBase = chip.readMSR(0x1B, vcpu: index, now: 0) ?? cpu.apicBase
+        } else if bsp {
+            cpu.apicBase |= 0x100
+        } else {
+            cpu.apicBase &= ~UInt64(0x100)
+        }
+        if !bsp {
             waitingForSIPI = vm.chip != nil
             uninitialized = vm.chip != nil
         }
@@ -569,7 +578,7 @@ public final class RefVCPU: VirtualCPU {
         }
         // __set_sregs_common, "older userspace won't unhalt the vcpu on reset": the BSP
         // given the reset CS (F000H, base FFFF0000H) at RIP FFF0H in real mode is RUNNABLE.
-        if id == 0 && c.rip == 0xFFF0 && s.cs.selector == 0xF000 && s.cs.base == 0xFFFF_0000 && !c.pe {
+        if c.apicBase & 0x100 != 0 && c.rip == 0xFFF0 && s.cs.selector == 0xF000 && s.cs.base == 0xFFFF_0000 && !c.pe {
             uninitialized = false; waitingForSIPI = false; c.halted = false; apResetHold = false
         }
         c.eventCheck = true

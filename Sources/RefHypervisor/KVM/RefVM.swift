@@ -11,6 +11,8 @@ public final class RefVM: VirtualMachine {
     let injectedFaults: Set<InjectedFault>
     /// The VM's time: the furthest any vCPU's virtual clock has got (VMClock).
     let clock = VMClock()
+    /// KVM_SET_BOOT_CPU_ID (kvm->arch.bsp_vcpu_id): the vCPU id that is the BSP.
+    var bootCPUID: UInt32 = 0
 
     init(injectedFaults: Set<InjectedFault> = []) { self.injectedFaults = injectedFaults }
 
@@ -79,6 +81,27 @@ public final class RefVM: VirtualMachine {
     public func checkExtension(_ capability: Capability) -> Int32 {
         RefHypervisor.capability(capability)
     }
+
+    /// kvm_vm_ioctl_set_tss_addr: above 4 GiB - 3 pages EINVAL; vmx_set_tss_addr then has
+    /// nothing to do with unrestricted guest, which this engine is.
+    public func setTSSAddress(_ address: UInt64) throws(KVMError) {
+        if address > UInt64(UInt32(truncatingIfNeeded: -3 * 4096)) { throw KVMError(errno: Errno.EINVAL, operation: "KVM_SET_TSS_ADDR") }
+    }
+
+    /// kvm_arch_vm_ioctl(KVM_SET_IDENTITY_MAP_ADDR): EINVAL once a vCPU exists; the page is
+    /// VMX's and unused with unrestricted guest.
+    public func setIdentityMapAddress(_ address: UInt64) throws(KVMError) {
+        if !vcpus.isEmpty { throw KVMError(errno: Errno.EINVAL, operation: "KVM_SET_IDENTITY_MAP_ADDR") }
+    }
+
+    /// kvm_arch_vm_ioctl(KVM_SET_BOOT_CPU_ID): EBUSY once a vCPU exists.
+    public func setBootCPUID(_ id: UInt32) throws(KVMError) {
+        if !vcpus.isEmpty { throw KVMError(errno: Errno.EBUSY, operation: "KVM_SET_BOOT_CPU_ID") }
+        bootCPUID = id
+    }
+
+    /// KVM_GET_TSC_KHZ on the VM (kvm->arch.default_tsc_khz): the engine's TSC is 1 GHz.
+    public func tscKHz() throws(KVMError) -> UInt32 { RefVCPU.tscKHz }
 
     public func statistics() throws(KVMError) -> Statistics {
         func c(_ n: String, _ v: UInt64) -> Statistics.Descriptor {

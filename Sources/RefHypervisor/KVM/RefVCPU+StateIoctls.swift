@@ -1,0 +1,86 @@
+import KVMABI
+
+/// vCPU state ioctls a VMM uses to save and restore (Linux 6.1 arch/x86/kvm/x86.c,
+/// kvm_arch_vcpu_ioctl): debug registers, XCRs, the CPUID table back, KVM_TRANSLATE, the
+/// TSC frequency, KVM_KVMCLOCK_CTRL.
+extension RefVCPU {
+    /// The engine's TSC: 1 GHz (1 tick per virtual ns; RefHypervisor.swift).
+    static let tscKHz: UInt32 = 1_000_000
+
+    private func checkOpen(_ op: String) throws(KVMError) {
+        if closed { throw KVMError(errno: Errno.EBADF, operation: op) }
+    }
+
+    /// kvm_vcpu_ioctl_x86_get_debugregs: DR0-3, DR6 (kvm_get_dr) and DR7 as stored.
+    public func debugRegisters() throws(KVMError) -> DebugRegisters {
+        try checkOpen("KVM_GET_DEBUGREGS")
+        return DebugRegisters(db: Array(cpu.dr[0..<4]), dr6: cpu.dr[6], dr7: cpu.dr[7])
+    }
+
+    /// kvm_vcpu_ioctl_x86_set_debugregs: flags must be 0, DR6 and DR7 bits 63:32 clear
+    /// (kvm_dr6_valid, kvm_dr7_valid); the values are stored as given, without the fixed
+    /// bits a MOV to DR6/DR7 would add.
+    public func setDebugRegisters(_ regs: DebugRegisters) throws(KVMError) {
+        let op = "KVM_SET_DEBUGREGS"
+        try checkOpen(op)
+        if regs.flags != 0 || regs.dr6 >> 32 != 0 || regs.dr7 >> 32 != 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        for i in 0..<4 { cpu.dr[i] = i < regs.db.count ? regs.db[i] : 0 }
+        cpu.dr[6] = regs.dr6
+        cpu.dr[7] = regs.dr7
+        cpu.updateBreakpoints()
+        cpu.eventCheck = true
+    }
+
+    /// kvm_vcpu_ioctl_x86_get_xcrs: XCR0 alone (the host has XSAVE: the engine models it).
+    public func xcrs() throws(KVMError) -> XCRs {
+        try checkOpen("KVM_GET_XCRS")
+        return XCRs([XCR(index: 0, value: cpu.xcr0)])
+    }
+
+    /// kvm_vcpu_ioctl_x86_set_xcrs: more than KVM_MAX_XCRS or any flag is EINVAL; the first
+    /// entry for XCR0 is set through __kvm_set_xcr (EINVAL if invalid); others are ignored.
+    public func setXCRs(_ xcrs: XCRs) throws(KVMError) {
+        let op = "KVM_SET_XCRS"
+        try checkOpen(op)
+        if xcrs.xcrs.count > XCRs.maximum || xcrs.flags != 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        guard let e = xcrs.xcrs.first(where: { $0.index == 0 }) else { return }
+        if !cpu.validXCR0(e.value) { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        cpu.xcr0 = e.value
+    }
+
+    /// kvm_vcpu_ioctl_get_cpuid2: the table KVM_SET_CPUID2 set; E2BIG if it does not fit.
+    public func cpuid(capacity: Int) throws(KVMError) -> [CPUIDEntry] {
+        let op = "KVM_GET_CPUID2"
+        try checkOpen(op)
+        let t = cpu.cpuid.entries
+        if capacity < t.count { throw KVMError(errno: Errno.E2BIG, operation: op) }
+        return t
+    }
+
+    /// kvm_arch_vcpu_ioctl_translate: kvm_mmu_gva_to_gpa_system under the current paging
+    /// (a supervisor read); INVALID_GPA (~0) and valid 0 when the walk faults; writeable
+    /// is always 1 and usermode 0, as KVM reports them.
+    public func translate(_ linearAddress: UInt64) throws(KVMError) -> Translation {
+        try checkOpen("KVM_TRANSLATE")
+        let gpa: UInt64?
+        if cpu.cr0 & 0x8000_0000 == 0 {
+            gpa = linearAddress
+        } else {
+            do { gpa = try cpu.translate(linearAddress, write: false, fetch: false, user: false) } catch { gpa = nil }
+        }
+        return Translation(physicalAddress: gpa ?? ~0, valid: gpa != nil, writeable: true, usermode: false)
+    }
+
+    /// KVM_GET_TSC_KHZ (vcpu->arch.virtual_tsc_khz).
+    public func tscKHz() throws(KVMError) -> UInt32 {
+        try checkOpen("KVM_GET_TSC_KHZ")
+        return Self.tscKHz
+    }
+
+    /// kvm_set_guest_paused: EINVAL unless the guest enabled kvmclock (pv_time active),
+    /// which this engine does not offer (no KVM paravirtual CPUID leaves).
+    public func kvmclockCtrl() throws(KVMError) {
+        try checkOpen("KVM_KVMCLOCK_CTRL")
+        throw KVMError(errno: Errno.EINVAL, operation: "KVM_KVMCLOCK_CTRL")
+    }
+}
