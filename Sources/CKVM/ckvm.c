@@ -45,6 +45,16 @@ int ckvm_set_identity_map_addr(int fd, uint64_t a) { return ret(ioctl(fd, KVM_SE
 int ckvm_set_boot_cpu_id(int fd, unsigned long id) { return ret(ioctl(fd, KVM_SET_BOOT_CPU_ID, id)); }
 // The VM and the vCPU fd both answer KVM_GET_TSC_KHZ (the frequency as the return value).
 int ckvm_get_tsc_khz(int fd) { return ret(ioctl(fd, KVM_GET_TSC_KHZ, 0)); }
+int ckvm_get_emulated_cpuid(int fd, struct kvm_cpuid2 *c) { return ret(ioctl(fd, KVM_GET_EMULATED_CPUID, c)); }
+int ckvm_get_mce_cap_supported(int fd, uint64_t *cap) { return ret(ioctl(fd, KVM_X86_GET_MCE_CAP_SUPPORTED, cap)); }
+int ckvm_create_pit(int fd) { return ret(ioctl(fd, KVM_CREATE_PIT, 0)); }
+int ckvm_reinject_control(int fd, const struct kvm_reinject_control *c) { return ret(ioctl(fd, KVM_REINJECT_CONTROL, c)); }
+int ckvm_get_nr_mmu_pages(int fd) { return ret(ioctl(fd, KVM_GET_NR_MMU_PAGES, 0)); }
+int ckvm_set_nr_mmu_pages(int fd, unsigned long pages) { return ret(ioctl(fd, KVM_SET_NR_MMU_PAGES, pages)); }
+int ckvm_get_clock(int fd, struct kvm_clock_data *d) { return ret(ioctl(fd, KVM_GET_CLOCK, d)); }
+int ckvm_set_clock(int fd, const struct kvm_clock_data *d) { return ret(ioctl(fd, KVM_SET_CLOCK, d)); }
+int ckvm_tpr_access_reporting(int fd, struct kvm_tpr_access_ctl *c) { return ret(ioctl(fd, KVM_TPR_ACCESS_REPORTING, c)); }
+int ckvm_setup_mce(int fd, uint64_t mcg_cap) { return ret(ioctl(fd, KVM_X86_SETUP_MCE, &mcg_cap)); }
 int ckvm_get_stats_fd(int fd) { return ret(ioctl(fd, KVM_GET_STATS_FD, 0)); }
 
 int ckvm_run(int fd) { return ret(ioctl(fd, KVM_RUN, 0)); }

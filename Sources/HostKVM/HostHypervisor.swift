@@ -82,6 +82,22 @@ public final class HostHypervisor: Hypervisor {
         throw KVMError(errno: -r, operation: "KVM_GET_MSR_INDEX_LIST")
     }
 
+    public func emulatedCPUID(capacity: Int) throws(KVMError) -> [CPUIDEntry] {
+        let (r, entries) = withFlexibleStruct(kvm_cpuid2.self, kvm_cpuid_entry2.self, count: capacity) { hdr, e in
+            hdr.pointee.nent = UInt32(capacity)
+            let r = ckvm_get_emulated_cpuid(fd, hdr)
+            return (r, r < 0 ? [] : (0..<Int(hdr.pointee.nent)).map { CPUIDEntry(e[$0]) })
+        }
+        try check(r, "KVM_GET_EMULATED_CPUID")
+        return entries
+    }
+
+    public func mceCapSupported() throws(KVMError) -> UInt64 {
+        var cap: UInt64 = 0
+        try check(ckvm_get_mce_cap_supported(fd, &cap), "KVM_X86_GET_MCE_CAP_SUPPORTED")
+        return cap
+    }
+
     public func createVM() throws(KVMError) -> any VirtualMachine {
         try createHostVM()
     }

@@ -324,6 +324,13 @@ public final class HostVCPU: VirtualCPU {
         return UInt32(r)
     }
     public func kvmclockCtrl() throws(KVMError) { try check(ckvm_kvmclock_ctrl(fd), "KVM_KVMCLOCK_CTRL") }
+    public func setTPRAccessReporting(enabled: Bool, flags: UInt32) throws(KVMError) {
+        var c = kvm_tpr_access_ctl()
+        c.enabled = enabled ? 1 : 0
+        c.flags = flags
+        try check(ckvm_tpr_access_reporting(fd, &c), "KVM_TPR_ACCESS_REPORTING")
+    }
+    public func setupMCE(_ mcgCap: UInt64) throws(KVMError) { try check(ckvm_setup_mce(fd, mcgCap), "KVM_X86_SETUP_MCE") }
     public func statistics() throws(KVMError) -> Statistics {
         try StatsReader.read(ownerFD: fd, operation: "KVM_GET_STATS_FD (vCPU)")
     }

@@ -132,6 +132,30 @@ public final class HostVM: VirtualMachine {
         try check(r, "KVM_GET_TSC_KHZ (VM)")
         return UInt32(r)
     }
+    public func createPIT() throws(KVMError) { try check(ckvm_create_pit(fd), "KVM_CREATE_PIT") }
+    public func setPITReinject(_ reinject: Bool) throws(KVMError) {
+        var c = kvm_reinject_control()
+        c.pit_reinject = reinject ? 1 : 0
+        try check(ckvm_reinject_control(fd, &c), "KVM_REINJECT_CONTROL")
+    }
+    public func nrMMUPages() throws(KVMError) -> Int {
+        let r = ckvm_get_nr_mmu_pages(fd)
+        try check(r, "KVM_GET_NR_MMU_PAGES")
+        return Int(r)
+    }
+    public func setNrMMUPages(_ pages: Int) throws(KVMError) {
+        try check(ckvm_set_nr_mmu_pages(fd, UInt(max(0, pages))), "KVM_SET_NR_MMU_PAGES")
+    }
+    public func clock() throws(KVMError) -> ClockData {
+        var d = kvm_clock_data()
+        try check(ckvm_get_clock(fd, &d), "KVM_GET_CLOCK")
+        return ClockData(clock: d.clock, flags: d.flags, realtime: d.realtime, hostTSC: d.host_tsc)
+    }
+    public func setClock(_ data: ClockData) throws(KVMError) {
+        var d = kvm_clock_data()
+        d.clock = data.clock; d.flags = data.flags; d.realtime = data.realtime; d.host_tsc = data.hostTSC
+        try check(ckvm_set_clock(fd, &d), "KVM_SET_CLOCK")
+    }
 }
 
 @inline(__always)

@@ -17,6 +17,10 @@ public protocol Hypervisor: AnyObject {
     func msrIndexList(capacity: Int) throws(KVMError) -> [UInt32]
     /// KVM_GET_MSR_INDEX_LIST with no room: the count KVM writes back with its E2BIG.
     func msrIndexCount() throws(KVMError) -> Int
+    /// KVM_GET_EMULATED_CPUID: what KVM's emulator can do beyond the host (E2BIG below the count).
+    func emulatedCPUID(capacity: Int) throws(KVMError) -> [CPUIDEntry]
+    /// KVM_X86_GET_MCE_CAP_SUPPORTED: the IA32_MCG_CAP bits KVM_X86_SETUP_MCE accepts.
+    func mceCapSupported() throws(KVMError) -> UInt64
     /// KVM_CREATE_VM (type 0).
     func createVM() throws(KVMError) -> any VirtualMachine
 }
@@ -51,6 +55,16 @@ public protocol VirtualMachine: AnyObject {
     func setBootCPUID(_ id: UInt32) throws(KVMError)
     /// KVM_GET_TSC_KHZ on the VM fd: the TSC frequency new vCPUs get.
     func tscKHz() throws(KVMError) -> UInt32
+    /// KVM_CREATE_PIT, the old form: KVM_CREATE_PIT2 with KVM_PIT_SPEAKER_DUMMY (port 61H in the kernel).
+    func createPIT() throws(KVMError)
+    /// KVM_REINJECT_CONTROL: whether missed PIT ticks are reinjected (ENXIO without a PIT).
+    func setPITReinject(_ reinject: Bool) throws(KVMError)
+    /// KVM_GET_NR_MMU_PAGES / KVM_SET_NR_MMU_PAGES: the shadow-MMU page budget.
+    func nrMMUPages() throws(KVMError) -> Int
+    func setNrMMUPages(_ pages: Int) throws(KVMError)
+    /// KVM_GET_CLOCK / KVM_SET_CLOCK: the VM's kvmclock.
+    func clock() throws(KVMError) -> ClockData
+    func setClock(_ data: ClockData) throws(KVMError)
     /// KVM_CHECK_EXTENSION on the VM fd.
     func checkExtension(_ capability: Capability) -> Int32
     /// KVM_GET_STATS_FD on the VM fd, read once.
@@ -107,6 +121,10 @@ public protocol VirtualCPU: AnyObject {
     func tscKHz() throws(KVMError) -> UInt32
     /// KVM_KVMCLOCK_CTRL: tell the guest's kvmclock it was paused (EINVAL without kvmclock).
     func kvmclockCtrl() throws(KVMError)
+    /// KVM_TPR_ACCESS_REPORTING (`flags` must be 0).
+    func setTPRAccessReporting(enabled: Bool, flags: UInt32) throws(KVMError)
+    /// KVM_X86_SETUP_MCE: IA32_MCG_CAP (bank count in bits 7:0).
+    func setupMCE(_ mcgCap: UInt64) throws(KVMError)
     /// KVM_GET_STATS_FD on the vCPU fd, read once.
     func statistics() throws(KVMError) -> Statistics
 

@@ -258,3 +258,16 @@ public struct Translation: Equatable, Sendable {
         self.physicalAddress = physicalAddress; self.valid = valid; self.writeable = writeable; self.usermode = usermode
     }
 }
+
+/// `struct kvm_clock_data` (KVM_GET/SET_CLOCK): the VM's kvmclock in ns. KVM_SET_CLOCK takes
+/// only KVM_CLOCK_REALTIME among the flags (with `realtime`), and accepts what GET returned.
+public struct ClockData: Equatable, Sendable {
+    public static let tscStable: UInt32 = 2, realtimeFlag: UInt32 = 4, hostTSCFlag: UInt32 = 8
+    public var clock: UInt64
+    public var flags: UInt32 = 0
+    public var realtime: UInt64 = 0
+    public var hostTSC: UInt64 = 0
+    public init(clock: UInt64, flags: UInt32 = 0, realtime: UInt64 = 0, hostTSC: UInt64 = 0) {
+        self.clock = clock; self.flags = flags; self.realtime = realtime; self.hostTSC = hostTSC
+    }
+}

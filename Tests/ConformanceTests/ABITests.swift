@@ -30,13 +30,14 @@ struct ABITests {
 
     /// The wrappers added with issue 9 map KVM's errno (and values) as the kernel gives
     /// them: every check of their areas answers as Linux on /dev/kvm, or as recorded.
-    @Test("on /dev/kvm: MP state, MSR list, VM setup, debug registers, XCRs, GET_CPUID2, TRANSLATE, TSC kHz, KVMCLOCK_CTRL")
+    @Test("on /dev/kvm: the wrappers of MP state, VM setup, debug registers, XCRs, GET_CPUID2, TRANSLATE, PIT, MMU pages, clock, MCE")
     func hostWrappers() {
         guard let host = GroupTesting.host.hypervisor else {
             print("skipped: \(GroupTesting.host.reason)")
             return
         }
-        let areas = ["mp_state.", "msr_list.", "vm.", "debugregs.", "xcrs.", "cpuid.get_", "translate.", "tsc_khz.", "kvmclock_ctrl."]
+        let areas = ["mp_state.", "msr_list.", "vm.", "debugregs.", "xcrs.", "cpuid.get_", "translate.", "tsc_khz.", "kvmclock_ctrl.",
+                     "pit.legacy", "pit.reinject", "mmu_pages.", "clock.", "mce.", "emulated_cpuid.", "tpr_access."]
         let checks = ABICatalogue.all.filter { c in areas.contains { c.name.hasPrefix($0) } }
         #expect(checks.count >= 50)
         for r in ABIRunner.run(checks, on: host, backend: "kvm", divergences: .builtIn) where r.verdict == .fail {

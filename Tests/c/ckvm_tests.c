@@ -219,6 +219,10 @@ static void every_wrapper_returns(int fd, int want) {
     struct kvm_debugregs dbg = {0};
     struct kvm_xcrs xcrs = {0};
     struct kvm_translation tr = {0};
+    struct kvm_reinject_control reinject = {0};
+    struct kvm_clock_data clock = {0};
+    struct kvm_tpr_access_ctl tac = {0};
+    uint64_t mce = 0;
     struct kvm_userspace_memory_region region = {0};
     struct kvm_pit_config pit = {0};
     struct kvm_irq_level level = {0};
@@ -274,6 +278,16 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_kvmclock_ctrl(fd));
     EXPECT(ckvm_set_boot_cpu_id(fd, 0));
     EXPECT(ckvm_get_tsc_khz(fd));
+    EXPECT(ckvm_get_emulated_cpuid(fd, &cpuid.hdr));
+    EXPECT(ckvm_get_mce_cap_supported(fd, &mce));
+    EXPECT(ckvm_create_pit(fd));
+    EXPECT(ckvm_reinject_control(fd, &reinject));
+    EXPECT(ckvm_get_nr_mmu_pages(fd));
+    EXPECT(ckvm_set_nr_mmu_pages(fd, 64));
+    EXPECT(ckvm_get_clock(fd, &clock));
+    EXPECT(ckvm_set_clock(fd, &clock));
+    EXPECT(ckvm_tpr_access_reporting(fd, &tac));
+    EXPECT(ckvm_setup_mce(fd, 1));
     EXPECT(ckvm_set_kick_signal_mask(fd, SIGUSR1));
 #undef EXPECT
 }

@@ -38,6 +38,16 @@ int ckvm_set_tss_addr(int vm_fd, unsigned long addr);
 int ckvm_set_identity_map_addr(int vm_fd, uint64_t addr);
 int ckvm_set_boot_cpu_id(int vm_fd, unsigned long id);
 int ckvm_get_tsc_khz(int fd);
+int ckvm_get_emulated_cpuid(int kvm_fd, struct kvm_cpuid2 *cpuid);
+int ckvm_get_mce_cap_supported(int kvm_fd, uint64_t *cap);
+int ckvm_create_pit(int vm_fd);
+int ckvm_reinject_control(int vm_fd, const struct kvm_reinject_control *c);
+int ckvm_get_nr_mmu_pages(int vm_fd);
+int ckvm_set_nr_mmu_pages(int vm_fd, unsigned long pages);
+int ckvm_get_clock(int vm_fd, struct kvm_clock_data *d);
+int ckvm_set_clock(int vm_fd, const struct kvm_clock_data *d);
+int ckvm_tpr_access_reporting(int vcpu_fd, struct kvm_tpr_access_ctl *c);
+int ckvm_setup_mce(int vcpu_fd, uint64_t mcg_cap);
 int ckvm_get_stats_fd(int fd);                      // VM or vCPU fd
 
 // --- vCPU fd -------------------------------------------------------------------------------

@@ -157,6 +157,10 @@ final class CPU {
     var miscEnable: UInt64 = 0x1800   // kvm_vcpu_reset: PEBS_UNAVAIL | BTS_UNAVAIL
     var apicBase: UInt64 = 0xFEE0_0900
     var tscOffset: UInt64 = 0
+    /// IA32_MCG_CAP and IA32_MCG_CTL (KVM: vcpu->arch.mcg_cap = KVM_MAX_MCE_BANKS at creation,
+    /// KVM_X86_SETUP_MCE sets both).
+    var mcgCap: UInt64 = 32
+    var mcgCtl: UInt64 = 0
     var mtrrDefType: UInt64 = 0
     var mtrr: [UInt32: UInt64] = [:]
     var xcr0: UInt64 = 1

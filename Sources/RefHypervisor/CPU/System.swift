@@ -355,7 +355,8 @@ extension CPU {
         case 0x174: return sysenterCS
         case 0x175: return sysenterESP
         case 0x176: return sysenterEIP
-        case 0x179: return 32                 // MCG_CAP: KVM_MAX_MCE_BANKS
+        case 0x179: return mcgCap             // KVM_MAX_MCE_BANKS until KVM_X86_SETUP_MCE
+        case 0x17B: return mcgCap & (1 << 8) != 0 || hostInitiated ? mcgCtl : nil   // get_msr_mce: the guest needs MCG_CTL_P
         case 0x17A: return 0
         case 0x1A0: return miscEnable
         case 0x200...0x20F, 0x250, 0x258, 0x259, 0x268...0x26F: return mtrr[idx] ?? 0
@@ -413,6 +414,11 @@ extension CPU {
         case 0x175: if !CPU.canonical(v) { return false }; sysenterESP = v
         case 0x176: if !CPU.canonical(v) { return false }; sysenterEIP = v
         case 0x179: return false
+        case 0x17B:
+            // set_msr_mce: without MCG_CTL_P only the host's write of 0; else 0 or all ones.
+            if mcgCap & (1 << 8) == 0 && (v != 0 || !hostInitiated) { return false }
+            if v != 0 && v != ~0 { return false }
+            mcgCtl = v
         case 0x17A: if v != 0 { return false }
         case 0x1A0: miscEnable = v
         case 0x200...0x20F, 0x250, 0x258, 0x259, 0x268...0x26F: mtrr[idx] = v

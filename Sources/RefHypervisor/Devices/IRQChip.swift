@@ -82,6 +82,8 @@ final class IRQChip {
     /// KVM_SET_BOOT_CPU_ID decides, at vCPU creation, which LAPIC is the BSP's.
     func setResetBSP(vcpu: Int, _ bsp: Bool) { lapic(vcpu)?.setResetBSP(bsp) }
 
+    func setPITReinject(_ on: Bool) { router.setPITReinject(on) }
+
     func hasPendingINITOrSIPI(vcpu: Int) -> Bool {
         guard let l = lapic(vcpu) else { return false }
         return l.initPending || l.sipiVector != nil

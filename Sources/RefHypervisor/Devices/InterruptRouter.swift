@@ -141,6 +141,14 @@ final class InterruptRouter {
         if !masked && pin == ioapicPinForGSI0 { resetPITReinject() }
     }
 
+    /// KVM_REINJECT_CONTROL (i8254.c kvm_pit_set_reinject): turning reinjection on starts
+    /// with no backlog and IRQ0 acknowledged.
+    func setPITReinject(_ on: Bool) {
+        guard on != pitReinject else { return }
+        if on { resetPITReinject() }
+        pitReinject = on
+    }
+
     /// Unmasking IRQ0 drops the backlog: KVM does not replay ticks a masked guest missed.
     private func resetPITReinject() {
         pitPending = 0

@@ -65,6 +65,27 @@ public final class RefHypervisor: Hypervisor {
 
     public func msrIndexCount() throws(KVMError) -> Int { Self.msrIndexList.count }
 
+    /// KVM_GET_EMULATED_CPUID (cpuid.c __do_cpuid_func_emulated): leaf 0 with EAX = 7, leaf 1
+    /// with MOVBE, leaf 7 (index significant). Linux also lists RDPID in leaf 7 when the host
+    /// has RDTSCP; this engine does not implement RDPID, so its leaf 7 claims nothing.
+    static let emulatedCPUID: [CPUIDEntry] = [
+        CPUIDEntry(function: 0, eax: 7, ebx: 0, ecx: 0, edx: 0),
+        CPUIDEntry(function: 1, eax: 0, ebx: 0, ecx: 1 << 22, edx: 0),
+        CPUIDEntry(function: 7, index: 0, flags: 1, eax: 0, ebx: 0, ecx: 0, edx: 0),
+    ]
+
+    /// kvm_dev_ioctl_get_cpuid: E2BIG when the entries do not fit in `nent`.
+    public func emulatedCPUID(capacity: Int) throws(KVMError) -> [CPUIDEntry] {
+        if capacity < Self.emulatedCPUID.count { throw KVMError(errno: Errno.E2BIG, operation: "KVM_GET_EMULATED_CPUID") }
+        return Self.emulatedCPUID
+    }
+
+    /// kvm_caps.supported_mce_cap on VMX (x86.c, vmx.c hardware_setup): MCG_CTL_P,
+    /// MCG_CMCI_P, MCG_SER_P, MCG_LMCE_P.
+    static let supportedMCECap: UInt64 = 1 << 8 | 1 << 10 | 1 << 24 | 1 << 27
+
+    public func mceCapSupported() throws(KVMError) -> UInt64 { Self.supportedMCECap }
+
     /// KVM_CHECK_EXTENSION values of a VMX KVM (Linux 6.1) for what this engine implements.
     static func capability(_ c: Capability) -> Int32 {
         switch c {

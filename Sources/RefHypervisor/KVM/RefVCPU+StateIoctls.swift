@@ -77,6 +77,28 @@ extension RefVCPU {
         return Self.tscKHz
     }
 
+    /// vcpu_ioctl_tpr_access_reporting: any flag is EINVAL; `enabled` asks for
+    /// KVM_EXIT_TPR_ACCESS exits, which KVM makes only for accesses through the VAPIC page of
+    /// KVM_SET_VAPIC_ADDR (not offered here), so the engine has no exit to make.
+    public func setTPRAccessReporting(enabled: Bool, flags: UInt32) throws(KVMError) {
+        let op = "KVM_TPR_ACCESS_REPORTING"
+        try checkOpen(op)
+        if flags != 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
+    }
+
+    /// kvm_vcpu_ioctl_x86_setup_mce: 1..32 banks and only supported capability bits, else
+    /// EINVAL; IA32_MCG_CAP then reads the value and IA32_MCG_CTL all ones if MCG_CTL_P.
+    public func setupMCE(_ mcgCap: UInt64) throws(KVMError) {
+        let op = "KVM_X86_SETUP_MCE"
+        try checkOpen(op)
+        let banks = mcgCap & 0xFF
+        if banks == 0 || banks > 32 || mcgCap & ~(RefHypervisor.supportedMCECap | 0xFF | 0xFF_0000) != 0 {
+            throw KVMError(errno: Errno.EINVAL, operation: op)
+        }
+        cpu.mcgCap = mcgCap
+        if mcgCap & (1 << 8) != 0 { cpu.mcgCtl = ~0 }
+    }
+
     /// kvm_set_guest_paused: EINVAL unless the guest enabled kvmclock (pv_time active),
     /// which this engine does not offer (no KVM paravirtual CPUID leaves).
     public func kvmclockCtrl() throws(KVMError) {

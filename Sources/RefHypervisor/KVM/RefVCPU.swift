@@ -49,7 +49,7 @@ public final class RefVCPU: VirtualCPU {
         self.id = id
         self.index = index
         chip = vm.chip
-        vmClock = vm.clock
+        vmClock = vm.virtualClock
         cpu = CPU(memory: vm.memory, cpuid: CPUIDModel())
         cpu.vcpuIndex = index
         cpu.devices = vm.chip

@@ -10,7 +10,7 @@ public final class RefVM: VirtualMachine {
     private var closed = false
     let injectedFaults: Set<InjectedFault>
     /// The VM's time: the furthest any vCPU's virtual clock has got (VMClock).
-    let clock = VMClock()
+    let virtualClock = VMClock()
     /// KVM_SET_BOOT_CPU_ID (kvm->arch.bsp_vcpu_id): the vCPU id that is the BSP.
     var bootCPUID: UInt32 = 0
 
@@ -25,7 +25,15 @@ public final class RefVM: VirtualMachine {
     }
 
     public func setUserMemoryRegion(_ region: MemoryRegion) throws(KVMError) {
+        let existed = memory.slots.contains { $0.id == region.slot }
         try memory.setRegion(region)
+        let exists = memory.slots.contains { $0.id == region.slot }
+        // kvm_arch_commit_memory_region: a created or deleted slot recomputes the MMU page
+        // budget unless userspace set one.
+        if nRequestedMMUPages == 0 && existed != exists {
+            let pages = memory.slots.reduce(0) { $0 + Int($1.size / 4096) }
+            nMaxMMUPages = max(pages / 50, 64)
+        }
     }
 
     public func createVCPU(id: UInt32) throws(KVMError) -> any VirtualCPU {
@@ -58,7 +66,7 @@ public final class RefVM: VirtualMachine {
         chip.createPIT()
     }
 
-    var now: UInt64 { max(clock.now, vcpus.first?.cpu.now ?? 0) }
+    var now: UInt64 { max(virtualClock.now, vcpus.first?.cpu.now ?? 0) }
 
     public func irqLine(_ gsi: UInt32, level: Bool) throws(KVMError) {
         guard let chip else { throw KVMError(errno: Errno.ENXIO, operation: "KVM_IRQ_LINE") }
@@ -102,6 +110,49 @@ public final class RefVM: VirtualMachine {
 
     /// KVM_GET_TSC_KHZ on the VM (kvm->arch.default_tsc_khz): the engine's TSC is 1 GHz.
     public func tscKHz() throws(KVMError) -> UInt32 { RefVCPU.tscKHz }
+
+    /// KVM_CREATE_PIT: KVM_CREATE_PIT2 with KVM_PIT_SPEAKER_DUMMY (kvm_arch_vm_ioctl).
+    public func createPIT() throws(KVMError) {
+        let op = "KVM_CREATE_PIT"
+        guard let chip else { throw KVMError(errno: Errno.ENOENT, operation: op) }
+        if chip.pitCreated { throw KVMError(errno: Errno.EEXIST, operation: op) }
+        chip.createPIT(speakerDummy: true)
+    }
+
+    /// KVM_REINJECT_CONTROL: ENXIO without a PIT (kvm_vm_ioctl_reinject).
+    public func setPITReinject(_ reinject: Bool) throws(KVMError) {
+        guard let chip, chip.pitCreated else { throw KVMError(errno: Errno.ENXIO, operation: "KVM_REINJECT_CONTROL") }
+        chip.setPITReinject(reinject)
+    }
+
+    /// kvm->arch.n_max_mmu_pages: set by KVM_SET_NR_MMU_PAGES (at least KVM_MIN_ALLOC_MMU_PAGES,
+    /// 64), else recomputed when a slot is created or deleted as the slots' pages / 50, at
+    /// least 64 (kvm_arch_commit_memory_region); 0 before any slot. The engine has no shadow
+    /// MMU for it to bound (EPT), as KVM on EPT hardly uses it.
+    var nMaxMMUPages = 0
+    var nRequestedMMUPages = 0
+
+    public func nrMMUPages() throws(KVMError) -> Int { nMaxMMUPages }
+
+    public func setNrMMUPages(_ pages: Int) throws(KVMError) {
+        if pages < 64 { throw KVMError(errno: Errno.EINVAL, operation: "KVM_SET_NR_MMU_PAGES") }
+        nMaxMMUPages = pages
+        nRequestedMMUPages = pages
+    }
+
+    /// The kvmclock: the VM clock (virtual ns) plus kvmclock_offset, which KVM_SET_CLOCK sets.
+    /// Only KVM_CLOCK_REALTIME means anything on a set; the engine has no wall clock, so a
+    /// REALTIME set has nothing to catch up (as if no time had passed).
+    var kvmclockOffset: UInt64 = 0
+
+    public func clock() throws(KVMError) -> ClockData { ClockData(clock: now &+ kvmclockOffset) }
+
+    /// kvm_vm_ioctl_set_clock: flags outside KVM_CLOCK_VALID_FLAGS are EINVAL.
+    public func setClock(_ data: ClockData) throws(KVMError) {
+        let valid = ClockData.tscStable | ClockData.realtimeFlag | ClockData.hostTSCFlag
+        if data.flags & ~valid != 0 { throw KVMError(errno: Errno.EINVAL, operation: "KVM_SET_CLOCK") }
+        kvmclockOffset = data.clock &- now
+    }
 
     public func statistics() throws(KVMError) -> Statistics {
         func c(_ n: String, _ v: UInt64) -> Statistics.Descriptor {
