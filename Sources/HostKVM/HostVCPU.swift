@@ -331,6 +331,16 @@ public final class HostVCPU: VirtualCPU {
         try check(ckvm_tpr_access_reporting(fd, &c), "KVM_TPR_ACCESS_REPORTING")
     }
     public func setupMCE(_ mcgCap: UInt64) throws(KVMError) { try check(ckvm_setup_mce(fd, mcgCap), "KVM_X86_SETUP_MCE") }
+    public func lapic() throws(KVMError) -> LAPICState {
+        var s = kvm_lapic_state()
+        try check(ckvm_get_lapic(fd, &s), "KVM_GET_LAPIC")
+        return LAPICState(regs: withUnsafeBytes(of: &s.regs) { Array($0) })
+    }
+    public func setLAPIC(_ state: LAPICState) throws(KVMError) {
+        var s = kvm_lapic_state()
+        withUnsafeMutableBytes(of: &s.regs) { dst in state.regs.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(dst.count))) } }
+        try check(ckvm_set_lapic(fd, &s), "KVM_SET_LAPIC")
+    }
     public func statistics() throws(KVMError) -> Statistics {
         try StatsReader.read(ownerFD: fd, operation: "KVM_GET_STATS_FD (vCPU)")
     }

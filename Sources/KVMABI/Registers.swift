@@ -271,3 +271,22 @@ public struct ClockData: Equatable, Sendable {
         self.clock = clock; self.flags = flags; self.realtime = realtime; self.hostTSC = hostTSC
     }
 }
+
+/// `struct kvm_lapic_state` (KVM_GET/SET_LAPIC): the LAPIC's 1 KiB register page as KVM
+/// keeps it (xAPIC offsets; each register the low 32 bits of its 16-byte slot).
+public struct LAPICState: Equatable, Sendable {
+    public static let size = 1024
+    public var regs: [UInt8]
+    public init(regs: [UInt8] = [UInt8](repeating: 0, count: LAPICState.size)) {
+        self.regs = regs.count == Self.size ? regs : Array((regs + [UInt8](repeating: 0, count: Self.size)).prefix(Self.size))
+    }
+    /// The 32-bit register at `offset` (0x000-0x3F0).
+    public func register(_ offset: Int) -> UInt32 {
+        guard offset >= 0, offset + 4 <= Self.size else { return 0 }
+        return (0..<4).reduce(UInt32(0)) { $0 | UInt32(regs[offset + $1]) << UInt32(8 * $1) }
+    }
+    public mutating func setRegister(_ offset: Int, _ value: UInt32) {
+        guard offset >= 0, offset + 4 <= Self.size else { return }
+        for i in 0..<4 { regs[offset + i] = UInt8(truncatingIfNeeded: value >> UInt32(8 * i)) }
+    }
+}

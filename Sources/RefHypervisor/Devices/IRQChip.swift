@@ -84,6 +84,17 @@ final class IRQChip {
 
     func setPITReinject(_ on: Bool) { router.setPITReinject(on) }
 
+    /// KVM_GET_LAPIC / KVM_SET_LAPIC of vCPU `vcpu`'s LAPIC (LocalAPIC+KVMState.swift).
+    func lapicState(vcpu: Int, now: UInt64) -> [UInt8]? {
+        advance(to: now)
+        return lapic(vcpu)?.kvmState(now: now)
+    }
+
+    func setLAPICState(vcpu: Int, _ page: [UInt8], now: UInt64) {
+        advance(to: now)
+        lapic(vcpu)?.restoreKVMState(page, now: now)
+    }
+
     func hasPendingINITOrSIPI(vcpu: Int) -> Bool {
         guard let l = lapic(vcpu) else { return false }
         return l.initPending || l.sipiVector != nil

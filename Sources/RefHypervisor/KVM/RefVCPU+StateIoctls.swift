@@ -99,6 +99,24 @@ extension RefVCPU {
         if mcgCap & (1 << 8) != 0 { cpu.mcgCtl = ~0 }
     }
 
+    /// KVM_GET_LAPIC: EINVAL without the in-kernel LAPIC (kvm_arch_vcpu_ioctl).
+    public func lapic() throws(KVMError) -> LAPICState {
+        try checkOpen("KVM_GET_LAPIC")
+        guard let chip, let page = chip.lapicState(vcpu: index, now: cpu.now) else {
+            throw KVMError(errno: Errno.EINVAL, operation: "KVM_GET_LAPIC")
+        }
+        return LAPICState(regs: page)
+    }
+
+    /// KVM_SET_LAPIC: EINVAL without the in-kernel LAPIC; the page replaces the registers
+    /// (kvm_apic_set_state), and pending interrupts are looked at again (KVM_REQ_EVENT).
+    public func setLAPIC(_ state: LAPICState) throws(KVMError) {
+        try checkOpen("KVM_SET_LAPIC")
+        guard let chip else { throw KVMError(errno: Errno.EINVAL, operation: "KVM_SET_LAPIC") }
+        chip.setLAPICState(vcpu: index, state.regs, now: cpu.now)
+        cpu.eventCheck = true
+    }
+
     /// kvm_set_guest_paused: EINVAL unless the guest enabled kvmclock (pv_time active),
     /// which this engine does not offer (no KVM paravirtual CPUID leaves).
     public func kvmclockCtrl() throws(KVMError) {
