@@ -1,0 +1,53 @@
+import Testing
+import KVMABI
+@testable import RefHypervisor
+
+/// Guest state that a restore hands the engine (KVM_SET_LAPIC pages, debug registers, XCRs,
+/// MP states) is input like any other: random values must give an errno or a state the
+/// vCPU runs with, never a crash of the host process (issue 9, acceptance 5).
+@Suite struct RestoredStateFuzzTests {
+    struct SplitMix64 {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test("500 random LAPIC pages, debug registers, XCRs and MP states: errno or a running vCPU")
+    func randomRestores() throws {
+        var g = SplitMix64(state: 0x1A91C)
+        var accepted = 0
+        for round in 0..<500 {
+            let vm = try RefHypervisor().createVM()
+            defer { vm.close() }
+            try vm.createIRQChip()
+            let ram = try vm.allocateGuestMemory(size: 0x10000)
+            try vm.setUserMemoryRegion(MemoryRegion(slot: 0, guestPhysicalAddress: 0, memorySize: 0x10000, userspaceAddress: ram.hostAddress))
+            _ = ram.write([0xFB, 0xF4, 0xEB, 0xFD], at: 0x1000)    // sti; hlt; jmp $-1
+            let vcpu = try vm.createVCPU(id: UInt32(round % 2))
+            try vcpu.setCPUID(RefHypervisor().supportedCPUID())
+            var s = try vcpu.sregs()
+            s.cs = .realMode(selector: 0, code: true)
+            try vcpu.setSregs(s)
+            var r = Regs(); r.rip = 0x1000; r.rflags = 2
+            try vcpu.setRegs(r)
+            var page = LAPICState()
+            for i in stride(from: 0, to: LAPICState.size, by: 8) {
+                let v = g.next()
+                for k in 0..<8 { page.regs[i + k] = UInt8(truncatingIfNeeded: v >> (8 * k)) }
+            }
+            do { try vcpu.setLAPIC(page); accepted += 1 } catch {}
+            try? vcpu.setDebugRegisters(DebugRegisters(db: [g.next(), g.next(), g.next(), g.next()],
+                                                       dr6: g.next() & 0xFFFF_FFFF, dr7: g.next() & 0xFFFF_FFFF))
+            try? vcpu.setXCRs(XCRs([XCR(index: UInt32(g.next() & 1), value: g.next())]))
+            try? vcpu.setMPState(MPState(rawValue: UInt32(g.next() % 12)))
+            _ = try? vcpu.run(budget: RunBudget(wallClockNanoseconds: 50_000_000, instructions: 20_000))
+            _ = try vcpu.lapic()
+        }
+        #expect(accepted == 500, "KVM_SET_LAPIC takes any page in xAPIC mode")
+    }
+}
