@@ -57,6 +57,8 @@ int ckvm_tpr_access_reporting(int fd, struct kvm_tpr_access_ctl *c) { return ret
 int ckvm_setup_mce(int fd, uint64_t mcg_cap) { return ret(ioctl(fd, KVM_X86_SETUP_MCE, &mcg_cap)); }
 int ckvm_get_lapic(int fd, struct kvm_lapic_state *s) { return ret(ioctl(fd, KVM_GET_LAPIC, s)); }
 int ckvm_set_lapic(int fd, const struct kvm_lapic_state *s) { return ret(ioctl(fd, KVM_SET_LAPIC, s)); }
+int ckvm_get_irqchip(int fd, struct kvm_irqchip *c) { return ret(ioctl(fd, KVM_GET_IRQCHIP, c)); }
+int ckvm_set_irqchip(int fd, const struct kvm_irqchip *c) { return ret(ioctl(fd, KVM_SET_IRQCHIP, c)); }
 int ckvm_get_stats_fd(int fd) { return ret(ioctl(fd, KVM_GET_STATS_FD, 0)); }
 
 int ckvm_run(int fd) { return ret(ioctl(fd, KVM_RUN, 0)); }

@@ -133,6 +133,39 @@ public final class HostVM: VirtualMachine {
         return UInt32(r)
     }
     public func createPIT() throws(KVMError) { try check(ckvm_create_pit(fd), "KVM_CREATE_PIT") }
+    public func irqchip(_ chipID: UInt32) throws(KVMError) -> IRQChipState {
+        var c = kvm_irqchip()
+        c.chip_id = chipID
+        try check(ckvm_get_irqchip(fd, &c), "KVM_GET_IRQCHIP")
+        switch chipID {
+        case 0, 1:
+            var p = PICState()
+            p.bytes = withUnsafeBytes(of: &c.chip.pic) { Array($0.prefix(16)) }
+            return chipID == 0 ? .picMaster(p) : .picSlave(p)
+        default:
+            var s = c.chip.ioapic
+            var st = IOAPICState()
+            st.baseAddress = s.base_address; st.ioregsel = s.ioregsel; st.id = s.id; st.irr = s.irr
+            // redirtbl[24] (unions of u64) follows base_address, ioregsel, id, irr and pad.
+            st.redirection = withUnsafeBytes(of: &s) { raw in (0..<24).map { raw.load(fromByteOffset: 24 + 8 * $0, as: UInt64.self) } }
+            return .ioapic(st)
+        }
+    }
+    public func setIRQChip(_ state: IRQChipState) throws(KVMError) {
+        var c = kvm_irqchip()
+        c.chip_id = state.chipID
+        switch state {
+        case .picMaster(let p), .picSlave(let p):
+            withUnsafeMutableBytes(of: &c.chip.pic) { dst in p.bytes.withUnsafeBytes { dst.copyMemory(from: $0) } }
+        case .ioapic(let st):
+            c.chip.ioapic.base_address = st.baseAddress; c.chip.ioapic.ioregsel = st.ioregsel
+            c.chip.ioapic.id = st.id; c.chip.ioapic.irr = st.irr
+            withUnsafeMutableBytes(of: &c.chip.ioapic) { raw in
+                for (i, v) in st.redirection.prefix(24).enumerated() { raw.storeBytes(of: v, toByteOffset: 24 + 8 * i, as: UInt64.self) }
+            }
+        }
+        try check(ckvm_set_irqchip(fd, &c), "KVM_SET_IRQCHIP")
+    }
     public func setPITReinject(_ reinject: Bool) throws(KVMError) {
         var c = kvm_reinject_control()
         c.pit_reinject = reinject ? 1 : 0

@@ -65,6 +65,11 @@ public protocol VirtualMachine: AnyObject {
     /// KVM_GET_CLOCK / KVM_SET_CLOCK: the VM's kvmclock.
     func clock() throws(KVMError) -> ClockData
     func setClock(_ data: ClockData) throws(KVMError)
+    /// KVM_GET_IRQCHIP of chip `chipID` (0 master PIC, 1 slave, 2 IOAPIC; EINVAL otherwise,
+    /// ENXIO without the in-kernel irqchip).
+    func irqchip(_ chipID: UInt32) throws(KVMError) -> IRQChipState
+    /// KVM_SET_IRQCHIP.
+    func setIRQChip(_ state: IRQChipState) throws(KVMError)
     /// KVM_CHECK_EXTENSION on the VM fd.
     func checkExtension(_ capability: Capability) -> Int32
     /// KVM_GET_STATS_FD on the VM fd, read once.

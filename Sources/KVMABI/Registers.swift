@@ -290,3 +290,44 @@ public struct LAPICState: Equatable, Sendable {
         for i in 0..<4 { regs[offset + i] = UInt8(truncatingIfNeeded: value >> UInt32(8 * i)) }
     }
 }
+
+/// `struct kvm_pic_state`, one 8259 of KVM_GET/SET_IRQCHIP (chip 0 master, 1 slave).
+public struct PICState: Equatable, Sendable {
+    public var lastIRR: UInt8 = 0, irr: UInt8 = 0, imr: UInt8 = 0, isr: UInt8 = 0
+    public var priorityAdd: UInt8 = 0, irqBase: UInt8 = 0, readRegSelect: UInt8 = 0, poll: UInt8 = 0
+    public var specialMask: UInt8 = 0, initState: UInt8 = 0, autoEOI: UInt8 = 0, rotateOnAutoEOI: UInt8 = 0
+    public var specialFullyNested: UInt8 = 0, init4: UInt8 = 0, elcr: UInt8 = 0, elcrMask: UInt8 = 0
+    public init() {}
+    /// The 16 bytes in the struct's order.
+    public var bytes: [UInt8] {
+        get { [lastIRR, irr, imr, isr, priorityAdd, irqBase, readRegSelect, poll, specialMask, initState,
+               autoEOI, rotateOnAutoEOI, specialFullyNested, init4, elcr, elcrMask] }
+        set {
+            let b = newValue + [UInt8](repeating: 0, count: 16)
+            lastIRR = b[0]; irr = b[1]; imr = b[2]; isr = b[3]; priorityAdd = b[4]; irqBase = b[5]
+            readRegSelect = b[6]; poll = b[7]; specialMask = b[8]; initState = b[9]; autoEOI = b[10]
+            rotateOnAutoEOI = b[11]; specialFullyNested = b[12]; init4 = b[13]; elcr = b[14]; elcrMask = b[15]
+        }
+    }
+}
+
+/// `struct kvm_ioapic_state` (KVM_GET/SET_IRQCHIP chip 2): 24 redirection entries.
+public struct IOAPICState: Equatable, Sendable {
+    public var baseAddress: UInt64 = 0xFEC0_0000
+    public var ioregsel: UInt32 = 0
+    public var id: UInt32 = 0
+    public var irr: UInt32 = 0
+    public var redirection: [UInt64] = Array(repeating: 1 << 16, count: 24)
+    public init() {}
+}
+
+/// One chip of KVM_GET/SET_IRQCHIP.
+public enum IRQChipState: Equatable, Sendable {
+    case picMaster(PICState)
+    case picSlave(PICState)
+    case ioapic(IOAPICState)
+    /// chip_id: 0 master PIC, 1 slave PIC, 2 IOAPIC.
+    public var chipID: UInt32 {
+        switch self { case .picMaster: 0; case .picSlave: 1; case .ioapic: 2 }
+    }
+}

@@ -2,8 +2,8 @@ import Testing
 import KVMABI
 @testable import RefHypervisor
 
-/// Guest state that a restore hands the engine (KVM_SET_LAPIC pages, debug registers, XCRs,
-/// MP states) is input like any other: random values must give an errno or a state the
+/// Guest state that a restore hands the engine (KVM_SET_LAPIC pages, KVM_SET_IRQCHIP states,
+/// debug registers, XCRs, MP states) is input like any other: random values must give an errno or a state the
 /// vCPU runs with, never a crash of the host process (issue 9, acceptance 5).
 @Suite struct RestoredStateFuzzTests {
     struct SplitMix64 {
@@ -17,7 +17,7 @@ import KVMABI
         }
     }
 
-    @Test("500 random LAPIC pages, debug registers, XCRs and MP states: errno or a running vCPU")
+    @Test("500 random LAPIC pages, 8259 and IOAPIC states, debug registers, XCRs and MP states: errno or a running vCPU")
     func randomRestores() throws {
         var g = SplitMix64(state: 0x1A91C)
         var accepted = 0
@@ -45,6 +45,14 @@ import KVMABI
                                                        dr6: g.next() & 0xFFFF_FFFF, dr7: g.next() & 0xFFFF_FFFF))
             try? vcpu.setXCRs(XCRs([XCR(index: UInt32(g.next() & 1), value: g.next())]))
             try? vcpu.setMPState(MPState(rawValue: UInt32(g.next() % 12)))
+            var pic = PICState()
+            pic.bytes = (0..<16).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+            try? vm.setIRQChip(round % 3 == 0 ? .picMaster(pic) : .picSlave(pic))
+            var io = IOAPICState()
+            io.id = UInt32(truncatingIfNeeded: g.next()); io.ioregsel = UInt32(truncatingIfNeeded: g.next())
+            io.irr = UInt32(truncatingIfNeeded: g.next()); io.baseAddress = g.next()
+            io.redirection = (0..<24).map { _ in g.next() }
+            try? vm.setIRQChip(.ioapic(io))
             _ = try? vcpu.run(budget: RunBudget(wallClockNanoseconds: 50_000_000, instructions: 20_000))
             _ = try vcpu.lapic()
         }

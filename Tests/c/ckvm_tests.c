@@ -224,6 +224,7 @@ static void every_wrapper_returns(int fd, int want) {
     struct kvm_tpr_access_ctl tac = {0};
     uint64_t mce = 0;
     static struct kvm_lapic_state lapic;
+    static struct kvm_irqchip irqchip;
     struct kvm_userspace_memory_region region = {0};
     struct kvm_pit_config pit = {0};
     struct kvm_irq_level level = {0};
@@ -291,6 +292,8 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_setup_mce(fd, 1));
     EXPECT(ckvm_get_lapic(fd, &lapic));
     EXPECT(ckvm_set_lapic(fd, &lapic));
+    EXPECT(ckvm_get_irqchip(fd, &irqchip));
+    EXPECT(ckvm_set_irqchip(fd, &irqchip));
     EXPECT(ckvm_set_kick_signal_mask(fd, SIGUSR1));
 #undef EXPECT
 }

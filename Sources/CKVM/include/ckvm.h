@@ -50,6 +50,8 @@ int ckvm_tpr_access_reporting(int vcpu_fd, struct kvm_tpr_access_ctl *c);
 int ckvm_setup_mce(int vcpu_fd, uint64_t mcg_cap);
 int ckvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *s);
 int ckvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *s);
+int ckvm_get_irqchip(int vm_fd, struct kvm_irqchip *c);
+int ckvm_set_irqchip(int vm_fd, const struct kvm_irqchip *c);
 int ckvm_get_stats_fd(int fd);                      // VM or vCPU fd
 
 // --- vCPU fd -------------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import KVMABI
+
 // I/O APIC (Intel 82093AA datasheet) as KVM's in-kernel IOAPIC: 24 pins, version 0x11,
 // indirect registers through IOREGSEL (+0x00) / IOWIN (+0x10), 0x100 bytes of MMIO.
 
@@ -46,14 +48,17 @@ final class IOAPIC {
         if e & IOAPIC.masked != 0 { return }
         let level = e & IOAPIC.levelTrigger != 0
         if level && e & IOAPIC.remoteIRR != 0 { return }
-        router.deliver(vector: UInt8(truncatingIfNeeded: e),
+        let r = router.deliver(vector: UInt8(truncatingIfNeeded: e),
                        mode: UInt32((e >> 8) & 7),
                        logical: e & (1 << 11) != 0,
                        dest: UInt32(truncatingIfNeeded: e >> 56),
                        level: true, levelTriggered: level, shorthand: 0, source: nil,
                        lowestHint: false)
-        // Remote IRR is set once a LAPIC takes a level interrupt (82093AA 3.2.4).
-        if level { redirection[pin] |= IOAPIC.remoteIRR }
+        // Remote IRR is set once a LAPIC takes a level interrupt (82093AA 3.2.4): KVM's
+        // ioapic_service sets it only when the delivery returned non-zero, so not when the
+        // target refused (software-disabled) or no LAPIC has the destination (0 from
+        // kvm_irq_delivery_to_apic_fast).
+        if level && r != 0 { redirection[pin] |= IOAPIC.remoteIRR }
     }
 
     /// EOI for `vector` from a LAPIC (or the EOI register). Level entries with that vector get
@@ -150,5 +155,25 @@ final class IOAPIC {
             eoi(vector: UInt8(truncatingIfNeeded: data), levelTriggered: true)
         default: return
         }
+    }
+}
+
+// KVM_GET/SET_IRQCHIP for the IOAPIC (Linux 6.1 ioapic.c kvm_get_ioapic, kvm_set_ioapic).
+extension IOAPIC {
+    func kvmState() -> IOAPICState {
+        var s = IOAPICState()
+        s.baseAddress = base; s.ioregsel = ioregsel; s.id = id; s.irr = irr
+        s.redirection = redirection
+        return s
+    }
+
+    /// kvm_set_ioapic: the state replaces the IOAPIC's, IRR starts empty, and every pin whose
+    /// IRR bit the state had set is asserted once again (kvm_ioapic_inject_all), which
+    /// delivers an unmasked edge entry and a level entry without Remote IRR.
+    func restore(_ s: IOAPICState) {
+        base = s.baseAddress; ioregsel = s.ioregsel; id = s.id
+        for i in 0..<IOAPIC.pinCount { redirection[i] = i < s.redirection.count ? s.redirection[i] : IOAPIC.masked }
+        irr = 0
+        for pin in 0..<IOAPIC.pinCount where s.irr & (1 << UInt32(pin)) != 0 { setPin(pin, level: true) }
     }
 }

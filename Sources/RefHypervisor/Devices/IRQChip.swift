@@ -1,3 +1,5 @@
+import KVMABI
+
 // The in-kernel irqchip of KVM_CREATE_IRQCHIP (two 8259s, an IOAPIC, one LAPIC per vCPU)
 // plus the KVM_CREATE_PIT2 timer: the single entry point the engine calls for interrupt
 // lines, port I/O, MMIO, MSRs and virtual time.
@@ -39,9 +41,11 @@ final class IRQChip {
         return true
     }
 
-    func signalMSI(address: UInt64, data: UInt32, now: UInt64) {
+    /// kvm_set_msi: -1 when no LAPIC matched, else how many accepted.
+    @discardableResult
+    func signalMSI(address: UInt64, data: UInt32, now: UInt64) -> Int {
         advance(to: now)
-        router.signalMSI(address: address, data: data)
+        return router.signalMSI(address: address, data: data)
     }
 
     // MARK: - CPU side
@@ -83,6 +87,26 @@ final class IRQChip {
     func setResetBSP(vcpu: Int, _ bsp: Bool) { lapic(vcpu)?.setResetBSP(bsp) }
 
     func setPITReinject(_ on: Bool) { router.setPITReinject(on) }
+
+    /// KVM_GET/SET_IRQCHIP of one chip (0 master PIC, 1 slave, 2 IOAPIC).
+    func chipState(_ chipID: UInt32, now: UInt64) -> IRQChipState? {
+        advance(to: now)
+        switch chipID {
+        case 0: return .picMaster(router.pic.kvmState(slave: false))
+        case 1: return .picSlave(router.pic.kvmState(slave: true))
+        case 2: return .ioapic(router.ioapic.kvmState())
+        default: return nil
+        }
+    }
+
+    func setChipState(_ state: IRQChipState, now: UInt64) {
+        advance(to: now)
+        switch state {
+        case .picMaster(let s): router.pic.restore(s, slave: false)
+        case .picSlave(let s): router.pic.restore(s, slave: true)
+        case .ioapic(let s): router.ioapic.restore(s)
+        }
+    }
 
     /// KVM_GET_LAPIC / KVM_SET_LAPIC of vCPU `vcpu`'s LAPIC (LocalAPIC+KVMState.swift).
     func lapicState(vcpu: Int, now: UInt64) -> [UInt8]? {

@@ -69,7 +69,9 @@ final class InterruptRouter {
         }
     }
 
-    /// Deliver one interrupt message; returns the number of APICs that accepted it.
+    /// Deliver one interrupt message; returns the number of APICs that accepted it (0 when
+    /// none matched: kvm_irq_delivery_to_apic_fast answers 0 for a physical or logical
+    /// destination that the APIC map lacks).
     @discardableResult
     func deliver(vector: UInt8, mode: UInt32, logical: Bool, dest: UInt32, level: Bool,
                  levelTriggered: Bool, shorthand: UInt32, source: LocalAPIC?,
@@ -115,7 +117,7 @@ final class InterruptRouter {
 
     /// MSI (SDM 11.11): address 0xFEE, destination 19:12, RH bit 3, DM bit 2;
     /// data vector 7:0, delivery mode 10:8, trigger mode bit 15. KVM always asserts.
-    func signalMSI(address: UInt64, data: UInt32) {
+    func signalMSI(address: UInt64, data: UInt32) -> Int {
         deliver(vector: UInt8(truncatingIfNeeded: data),
                 mode: (data >> 8) & 7,
                 logical: address & (1 << 2) != 0,

@@ -1,3 +1,5 @@
+import KVMABI
+
 // Two cascaded 8259A PICs (master 0x20/0x21, slave 0xA0/0xA1, slave on master IR2) with
 // the PIIX ELCR (0x4D0/0x4D1) selecting edge or level sense per line, as KVM's i8259.
 
@@ -8,7 +10,7 @@ struct PIC8259Controller {
     var isr: UInt8 = 0
     var lastLevel: UInt8 = 0          // input levels, for edge detection
     var elcr: UInt8 = 0               // 1 = level sensitive
-    let elcrMask: UInt8               // lines that can be level sensitive
+    var elcrMask: UInt8               // lines that can be level sensitive (KVM_SET_IRQCHIP may change it)
     var priorityAdd: UInt8 = 0        // line with highest priority (rotation)
     var vectorBase: UInt8 = 0         // ICW2 bits 7:3
     var readISR = false               // OCW3 RR/RIS
@@ -279,5 +281,37 @@ final class PIC8259 {
             pic.autoEOI = value & 0x02 != 0
             pic.initState = 0
         }
+    }
+}
+
+// KVM_GET/SET_IRQCHIP for the two 8259s: `struct kvm_pic_state` is a copy of KVM's own
+// kvm_kpic_state fields (i8259.c), moved as they are (Linux 6.1 x86.c
+// kvm_vm_ioctl_get_irqchip / kvm_vm_ioctl_set_irqchip, then kvm_pic_update_irq).
+extension PIC8259 {
+    func kvmState(slave isSlave: Bool) -> PICState {
+        let p = isSlave ? slave : master
+        var s = PICState()
+        s.lastIRR = p.lastLevel; s.irr = p.irr; s.imr = p.imr; s.isr = p.isr
+        s.priorityAdd = p.priorityAdd; s.irqBase = p.vectorBase; s.readRegSelect = p.readISR ? 1 : 0
+        s.poll = p.poll ? 1 : 0; s.specialMask = p.specialMask ? 1 : 0; s.initState = UInt8(truncatingIfNeeded: p.initState)
+        s.autoEOI = p.autoEOI ? 1 : 0; s.rotateOnAutoEOI = p.rotateOnAutoEOI ? 1 : 0
+        s.specialFullyNested = p.specialFullyNested ? 1 : 0; s.init4 = p.needICW4 ? 1 : 0
+        s.elcr = p.elcr; s.elcrMask = p.elcrMask
+        return s
+    }
+
+    /// The fields as given, with no validation (KVM memcpys them); an init_state beyond the
+    /// ICW sequence behaves as "ready" (0..3 are the states the port write path knows).
+    func restore(_ s: PICState, slave isSlave: Bool) {
+        var p = isSlave ? slave : master
+        p.lastLevel = s.lastIRR; p.irr = s.irr; p.imr = s.imr; p.isr = s.isr
+        p.priorityAdd = s.priorityAdd & 7; p.vectorBase = s.irqBase; p.readISR = s.readRegSelect != 0
+        p.poll = s.poll != 0; p.specialMask = s.specialMask != 0; p.initState = Int(s.initState & 3)
+        p.autoEOI = s.autoEOI != 0; p.rotateOnAutoEOI = s.rotateOnAutoEOI != 0
+        p.specialFullyNested = s.specialFullyNested != 0; p.needICW4 = s.init4 != 0
+        p.elcr = s.elcr; p.elcrMask = s.elcrMask
+        if isSlave { slave = p } else { master = p }
+        update()
+        flushNotifications()
     }
 }

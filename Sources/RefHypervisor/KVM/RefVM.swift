@@ -77,9 +77,13 @@ public final class RefVM: VirtualMachine {
     public func signalMSI(address: UInt64, data: UInt32) throws(KVMError) -> Int32 {
         // kvm_send_userspace_msi: EINVAL without an in-kernel irqchip.
         guard let chip else { throw KVMError(errno: Errno.EINVAL, operation: "KVM_SIGNAL_MSI") }
-        chip.signalMSI(address: address, data: data, now: now)
+        // kvm_vm_ioctl returns kvm_send_userspace_msi's value: the number of LAPICs that
+        // accepted; with no vCPU there is no APIC map and the slow path's -1 comes back,
+        // which userspace sees as -1 with EPERM.
+        if vcpus.isEmpty { throw KVMError(errno: Errno.EPERM, operation: "KVM_SIGNAL_MSI") }
+        let r = chip.signalMSI(address: address, data: data, now: now)
         for v in vcpus { v.cpu.eventCheck = true }
-        return 1
+        return Int32(r)
     }
 
     public func dirtyLog(slot: UInt32) throws(KVMError) -> [UInt64] {
@@ -110,6 +114,22 @@ public final class RefVM: VirtualMachine {
 
     /// KVM_GET_TSC_KHZ on the VM (kvm->arch.default_tsc_khz): the engine's TSC is 1 GHz.
     public func tscKHz() throws(KVMError) -> UInt32 { RefVCPU.tscKHz }
+
+    /// kvm_vm_ioctl_get_irqchip: ENXIO without the in-kernel irqchip, EINVAL for a chip id
+    /// other than 0-2.
+    public func irqchip(_ chipID: UInt32) throws(KVMError) -> IRQChipState {
+        guard let chip else { throw KVMError(errno: Errno.ENXIO, operation: "KVM_GET_IRQCHIP") }
+        guard let s = chip.chipState(chipID, now: now) else { throw KVMError(errno: Errno.EINVAL, operation: "KVM_GET_IRQCHIP") }
+        return s
+    }
+
+    /// kvm_vm_ioctl_set_irqchip: ENXIO without the in-kernel irqchip; the vCPUs look at
+    /// interrupts again afterwards (kvm_pic_update_irq, kvm_set_ioapic).
+    public func setIRQChip(_ state: IRQChipState) throws(KVMError) {
+        guard let chip else { throw KVMError(errno: Errno.ENXIO, operation: "KVM_SET_IRQCHIP") }
+        chip.setChipState(state, now: now)
+        for v in vcpus { v.cpu.eventCheck = true }
+    }
 
     /// KVM_CREATE_PIT: KVM_CREATE_PIT2 with KVM_PIT_SPEAKER_DUMMY (kvm_arch_vm_ioctl).
     public func createPIT() throws(KVMError) {
