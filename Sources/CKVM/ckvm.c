@@ -59,6 +59,11 @@ int ckvm_get_lapic(int fd, struct kvm_lapic_state *s) { return ret(ioctl(fd, KVM
 int ckvm_set_lapic(int fd, const struct kvm_lapic_state *s) { return ret(ioctl(fd, KVM_SET_LAPIC, s)); }
 int ckvm_get_irqchip(int fd, struct kvm_irqchip *c) { return ret(ioctl(fd, KVM_GET_IRQCHIP, c)); }
 int ckvm_set_irqchip(int fd, const struct kvm_irqchip *c) { return ret(ioctl(fd, KVM_SET_IRQCHIP, c)); }
+int ckvm_get_pit2(int fd, struct kvm_pit_state2 *s) { return ret(ioctl(fd, KVM_GET_PIT2, s)); }
+int ckvm_set_pit2(int fd, const struct kvm_pit_state2 *s) { return ret(ioctl(fd, KVM_SET_PIT2, s)); }
+// KVM_GET_PIT and KVM_SET_PIT use struct kvm_pit_state: the counters alone.
+int ckvm_get_pit(int fd, struct kvm_pit_state *s) { return ret(ioctl(fd, KVM_GET_PIT, s)); }
+int ckvm_set_pit(int fd, const struct kvm_pit_state *s) { return ret(ioctl(fd, KVM_SET_PIT, s)); }
 int ckvm_get_stats_fd(int fd) { return ret(ioctl(fd, KVM_GET_STATS_FD, 0)); }
 
 int ckvm_run(int fd) { return ret(ioctl(fd, KVM_RUN, 0)); }

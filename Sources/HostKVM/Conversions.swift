@@ -127,6 +127,22 @@ extension CPUIDEntry {
     }
 }
 
+extension PITChannelState {
+    init(_ c: kvm_pit_channel_state) {
+        self.init()
+        count = c.count; latchedCount = c.latched_count; countLatched = c.count_latched
+        statusLatched = c.status_latched; status = c.status; readState = c.read_state
+        writeState = c.write_state; writeLatch = c.write_latch; rwMode = c.rw_mode; mode = c.mode
+        bcd = c.bcd; gate = c.gate; countLoadTime = c.count_load_time
+    }
+    var c: kvm_pit_channel_state {
+        kvm_pit_channel_state(count: count, latched_count: latchedCount, count_latched: countLatched,
+                              status_latched: statusLatched, status: status, read_state: readState,
+                              write_state: writeState, write_latch: writeLatch, rw_mode: rwMode, mode: mode,
+                              bcd: bcd, gate: gate, count_load_time: countLoadTime)
+    }
+}
+
 /// A C struct with a flexible array member (`kvm_cpuid2`, `kvm_msrs`), allocated with room
 /// for `count` entries and freed when the closure returns.
 func withFlexibleStruct<Header, Entry, R>(_ header: Header.Type, _ entry: Entry.Type, count: Int,

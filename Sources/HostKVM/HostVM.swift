@@ -133,6 +133,32 @@ public final class HostVM: VirtualMachine {
         return UInt32(r)
     }
     public func createPIT() throws(KVMError) { try check(ckvm_create_pit(fd), "KVM_CREATE_PIT") }
+    public func pit2() throws(KVMError) -> PITState2 {
+        var s = kvm_pit_state2()
+        try check(ckvm_get_pit2(fd, &s), "KVM_GET_PIT2")
+        var st = PITState2()
+        st.channels = [PITChannelState(s.channels.0), PITChannelState(s.channels.1), PITChannelState(s.channels.2)]
+        st.flags = s.flags
+        return st
+    }
+    public func setPIT2(_ state: PITState2) throws(KVMError) {
+        var s = kvm_pit_state2()
+        let ch = state.channels + [PITChannelState](repeating: PITChannelState(), count: 3)
+        s.channels = (ch[0].c, ch[1].c, ch[2].c)
+        s.flags = state.flags
+        try check(ckvm_set_pit2(fd, &s), "KVM_SET_PIT2")
+    }
+    public func pit() throws(KVMError) -> [PITChannelState] {
+        var s = kvm_pit_state()
+        try check(ckvm_get_pit(fd, &s), "KVM_GET_PIT")
+        return [PITChannelState(s.channels.0), PITChannelState(s.channels.1), PITChannelState(s.channels.2)]
+    }
+    public func setPIT(_ channels: [PITChannelState]) throws(KVMError) {
+        var s = kvm_pit_state()
+        let ch = channels + [PITChannelState](repeating: PITChannelState(), count: 3)
+        s.channels = (ch[0].c, ch[1].c, ch[2].c)
+        try check(ckvm_set_pit(fd, &s), "KVM_SET_PIT")
+    }
     public func irqchip(_ chipID: UInt32) throws(KVMError) -> IRQChipState {
         var c = kvm_irqchip()
         c.chip_id = chipID

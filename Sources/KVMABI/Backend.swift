@@ -70,6 +70,12 @@ public protocol VirtualMachine: AnyObject {
     func irqchip(_ chipID: UInt32) throws(KVMError) -> IRQChipState
     /// KVM_SET_IRQCHIP.
     func setIRQChip(_ state: IRQChipState) throws(KVMError)
+    /// KVM_GET_PIT2 / KVM_SET_PIT2 (ENXIO without a PIT).
+    func pit2() throws(KVMError) -> PITState2
+    func setPIT2(_ state: PITState2) throws(KVMError)
+    /// KVM_GET_PIT / KVM_SET_PIT, the old forms: the three counters without the flags.
+    func pit() throws(KVMError) -> [PITChannelState]
+    func setPIT(_ channels: [PITChannelState]) throws(KVMError)
     /// KVM_CHECK_EXTENSION on the VM fd.
     func checkExtension(_ capability: Capability) -> Int32
     /// KVM_GET_STATS_FD on the VM fd, read once.

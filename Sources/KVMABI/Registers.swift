@@ -331,3 +331,25 @@ public enum IRQChipState: Equatable, Sendable {
         switch self { case .picMaster: 0; case .picSlave: 1; case .ioapic: 2 }
     }
 }
+
+/// `struct kvm_pit_channel_state`: one 8254 counter as KVM keeps it (i8254.c).
+public struct PITChannelState: Equatable, Sendable {
+    /// The reload value in binary; 0x10000 for a written 0.
+    public var count: UInt32 = 0x10000
+    public var latchedCount: UInt16 = 0
+    public var countLatched: UInt8 = 0, statusLatched: UInt8 = 0, status: UInt8 = 0
+    public var readState: UInt8 = 0, writeState: UInt8 = 0, writeLatch: UInt8 = 0
+    public var rwMode: UInt8 = 0, mode: UInt8 = 0xFF, bcd: UInt8 = 0, gate: UInt8 = 0
+    /// When the count was loaded (the backend's clock, ns); ignored by a set.
+    public var countLoadTime: Int64 = 0
+    public init() {}
+}
+
+/// `struct kvm_pit_state2` (KVM_GET/SET_PIT2): three counters and the flags
+/// (KVM_PIT_FLAGS_HPET_LEGACY 1, KVM_PIT_FLAGS_SPEAKER_DATA_ON 2).
+public struct PITState2: Equatable, Sendable {
+    public static let hpetLegacy: UInt32 = 1, speakerDataOn: UInt32 = 2
+    public var channels: [PITChannelState] = [PITChannelState(), PITChannelState(), PITChannelState()]
+    public var flags: UInt32 = 0
+    public init() {}
+}

@@ -17,7 +17,7 @@ import KVMABI
         }
     }
 
-    @Test("500 random LAPIC pages, 8259 and IOAPIC states, debug registers, XCRs and MP states: errno or a running vCPU")
+    @Test("500 random LAPIC pages, 8259, IOAPIC and PIT states, debug registers, XCRs and MP states: errno or a running vCPU")
     func randomRestores() throws {
         var g = SplitMix64(state: 0x1A91C)
         var accepted = 0
@@ -27,7 +27,8 @@ import KVMABI
             try vm.createIRQChip()
             let ram = try vm.allocateGuestMemory(size: 0x10000)
             try vm.setUserMemoryRegion(MemoryRegion(slot: 0, guestPhysicalAddress: 0, memorySize: 0x10000, userspaceAddress: ram.hostAddress))
-            _ = ram.write([0xFB, 0xF4, 0xEB, 0xFD], at: 0x1000)    // sti; hlt; jmp $-1
+            // in al, 40h / 41h / 42h (the restored counters, whatever their read state); sti; hlt; jmp $-1
+            _ = ram.write([0xE4, 0x40, 0xE4, 0x41, 0xE4, 0x42, 0xFB, 0xF4, 0xEB, 0xFD], at: 0x1000)
             let vcpu = try vm.createVCPU(id: UInt32(round % 2))
             try vcpu.setCPUID(RefHypervisor().supportedCPUID())
             var s = try vcpu.sregs()
@@ -53,6 +54,18 @@ import KVMABI
             io.irr = UInt32(truncatingIfNeeded: g.next()); io.baseAddress = g.next()
             io.redirection = (0..<24).map { _ in g.next() }
             try? vm.setIRQChip(.ioapic(io))
+            if round % 2 == 0 { try? vm.createPIT2() }
+            var pit = PITState2()
+            for c in 0..<3 {
+                var ch = PITChannelState()
+                ch.count = UInt32(truncatingIfNeeded: g.next()); ch.mode = UInt8(truncatingIfNeeded: g.next())
+                ch.rwMode = UInt8(truncatingIfNeeded: g.next()); ch.readState = UInt8(truncatingIfNeeded: g.next())
+                ch.writeState = UInt8(truncatingIfNeeded: g.next()); ch.gate = UInt8(truncatingIfNeeded: g.next())
+                ch.bcd = UInt8(truncatingIfNeeded: g.next()); ch.countLatched = UInt8(truncatingIfNeeded: g.next())
+                pit.channels[c] = ch
+            }
+            pit.flags = UInt32(truncatingIfNeeded: g.next())
+            try? vm.setPIT2(pit)
             _ = try? vcpu.run(budget: RunBudget(wallClockNanoseconds: 50_000_000, instructions: 20_000))
             _ = try vcpu.lapic()
         }

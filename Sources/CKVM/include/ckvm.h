@@ -52,6 +52,10 @@ int ckvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *s);
 int ckvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *s);
 int ckvm_get_irqchip(int vm_fd, struct kvm_irqchip *c);
 int ckvm_set_irqchip(int vm_fd, const struct kvm_irqchip *c);
+int ckvm_get_pit2(int vm_fd, struct kvm_pit_state2 *s);
+int ckvm_set_pit2(int vm_fd, const struct kvm_pit_state2 *s);
+int ckvm_get_pit(int vm_fd, struct kvm_pit_state *s);
+int ckvm_set_pit(int vm_fd, const struct kvm_pit_state *s);
 int ckvm_get_stats_fd(int fd);                      // VM or vCPU fd
 
 // --- vCPU fd -------------------------------------------------------------------------------

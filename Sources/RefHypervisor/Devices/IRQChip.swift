@@ -108,6 +108,20 @@ final class IRQChip {
         }
     }
 
+    /// KVM_GET/SET_PIT2 (and the old KVM_GET/SET_PIT, `flags` nil).
+    func pitState(now: UInt64) -> PITState2 {
+        advance(to: now)
+        var s = PITState2()
+        s.channels = router.pit.kvmChannels()
+        s.flags = router.pit.kvmFlags
+        return s
+    }
+
+    func setPITState(_ channels: [PITChannelState], flags: UInt32?, now: UInt64) {
+        advance(to: now)
+        router.pit.restore(channels, flags: flags, now: now)
+    }
+
     /// KVM_GET_LAPIC / KVM_SET_LAPIC of vCPU `vcpu`'s LAPIC (LocalAPIC+KVMState.swift).
     func lapicState(vcpu: Int, now: UInt64) -> [UInt8]? {
         advance(to: now)

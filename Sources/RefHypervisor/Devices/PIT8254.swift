@@ -1,3 +1,5 @@
+import KVMABI
+
 // 8254 programmable interval timer (Intel 8254 datasheet) as KVM's in-kernel PIT: three
 // counters clocked at 1.193182 MHz, ports 0x40-0x42 (counters) and 0x43 (control word),
 // counter 0 OUT wired to IRQ0/GSI 0, counter 2 gated and read through port 0x61.
@@ -30,7 +32,11 @@ final class PIT8254 {
     static let kvmMinPeriodNs: UInt64 = 200_000
 
     var channels = [PITChannel(gate: true), PITChannel(gate: true), PITChannel(gate: false)]
-    var speakerData = false           // port 0x61 bit 1
+    var speakerData = false           // port 0x61 bit 1 (KVM_PIT_FLAGS_SPEAKER_DATA_ON)
+    /// KVM_PIT_FLAGS_HPET_LEGACY (KVM_SET_PIT2): an HPET drives IRQ0, counter 0 arms no timer.
+    var hpetLegacy = false
+    /// The other bits of KVM_SET_PIT2's flags, kept as given (KVM stores the whole word).
+    var otherFlags: UInt32 = 0
     var minPeriodicNs: UInt64 = PIT8254.kvmMinPeriodNs
 
     // Counter 0's interrupt timer: fire k happens at irqStart + time(k).
@@ -120,7 +126,12 @@ final class PIT8254 {
 
     /// Counter 0 raises IRQ0 at OUT's rising edge: once in modes 0, 1 and 4 (KVM has no
     /// timer for mode 5, which needs a gate trigger counter 0 never gets), every period in 2, 3.
+    /// Counter 0 was loaded by a restore: its IRQ0 timer as a count write arms it.
+    func reloadIRQTimer(now: UInt64) { armIRQTimer(now: now) }
+
     private func armIRQTimer(now: UInt64) {
+        // create_pit_timer: nothing to do (not even a disarm) in HPET legacy mode.
+        if hpetLegacy { return }
         let c = channels[0]
         irqArmed = false
         switch c.mode {
@@ -284,5 +295,56 @@ final class PIT8254 {
             }
         }
         channels[ch].gate = high
+    }
+}
+
+// KVM_GET/SET_PIT2 and KVM_GET/SET_PIT: the counters as KVM keeps them (Linux 6.1 x86.c
+// kvm_vm_ioctl_get_pit2, kvm_vm_ioctl_set_pit2; i8254.c kvm_pit_load_count).
+extension PIT8254 {
+    func kvmChannels() -> [PITChannelState] {
+        channels.map { c in
+            var s = PITChannelState()
+            s.count = c.count; s.latchedCount = c.latchedCount; s.countLatched = c.countLatched
+            s.statusLatched = c.statusLatched ? 1 : 0; s.status = c.status; s.readState = c.readState
+            s.writeState = c.writeState; s.writeLatch = c.writeLatch; s.rwMode = c.accessMode
+            s.mode = c.mode; s.bcd = c.bcd ? 1 : 0; s.gate = c.gate ? 1 : 0
+            s.countLoadTime = Int64(bitPattern: c.loadTime)
+            return s
+        }
+    }
+
+    var kvmFlags: UInt32 {
+        otherFlags | (hpetLegacy ? PITState2.hpetLegacy : 0) | (speakerData ? PITState2.speakerDataOn : 0)
+    }
+
+    /// The counters as given, then each reloaded with its count from now (kvm_pit_load_count:
+    /// 0 means 65536; counter 0 re-arms IRQ0 by its mode); `flags` nil for KVM_SET_PIT. A
+    /// switch into HPET legacy mode loads counter 0 with its timer disabled.
+    func restore(_ states: [PITChannelState], flags: UInt32?, now: UInt64) {
+        var start = false
+        if let flags {
+            let legacy = flags & PITState2.hpetLegacy != 0
+            start = !hpetLegacy && legacy
+            speakerData = flags & PITState2.speakerDataOn != 0
+            otherFlags = flags & ~(PITState2.hpetLegacy | PITState2.speakerDataOn)
+            hpetLegacy = legacy
+        }
+        for (i, s) in states.prefix(3).enumerated() {
+            var c = channels[i]
+            c.count = s.count; c.latchedCount = s.latchedCount; c.countLatched = s.countLatched
+            c.statusLatched = s.statusLatched != 0; c.status = s.status; c.readState = s.readState
+            c.writeState = s.writeState; c.writeLatch = s.writeLatch; c.accessMode = s.rwMode
+            c.mode = s.mode; c.bcd = s.bcd != 0; c.gate = s.gate != 0
+            c.nullCount = false
+            channels[i] = c
+        }
+        for i in 0..<3 {
+            let v = channels[i].count == 0 ? 0x10000 : channels[i].count
+            channels[i].count = v
+            channels[i].loadTime = now
+            if i == 0 {
+                if start { irqArmed = false } else { reloadIRQTimer(now: now) }
+            }
+        }
     }
 }

@@ -131,6 +131,27 @@ public final class RefVM: VirtualMachine {
         for v in vcpus { v.cpu.eventCheck = true }
     }
 
+    /// kvm_arch_vm_ioctl(KVM_GET_PIT2 / KVM_SET_PIT2 / KVM_GET_PIT / KVM_SET_PIT): ENXIO
+    /// without a PIT.
+    private func pitChip(_ op: String) throws(KVMError) -> IRQChip {
+        guard let chip, chip.pitCreated else { throw KVMError(errno: Errno.ENXIO, operation: op) }
+        return chip
+    }
+
+    public func pit2() throws(KVMError) -> PITState2 { try pitChip("KVM_GET_PIT2").pitState(now: now) }
+
+    public func setPIT2(_ state: PITState2) throws(KVMError) {
+        try pitChip("KVM_SET_PIT2").setPITState(state.channels, flags: state.flags, now: now)
+        for v in vcpus { v.cpu.eventCheck = true }
+    }
+
+    public func pit() throws(KVMError) -> [PITChannelState] { try pitChip("KVM_GET_PIT").pitState(now: now).channels }
+
+    public func setPIT(_ channels: [PITChannelState]) throws(KVMError) {
+        try pitChip("KVM_SET_PIT").setPITState(channels, flags: nil, now: now)
+        for v in vcpus { v.cpu.eventCheck = true }
+    }
+
     /// KVM_CREATE_PIT: KVM_CREATE_PIT2 with KVM_PIT_SPEAKER_DUMMY (kvm_arch_vm_ioctl).
     public func createPIT() throws(KVMError) {
         let op = "KVM_CREATE_PIT"
