@@ -56,6 +56,8 @@ int ckvm_set_clock(int fd, const struct kvm_clock_data *d) { return ret(ioctl(fd
 int ckvm_tpr_access_reporting(int fd, struct kvm_tpr_access_ctl *c) { return ret(ioctl(fd, KVM_TPR_ACCESS_REPORTING, c)); }
 int ckvm_setup_mce(int fd, uint64_t mcg_cap) { return ret(ioctl(fd, KVM_X86_SETUP_MCE, &mcg_cap)); }
 int ckvm_get_lapic(int fd, struct kvm_lapic_state *s) { return ret(ioctl(fd, KVM_GET_LAPIC, s)); }
+int ckvm_get_sregs2(int fd, struct kvm_sregs2 *s) { return ret(ioctl(fd, KVM_GET_SREGS2, s)); }
+int ckvm_set_sregs2(int fd, const struct kvm_sregs2 *s) { return ret(ioctl(fd, KVM_SET_SREGS2, s)); }
 int ckvm_set_lapic(int fd, const struct kvm_lapic_state *s) { return ret(ioctl(fd, KVM_SET_LAPIC, s)); }
 int ckvm_get_irqchip(int fd, struct kvm_irqchip *c) { return ret(ioctl(fd, KVM_GET_IRQCHIP, c)); }
 int ckvm_set_irqchip(int fd, const struct kvm_irqchip *c) { return ret(ioctl(fd, KVM_SET_IRQCHIP, c)); }

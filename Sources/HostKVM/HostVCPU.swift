@@ -331,6 +331,28 @@ public final class HostVCPU: VirtualCPU {
         try check(ckvm_tpr_access_reporting(fd, &c), "KVM_TPR_ACCESS_REPORTING")
     }
     public func setupMCE(_ mcgCap: UInt64) throws(KVMError) { try check(ckvm_setup_mce(fd, mcgCap), "KVM_X86_SETUP_MCE") }
+    /// kvm_sregs2 begins as kvm_sregs up to apic_base (no interrupt bitmap), then flags and
+    /// pdptrs: the shared prefix is copied through the kvm_sregs conversion.
+    public func sregs2() throws(KVMError) -> SpecialRegisters2 {
+        var s2 = kvm_sregs2()
+        try check(ckvm_get_sregs2(fd, &s2), "KVM_GET_SREGS2")
+        var s = kvm_sregs()
+        let prefix = MemoryLayout<kvm_sregs>.offset(of: \kvm_sregs.interrupt_bitmap)!
+        withUnsafeMutableBytes(of: &s) { dst in withUnsafeBytes(of: &s2) { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(prefix))) } }
+        var sr = SpecialRegisters(s)
+        sr.interruptBitmap = [0, 0, 0, 0]
+        return SpecialRegisters2(sregs: sr, flags: s2.flags, pdptrs: [s2.pdptrs.0, s2.pdptrs.1, s2.pdptrs.2, s2.pdptrs.3])
+    }
+    public func setSregs2(_ sregs: SpecialRegisters2) throws(KVMError) {
+        var s = sregs.sregs.c
+        var s2 = kvm_sregs2()
+        let prefix = MemoryLayout<kvm_sregs>.offset(of: \kvm_sregs.interrupt_bitmap)!
+        withUnsafeMutableBytes(of: &s2) { dst in withUnsafeBytes(of: &s) { UnsafeMutableRawBufferPointer(rebasing: dst.prefix(prefix)).copyMemory(from: UnsafeRawBufferPointer(rebasing: $0.prefix(prefix))) } }
+        s2.flags = sregs.flags
+        let p = sregs.pdptrs + [0, 0, 0, 0]
+        s2.pdptrs = (p[0], p[1], p[2], p[3])
+        try check(ckvm_set_sregs2(fd, &s2), "KVM_SET_SREGS2")
+    }
     public func lapic() throws(KVMError) -> LAPICState {
         var s = kvm_lapic_state()
         try check(ckvm_get_lapic(fd, &s), "KVM_GET_LAPIC")

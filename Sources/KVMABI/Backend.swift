@@ -136,6 +136,9 @@ public protocol VirtualCPU: AnyObject {
     func setTPRAccessReporting(enabled: Bool, flags: UInt32) throws(KVMError)
     /// KVM_X86_SETUP_MCE: IA32_MCG_CAP (bank count in bits 7:0).
     func setupMCE(_ mcgCap: UInt64) throws(KVMError)
+    /// KVM_GET_SREGS2 / KVM_SET_SREGS2 (KVM_CAP_SREGS2).
+    func sregs2() throws(KVMError) -> SpecialRegisters2
+    func setSregs2(_ sregs: SpecialRegisters2) throws(KVMError)
     /// KVM_GET_LAPIC / KVM_SET_LAPIC (EINVAL without an in-kernel LAPIC).
     func lapic() throws(KVMError) -> LAPICState
     func setLAPIC(_ state: LAPICState) throws(KVMError)

@@ -353,3 +353,16 @@ public struct PITState2: Equatable, Sendable {
     public var flags: UInt32 = 0
     public init() {}
 }
+
+/// `struct kvm_sregs2` (KVM_GET/SET_SREGS2): the special registers without the interrupt
+/// bitmap, plus the PAE PDPTEs, valid when `flags` has KVM_SREGS2_FLAGS_PDPTRS_VALID.
+public struct SpecialRegisters2: Equatable, Sendable {
+    public static let pdptrsValid: UInt64 = 1
+    /// Everything but `interruptBitmap`, which kvm_sregs2 does not have.
+    public var sregs: SpecialRegisters
+    public var flags: UInt64 = 0
+    public var pdptrs: [UInt64] = [0, 0, 0, 0]
+    public init(sregs: SpecialRegisters, flags: UInt64 = 0, pdptrs: [UInt64] = [0, 0, 0, 0]) {
+        self.sregs = sregs; self.flags = flags; self.pdptrs = pdptrs
+    }
+}

@@ -17,7 +17,7 @@ import KVMABI
         }
     }
 
-    @Test("500 random LAPIC pages, 8259, IOAPIC and PIT states, debug registers, XCRs and MP states: errno or a running vCPU")
+    @Test("500 random LAPIC pages, 8259, IOAPIC and PIT states, SREGS2 with PDPTEs, debug registers, XCRs and MP states: errno or a running vCPU")
     func randomRestores() throws {
         var g = SplitMix64(state: 0x1A91C)
         var accepted = 0
@@ -66,6 +66,12 @@ import KVMABI
             }
             pit.flags = UInt32(truncatingIfNeeded: g.next())
             try? vm.setPIT2(pit)
+            if var s2 = try? vcpu.sregs2() {
+                s2.flags = g.next() & 3
+                s2.pdptrs = (0..<4).map { _ in g.next() }
+                if g.next() & 1 == 0 { s2.sregs.cr0 |= 0x8000_0001; s2.sregs.cr4 |= 0x20; s2.sregs.cr3 = g.next() & 0xFFFF_F000 }
+                try? vcpu.setSregs2(s2)
+            }
             _ = try? vcpu.run(budget: RunBudget(wallClockNanoseconds: 50_000_000, instructions: 20_000))
             _ = try vcpu.lapic()
         }

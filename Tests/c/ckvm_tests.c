@@ -227,6 +227,7 @@ static void every_wrapper_returns(int fd, int want) {
     static struct kvm_irqchip irqchip;
     struct kvm_pit_state2 pit2 = {0};
     struct kvm_pit_state pit1 = {0};
+    struct kvm_sregs2 sregs2 = {0};
     struct kvm_userspace_memory_region region = {0};
     struct kvm_pit_config pit = {0};
     struct kvm_irq_level level = {0};
@@ -300,6 +301,8 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_set_pit2(fd, &pit2));
     EXPECT(ckvm_get_pit(fd, &pit1));
     EXPECT(ckvm_set_pit(fd, &pit1));
+    EXPECT(ckvm_get_sregs2(fd, &sregs2));
+    EXPECT(ckvm_set_sregs2(fd, &sregs2));
     EXPECT(ckvm_set_kick_signal_mask(fd, SIGUSR1));
 #undef EXPECT
 }

@@ -4,7 +4,7 @@ import KVMABI
 public enum ABICatalogue {
     public static var all: [ABICheck] {
         systemChecks + memslotChecks + vcpuChecks + irqchipChecks + cpuidChecks + sregsChecks + eventChecks + msrChecks + runChecks
-            + gprChecks + sregsFieldChecks + msrRoundTrips + eventRoundTrips + mpStateChecks + saveRestoreChecks + vmDeviceChecks + mceChecks + lapicChecks + irqchipStateChecks + pitStateChecks
+            + gprChecks + sregsFieldChecks + msrRoundTrips + eventRoundTrips + mpStateChecks + saveRestoreChecks + vmDeviceChecks + mceChecks + lapicChecks + irqchipStateChecks + pitStateChecks + sregs2Checks
     }
 }
 

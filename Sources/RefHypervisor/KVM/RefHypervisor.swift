@@ -93,7 +93,7 @@ public final class RefHypervisor: Hypervisor {
              .destroyMemoryRegionWorks, .userNmi, .irqInjectStatus, .joinMemoryRegionsWorks, .pit2,
              .vcpuEvents, .internalErrorData, .readonlyMem, .signalMsi, .immediateExit,
              .tscDeadlineTimer, .checkExtensionVm, .binaryStatsFd, .setBootCpuId, .pitState2,
-             .getTscKhz, .irqfd, .ioeventfd, .mpState, .debugregs, .xcrs, .setIdentityMapAddr:
+             .getTscKhz, .irqfd, .ioeventfd, .mpState, .debugregs, .xcrs, .setIdentityMapAddr, .sregs2:
             return 1
         case .nrVcpus: return 2
         case .maxVcpus: return 1024

@@ -99,6 +99,34 @@ extension RefVCPU {
         if mcgCap & (1 << 8) != 0 { cpu.mcgCtl = ~0 }
     }
 
+    /// __get_sregs2: the special registers, and the PDPTEs with PDPTRS_VALID in PAE paging.
+    public func sregs2() throws(KVMError) -> SpecialRegisters2 {
+        try checkOpen("KVM_GET_SREGS2")
+        var s = try sregs()
+        s.interruptBitmap = [0, 0, 0, 0]
+        var r = SpecialRegisters2(sregs: s)
+        if cpu.paePaging { r.flags = SpecialRegisters2.pdptrsValid; r.pdptrs = cpu.pdptes }
+        return r
+    }
+
+    /// __set_sregs2: flags other than PDPTRS_VALID, or PDPTRS_VALID when the new registers
+    /// are not PAE paging (CR0.PG, CR4.PAE, !EFER.LMA), are EINVAL; given PDPTEs are taken as
+    /// they are instead of being read from memory.
+    public func setSregs2(_ s2: SpecialRegisters2) throws(KVMError) {
+        let op = "KVM_SET_SREGS2"
+        try checkOpen(op)
+        let valid = s2.flags & SpecialRegisters2.pdptrsValid != 0
+        let pae = s2.sregs.cr0 & 0x8000_0000 != 0 && s2.sregs.cr4 & 0x20 != 0 && s2.sregs.efer & 0x400 == 0
+        if s2.flags & ~SpecialRegisters2.pdptrsValid != 0 || (valid && !pae) { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        var s = s2.sregs
+        s.interruptBitmap = [0, 0, 0, 0]
+        try setSregsCommon(s, loadPDPTEs: !valid)
+        if valid {
+            cpu.pdptes = Array((s2.pdptrs + [0, 0, 0, 0]).prefix(4))
+            cpu.flushTLB()
+        }
+    }
+
     /// KVM_GET_LAPIC: EINVAL without the in-kernel LAPIC (kvm_arch_vcpu_ioctl).
     public func lapic() throws(KVMError) -> LAPICState {
         try checkOpen("KVM_GET_LAPIC")

@@ -542,7 +542,11 @@ public final class RefVCPU: VirtualCPU {
         return s
     }
 
-    public func setSregs(_ s: SpecialRegisters) throws(KVMError) {
+    public func setSregs(_ s: SpecialRegisters) throws(KVMError) { try setSregsCommon(s, loadPDPTEs: true) }
+
+    /// __set_sregs_common: KVM_SET_SREGS, and KVM_SET_SREGS2, which loads the PDPTEs from
+    /// memory only when userspace did not supply them.
+    func setSregsCommon(_ s: SpecialRegisters, loadPDPTEs: Bool) throws(KVMError) {
         let op = "KVM_SET_SREGS"
         // kvm_is_valid_sregs
         if s.efer & (1 << 8) != 0 && s.cr0 & 0x8000_0000 != 0 {
@@ -571,7 +575,7 @@ public final class RefVCPU: VirtualCPU {
         c.updateMode()
         c.flushTLB()
         // KVM_SET_SREGS reloads the PDPTEs in PAE paging mode (load_pdptrs).
-        if c.paePaging { do { try c.loadPDPTEs(c.cr3) } catch { throw KVMError(errno: Errno.EINVAL, operation: op) } }
+        if c.paePaging && loadPDPTEs { do { try c.loadPDPTEs(c.cr3) } catch { throw KVMError(errno: Errno.EINVAL, operation: op) } }
         for w in 0..<4 where s.interruptBitmap.count > w && s.interruptBitmap[w] != 0 {
             queuedInterrupt = UInt8(w * 64 + s.interruptBitmap[w].trailingZeroBitCount)
             break
