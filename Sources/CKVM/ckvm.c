@@ -30,6 +30,7 @@ int ckvm_create_vm(int fd, unsigned long type) { return ret(ioctl(fd, KVM_CREATE
 int ckvm_get_vcpu_mmap_size(int fd) { return ret(ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0)); }
 int ckvm_get_supported_cpuid(int fd, struct kvm_cpuid2 *c) { return ret(ioctl(fd, KVM_GET_SUPPORTED_CPUID, c)); }
 int ckvm_get_msr_index_list(int fd, struct kvm_msr_list *l) { return ret(ioctl(fd, KVM_GET_MSR_INDEX_LIST, l)); }
+int ckvm_get_msr_feature_index_list(int fd, struct kvm_msr_list *l) { return ret(ioctl(fd, KVM_GET_MSR_FEATURE_INDEX_LIST, l)); }
 
 int ckvm_set_user_memory_region(int fd, const struct kvm_userspace_memory_region *r) {
     return ret(ioctl(fd, KVM_SET_USER_MEMORY_REGION, r));
@@ -57,6 +58,7 @@ int ckvm_tpr_access_reporting(int fd, struct kvm_tpr_access_ctl *c) { return ret
 int ckvm_setup_mce(int fd, uint64_t mcg_cap) { return ret(ioctl(fd, KVM_X86_SETUP_MCE, &mcg_cap)); }
 int ckvm_get_lapic(int fd, struct kvm_lapic_state *s) { return ret(ioctl(fd, KVM_GET_LAPIC, s)); }
 int ckvm_get_sregs2(int fd, struct kvm_sregs2 *s) { return ret(ioctl(fd, KVM_GET_SREGS2, s)); }
+int ckvm_set_cpuid(int fd, const struct kvm_cpuid *c) { return ret(ioctl(fd, KVM_SET_CPUID, c)); }
 int ckvm_set_sregs2(int fd, const struct kvm_sregs2 *s) { return ret(ioctl(fd, KVM_SET_SREGS2, s)); }
 int ckvm_set_lapic(int fd, const struct kvm_lapic_state *s) { return ret(ioctl(fd, KVM_SET_LAPIC, s)); }
 int ckvm_get_irqchip(int fd, struct kvm_irqchip *c) { return ret(ioctl(fd, KVM_GET_IRQCHIP, c)); }

@@ -63,23 +63,49 @@ public final class HostHypervisor: Hypervisor {
     }
 
     public func msrIndexList(capacity: Int) throws(KVMError) -> [UInt32] {
+        try msrList(capacity: capacity, ckvm_get_msr_index_list, "KVM_GET_MSR_INDEX_LIST")
+    }
+    public func msrIndexCount() throws(KVMError) -> Int {
+        try msrListCount(ckvm_get_msr_index_list, "KVM_GET_MSR_INDEX_LIST")
+    }
+    public func featureMSRIndexList(capacity: Int) throws(KVMError) -> [UInt32] {
+        try msrList(capacity: capacity, ckvm_get_msr_feature_index_list, "KVM_GET_MSR_FEATURE_INDEX_LIST")
+    }
+    public func featureMSRIndexCount() throws(KVMError) -> Int {
+        try msrListCount(ckvm_get_msr_feature_index_list, "KVM_GET_MSR_FEATURE_INDEX_LIST")
+    }
+
+    /// A `struct kvm_msr_list` ioctl with room for `capacity` indices.
+    private func msrList(capacity: Int, _ call: (Int32, UnsafeMutablePointer<kvm_msr_list>?) -> Int32,
+                         _ op: String) throws(KVMError) -> [UInt32] {
         let (r, list) = withFlexibleStruct(kvm_msr_list.self, UInt32.self, count: capacity) { hdr, idx in
             hdr.pointee.nmsrs = UInt32(capacity)
-            let r = ckvm_get_msr_index_list(fd, hdr)
+            let r = call(fd, hdr)
             return (r, r < 0 ? [] : Array(UnsafeBufferPointer(start: idx, count: Int(hdr.pointee.nmsrs))))
         }
-        try check(r, "KVM_GET_MSR_INDEX_LIST")
+        try check(r, op)
         return list
     }
 
-    public func msrIndexCount() throws(KVMError) -> Int {
-        // With nmsrs 0, KVM writes the count back and answers E2BIG (kvm_arch_dev_ioctl).
+    /// The same with nmsrs 0: KVM writes the count back and answers E2BIG (kvm_arch_dev_ioctl).
+    private func msrListCount(_ call: (Int32, UnsafeMutablePointer<kvm_msr_list>?) -> Int32, _ op: String) throws(KVMError) -> Int {
         let (r, n) = withFlexibleStruct(kvm_msr_list.self, UInt32.self, count: 0) { hdr, _ in
             hdr.pointee.nmsrs = 0
-            return (ckvm_get_msr_index_list(fd, hdr), Int(hdr.pointee.nmsrs))
+            return (call(fd, hdr), Int(hdr.pointee.nmsrs))
         }
         if r == -Errno.E2BIG || r >= 0 { return n }
-        throw KVMError(errno: -r, operation: "KVM_GET_MSR_INDEX_LIST")
+        throw KVMError(errno: -r, operation: op)
+    }
+
+    public func featureMSRs(_ indices: [UInt32]) throws(KVMError) -> [MSREntry] {
+        let (r, out) = withFlexibleStruct(kvm_msrs.self, kvm_msr_entry.self, count: indices.count) { hdr, e in
+            hdr.pointee.nmsrs = UInt32(indices.count)
+            for (i, index) in indices.enumerated() { e[i].index = index }
+            let r = ckvm_get_msrs(fd, hdr)
+            return (r, r < 0 ? [] : (0..<Int(r)).map { MSREntry(index: e[$0].index, data: e[$0].data) })
+        }
+        try check(r, "KVM_GET_MSRS (system)")
+        return out
     }
 
     public func emulatedCPUID(capacity: Int) throws(KVMError) -> [CPUIDEntry] {

@@ -243,6 +243,16 @@ public final class HostVCPU: VirtualCPU {
         }
         try check(r, "KVM_SET_CPUID2")
     }
+    public func setCPUIDv1(_ entries: [CPUIDEntry]) throws(KVMError) {
+        let r = withFlexibleStruct(kvm_cpuid.self, kvm_cpuid_entry.self, count: entries.count) { hdr, e in
+            hdr.pointee.nent = UInt32(entries.count)
+            for (i, c) in entries.enumerated() {
+                e[i] = kvm_cpuid_entry(function: c.function, eax: c.eax, ebx: c.ebx, ecx: c.ecx, edx: c.edx, padding: 0)
+            }
+            return ckvm_set_cpuid(fd, hdr)
+        }
+        try check(r, "KVM_SET_CPUID")
+    }
     public func vcpuEvents() throws(KVMError) -> VCPUEvents {
         var e = kvm_vcpu_events()
         try check(ckvm_get_vcpu_events(fd, &e), "KVM_GET_VCPU_EVENTS")

@@ -17,6 +17,12 @@ public protocol Hypervisor: AnyObject {
     func msrIndexList(capacity: Int) throws(KVMError) -> [UInt32]
     /// KVM_GET_MSR_INDEX_LIST with no room: the count KVM writes back with its E2BIG.
     func msrIndexCount() throws(KVMError) -> Int
+    /// KVM_GET_MSR_FEATURE_INDEX_LIST: the feature MSRs the system fd's KVM_GET_MSRS reads
+    /// (E2BIG below the count, which `featureMSRIndexCount` gives).
+    func featureMSRIndexList(capacity: Int) throws(KVMError) -> [UInt32]
+    func featureMSRIndexCount() throws(KVMError) -> Int
+    /// KVM_GET_MSRS on the system fd: feature MSR values; stops at the first it cannot read.
+    func featureMSRs(_ indices: [UInt32]) throws(KVMError) -> [MSREntry]
     /// KVM_GET_EMULATED_CPUID: what KVM's emulator can do beyond the host (E2BIG below the count).
     func emulatedCPUID(capacity: Int) throws(KVMError) -> [CPUIDEntry]
     /// KVM_X86_GET_MCE_CAP_SUPPORTED: the IA32_MCG_CAP bits KVM_X86_SETUP_MCE accepts.
@@ -107,6 +113,8 @@ public protocol VirtualCPU: AnyObject {
     func setMSRs(_ entries: [MSREntry]) throws(KVMError) -> Int
     /// KVM_SET_CPUID2.
     func setCPUID(_ entries: [CPUIDEntry]) throws(KVMError)
+    /// KVM_SET_CPUID, the old form: no index or flags (KVM stores index 0, flags 0).
+    func setCPUIDv1(_ entries: [CPUIDEntry]) throws(KVMError)
     func vcpuEvents() throws(KVMError) -> VCPUEvents
     func setVCPUEvents(_ events: VCPUEvents) throws(KVMError)
     /// KVM_INTERRUPT: queue an external interrupt (no in-kernel irqchip only).

@@ -37,7 +37,7 @@ struct ABITests {
             return
         }
         let areas = ["mp_state.", "msr_list.", "vm.", "debugregs.", "xcrs.", "cpuid.get_", "translate.", "tsc_khz.", "kvmclock_ctrl.",
-                     "pit.legacy", "pit.reinject", "mmu_pages.", "clock.", "mce.", "emulated_cpuid.", "tpr_access.", "lapic.", "irqchip_state.", "msi.", "pit_state.", "sregs2."]
+                     "pit.legacy", "pit.reinject", "mmu_pages.", "clock.", "mce.", "emulated_cpuid.", "tpr_access.", "lapic.", "irqchip_state.", "msi.", "pit_state.", "sregs2.", "cpuid_v1.", "feature_msrs."]
         let checks = ABICatalogue.all.filter { c in areas.contains { c.name.hasPrefix($0) } }
         #expect(checks.count >= 50)
         for r in ABIRunner.run(checks, on: host, backend: "kvm", divergences: .builtIn) where r.verdict == .fail {

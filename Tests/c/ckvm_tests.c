@@ -228,6 +228,7 @@ static void every_wrapper_returns(int fd, int want) {
     struct kvm_pit_state2 pit2 = {0};
     struct kvm_pit_state pit1 = {0};
     struct kvm_sregs2 sregs2 = {0};
+    struct { struct kvm_cpuid hdr; struct kvm_cpuid_entry e[1]; } cpuid1 = {.hdr.nent = 1};
     struct kvm_userspace_memory_region region = {0};
     struct kvm_pit_config pit = {0};
     struct kvm_irq_level level = {0};
@@ -247,6 +248,7 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_get_vcpu_mmap_size(fd));
     EXPECT(ckvm_get_supported_cpuid(fd, &cpuid.hdr));
     EXPECT(ckvm_get_msr_index_list(fd, &msr_list.hdr));
+    EXPECT(ckvm_get_msr_feature_index_list(fd, &msr_list.hdr));
     EXPECT(ckvm_set_user_memory_region(fd, &region));
     EXPECT(ckvm_create_vcpu(fd, 0));
     EXPECT(ckvm_create_irqchip(fd));
@@ -303,6 +305,7 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_set_pit(fd, &pit1));
     EXPECT(ckvm_get_sregs2(fd, &sregs2));
     EXPECT(ckvm_set_sregs2(fd, &sregs2));
+    EXPECT(ckvm_set_cpuid(fd, &cpuid1.hdr));
     EXPECT(ckvm_set_kick_signal_mask(fd, SIGUSR1));
 #undef EXPECT
 }

@@ -25,6 +25,7 @@ int ckvm_create_vm(int kvm_fd, unsigned long type);
 int ckvm_get_vcpu_mmap_size(int kvm_fd);
 int ckvm_get_supported_cpuid(int kvm_fd, struct kvm_cpuid2 *cpuid);
 int ckvm_get_msr_index_list(int kvm_fd, struct kvm_msr_list *list);
+int ckvm_get_msr_feature_index_list(int kvm_fd, struct kvm_msr_list *list);
 
 // --- VM fd ---------------------------------------------------------------------------------
 int ckvm_set_user_memory_region(int vm_fd, const struct kvm_userspace_memory_region *region);
@@ -50,6 +51,7 @@ int ckvm_tpr_access_reporting(int vcpu_fd, struct kvm_tpr_access_ctl *c);
 int ckvm_setup_mce(int vcpu_fd, uint64_t mcg_cap);
 int ckvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *s);
 int ckvm_get_sregs2(int vcpu_fd, struct kvm_sregs2 *s);
+int ckvm_set_cpuid(int vcpu_fd, const struct kvm_cpuid *c);
 int ckvm_set_sregs2(int vcpu_fd, const struct kvm_sregs2 *s);
 int ckvm_set_lapic(int vcpu_fd, const struct kvm_lapic_state *s);
 int ckvm_get_irqchip(int vm_fd, struct kvm_irqchip *c);

@@ -50,6 +50,29 @@ extension ABICatalogue {
                 return .value(l.count - Set(l).count)
             } catch { return .errno(error.errno) }
         },
+        // KVM_GET_MSR_FEATURE_INDEX_LIST and KVM_GET_MSRS on the system fd
+        ABICheck("feature_msrs.too_small", "KVM_GET_MSR_FEATURE_INDEX_LIST with nmsrs 0: E2BIG", cite: archDevIoctl,
+                 expect: .errno(Errno.E2BIG)) { h in Ask.call { () throws(KVMError) in _ = try h.featureMSRIndexList(capacity: 0) } },
+        ABICheck("feature_msrs.has_ucode_rev", "the feature list holds IA32_UCODE_REV (8BH), and holds each index once",
+                 cite: "arch/x86/kvm/x86.c msr_based_features_all_except_vmx, kvm_init_msr_list", expect: .value(1)) { h in
+            do throws(KVMError) {
+                let n = try h.featureMSRIndexCount()
+                let l = try h.featureMSRIndexList(capacity: n)
+                return .value(l.contains(0x8B) && Set(l).count == l.count && l.count == n ? 1 : 0)
+            } catch { return .errno(error.errno) }
+        },
+        ABICheck("feature_msrs.read_ucode_rev", "KVM_GET_MSRS on the system fd of IA32_UCODE_REV: 1 entry", cite: "arch/x86/kvm/x86.c kvm_get_msr_feature",
+                 expect: .value(1)) { h in
+            do throws(KVMError) { return .value(try h.featureMSRs([0x8B]).count) } catch { return .errno(error.errno) }
+        },
+        ABICheck("feature_msrs.not_a_feature", "KVM_GET_MSRS on the system fd of IA32_UCODE_REV then IA32_TSC (not a feature MSR): stops after 1",
+                 cite: "arch/x86/kvm/x86.c msr_io (do_get_msr_feature)", expect: .value(1)) { h in
+            do throws(KVMError) { return .value(try h.featureMSRs([0x8B, 0x10]).count) } catch { return .errno(error.errno) }
+        },
+        ABICheck("feature_msrs.unknown_first", "KVM_GET_MSRS on the system fd of 40007FFFH first: 0 entries",
+                 cite: "arch/x86/kvm/x86.c msr_io (do_get_msr_feature)", expect: .value(0)) { h in
+            do throws(KVMError) { return .value(try h.featureMSRs([unknownMSR, 0x8B]).count) } catch { return .errno(error.errno) }
+        },
         // KVM_SET_TSS_ADDR, KVM_SET_IDENTITY_MAP_ADDR, KVM_SET_BOOT_CPU_ID, KVM_GET_TSC_KHZ (VM)
         ABICheck("vm.tss_addr", "KVM_SET_TSS_ADDR FFFBD000H (QEMU's): 0", cite: "arch/x86/kvm/x86.c kvm_vm_ioctl_set_tss_addr",
                  expect: .ok) { h in Ask.withVM(h) { vm throws(KVMError) in Ask.call { () throws(KVMError) in try vm.setTSSAddress(0xFFFB_D000) } } },
@@ -189,6 +212,24 @@ extension ABICatalogue {
             Ask.withVCPU(h) { _, vcpu, _ throws(KVMError) in
                 let n = try h.supportedCPUID().count
                 return Ask.call { () throws(KVMError) in _ = try vcpu.cpuid(capacity: n - 1) }
+            }
+        },
+        // KVM_SET_CPUID (the old form)
+        ABICheck("cpuid_v1.too_many", "KVM_SET_CPUID with 257 entries: E2BIG", cite: "arch/x86/kvm/cpuid.c kvm_vcpu_ioctl_set_cpuid",
+                 expect: .errno(Errno.E2BIG)) { h in
+            Ask.withVCPU(h) { _, vcpu, _ throws(KVMError) in
+                let t = (0..<257).map { CPUIDEntry(function: 0x4000_0000 + UInt32($0), eax: 0, ebx: 0, ecx: 0, edx: 0) }
+                return Ask.call { () throws(KVMError) in try vcpu.setCPUIDv1(t) }
+            }
+        },
+        ABICheck("cpuid_v1.index_flags_zero", "KVM_SET_CPUID of the supported table's leaves 0 and 1: KVM_GET_CPUID2 shows 2 entries, each with index 0 and flags 0",
+                 cite: "arch/x86/kvm/cpuid.c kvm_vcpu_ioctl_set_cpuid (e2[i].index = 0, flags = 0)", expect: .value(2)) { h in
+            Ask.withVM(h) { vm throws(KVMError) in
+                let v = try vm.createVCPU(id: 0)
+                let t = try h.supportedCPUID().filter { $0.function <= 1 }
+                try v.setCPUIDv1(t)
+                let got = try v.cpuid(capacity: 256)
+                return .value(got.allSatisfy { $0.index == 0 && $0.flags == 0 } ? got.count : -1)
             }
         },
         // KVM_TRANSLATE

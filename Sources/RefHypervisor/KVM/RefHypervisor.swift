@@ -65,6 +65,31 @@ public final class RefHypervisor: Hypervisor {
 
     public func msrIndexCount() throws(KVMError) -> Int { Self.msrIndexList.count }
 
+    /// The feature MSRs (x86.c msr_based_features, kvm_get_msr_feature) this engine answers:
+    /// IA32_UCODE_REV, with the value its vCPUs read. Linux on VMX also lists
+    /// IA32_ARCH_CAPABILITIES and IA32_PERF_CAPABILITIES (host-derived values) and, with nested
+    /// VMX, the VMX capability MSRs; the engine models none of them, so it lists none.
+    static let featureMSRs: [UInt32: UInt64] = [0x8B: 0x1_0000_0000]
+
+    public func featureMSRIndexList(capacity: Int) throws(KVMError) -> [UInt32] {
+        if capacity < Self.featureMSRs.count { throw KVMError(errno: Errno.E2BIG, operation: "KVM_GET_MSR_FEATURE_INDEX_LIST") }
+        return Self.featureMSRs.keys.sorted()
+    }
+
+    public func featureMSRIndexCount() throws(KVMError) -> Int { Self.featureMSRs.count }
+
+    /// msr_io(do_get_msr_feature): at most 255 entries, stops at the first MSR that is not a
+    /// feature MSR.
+    public func featureMSRs(_ indices: [UInt32]) throws(KVMError) -> [MSREntry] {
+        if indices.count > RefVCPU.maximumMSRsPerCall { throw KVMError(errno: Errno.E2BIG, operation: "KVM_GET_MSRS (system)") }
+        var out: [MSREntry] = []
+        for i in indices {
+            guard let v = Self.featureMSRs[i] else { break }
+            out.append(MSREntry(index: i, data: v))
+        }
+        return out
+    }
+
     /// KVM_GET_EMULATED_CPUID (cpuid.c __do_cpuid_func_emulated): leaf 0 with EAX = 7, leaf 1
     /// with MOVBE, leaf 7 (index significant). Linux also lists RDPID in leaf 7 when the host
     /// has RDTSCP; this engine does not implement RDPID, so its leaf 7 claims nothing.

@@ -645,6 +645,14 @@ public final class RefVCPU: VirtualCPU {
         return n
     }
 
+    /// kvm_vcpu_ioctl_set_cpuid: the old entries become kvm_cpuid_entry2 with index 0 and
+    /// flags 0, then the same kvm_set_cpuid (E2BIG above 256, the after-run rule).
+    public func setCPUIDv1(_ entries: [CPUIDEntry]) throws(KVMError) {
+        do throws(KVMError) {
+            try setCPUID(entries.map { CPUIDEntry(function: $0.function, index: 0, flags: 0, eax: $0.eax, ebx: $0.ebx, ecx: $0.ecx, edx: $0.edx) })
+        } catch { throw KVMError(errno: error.errno, operation: "KVM_SET_CPUID") }
+    }
+
     public func setCPUID(_ entries: [CPUIDEntry]) throws(KVMError) {
         let op = "KVM_SET_CPUID2"
         if entries.count > 256 { throw KVMError(errno: Errno.E2BIG, operation: op) }
