@@ -111,21 +111,27 @@ public final class RefHypervisor: Hypervisor {
 
     public func mceCapSupported() throws(KVMError) -> UInt64 { Self.supportedMCECap }
 
-    /// KVM_CHECK_EXTENSION values of a VMX KVM (Linux 6.1) for what this engine implements.
+    /// KVM_CHECK_EXTENSION values of a VMX KVM (Linux 6.1) for what this engine implements,
+    /// and 0 for what it does not (KVM_IRQ_LINE_STATUS, GSI routing, irqfd and ioeventfd are
+    /// not implemented yet: KVM_CAP_IRQ_INJECT_STATUS, IRQ_ROUTING, IRQFD, IOEVENTFD are 0).
     static func capability(_ c: Capability) -> Int32 {
         switch c {
         case .setGuestDebug, .irqchip, .hlt, .userMemory, .setTssAddr, .extCpuid, .pit, .nopIoDelay, .syncMmu,
-             .destroyMemoryRegionWorks, .userNmi, .irqInjectStatus, .joinMemoryRegionsWorks, .pit2,
+             .destroyMemoryRegionWorks, .userNmi, .joinMemoryRegionsWorks, .pit2,
              .vcpuEvents, .internalErrorData, .readonlyMem, .signalMsi, .immediateExit,
              .tscDeadlineTimer, .checkExtensionVm, .binaryStatsFd, .setBootCpuId, .pitState2,
-             .getTscKhz, .irqfd, .ioeventfd, .mpState, .debugregs, .xcrs, .setIdentityMapAddr, .sregs2:
+             .getTscKhz, .mpState, .debugregs, .xcrs, .setIdentityMapAddr, .sregs2,
+             .reinjectControl, .kvmclockCtrl, .getMsrFeatures, .extEmulCpuid:
             return 1
+        // kvm_vm_ioctl_check_extension: KVM_CAP_MCE is KVM_MAX_MCE_BANKS, KVM_CAP_ADJUST_CLOCK
+        // the flags KVM_SET_CLOCK takes (KVM_CLOCK_VALID_FLAGS).
+        case .mce: return 32
+        case .adjustClock: return Int32(ClockData.tscStable | ClockData.realtimeFlag | ClockData.hostTSCFlag)
         case .nrVcpus: return 2
         case .maxVcpus: return 1024
         case .maxVcpuId: return 4096
         case .nrMemslots: return Int32(GuestPhysicalMemory.userMemSlots)
         case .multiAddressSpace: return Int32(GuestPhysicalMemory.addressSpaces)
-        case .irqRouting: return 4096
         default: return 0
         }
     }
