@@ -83,6 +83,10 @@ final class IRQChip {
 
     func hasPendingINIT(vcpu: Int) -> Bool { lapic(vcpu)?.initPending ?? false }
 
+    /// KVM_SET_MP_STATE(SIPI_RECEIVED): a start-up IPI pending with `vector`, as a SIPI
+    /// message leaves it (KVM sets KVM_APIC_SIPI in apic->pending_events).
+    func setPendingSIPI(vcpu: Int, vector: UInt8) { lapic(vcpu)?.sipiVector = vector }
+
     /// KVM_SET_BOOT_CPU_ID decides, at vCPU creation, which LAPIC is the BSP's.
     func setResetBSP(vcpu: Int, _ bsp: Bool) { lapic(vcpu)?.setResetBSP(bsp) }
 

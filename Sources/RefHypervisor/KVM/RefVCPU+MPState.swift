@@ -34,7 +34,7 @@ extension RefVCPU {
         }
         uninitialized = state == .uninitialized
         waitingForSIPI = state == .uninitialized || state == .initReceived || state == .sipiReceived
-        sipiFromMPState = state == .sipiReceived ? sipiVector : nil
+        if state == .sipiReceived, let chip { chip.setPendingSIPI(vcpu: index, vector: sipiVector) }
         cpu.halted = state == .halted || state == .apResetHold
         apResetHold = state == .apResetHold
         cpu.eventCheck = true   // kvm_make_request(KVM_REQ_EVENT)

@@ -37,9 +37,8 @@ public final class RefVCPU: VirtualCPU {
     /// its first KVM_RUN blocks until an INIT or SIPI arrives, accepts it, and returns EAGAIN.
     var uninitialized = false
     /// The vector of the last start-up IPI (apic->sipi_vector), which KVM_SET_MP_STATE with
-    /// SIPI_RECEIVED makes pending again; and that pending SIPI (RefVCPU+MPState.swift).
+    /// SIPI_RECEIVED makes pending again (RefVCPU+MPState.swift).
     var sipiVector: UInt8 = 0
-    var sipiFromMPState: UInt8?
     /// KVM_MP_STATE_AP_RESET_HOLD set by the host: halted, reported as such until woken.
     var apResetHold = false
     var guestDebug = GuestDebug()
@@ -241,8 +240,7 @@ public final class RefVCPU: VirtualCPU {
     /// processor ignores a start-up IPI).
     func acceptINITAndSIPI(_ chip: IRQChip) {
         if chip.takePendingINIT(vcpu: index) { waitingForSIPI = true; apResetHold = false }
-        if let v = chip.takePendingSIPI(vcpu: index) ?? sipiFromMPState.take(), waitingForSIPI { startUp(vector: v) }
-        sipiFromMPState = nil
+        if let v = chip.takePendingSIPI(vcpu: index), waitingForSIPI { startUp(vector: v) }
     }
 
     /// INIT then SIPI: the reset state with CS = vector << 8, RIP = 0 (SDM Vol. 3A 9.4.4).
