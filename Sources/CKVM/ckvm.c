@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -31,6 +32,30 @@ int ckvm_get_vcpu_mmap_size(int fd) { return ret(ioctl(fd, KVM_GET_VCPU_MMAP_SIZ
 int ckvm_get_supported_cpuid(int fd, struct kvm_cpuid2 *c) { return ret(ioctl(fd, KVM_GET_SUPPORTED_CPUID, c)); }
 int ckvm_get_msr_index_list(int fd, struct kvm_msr_list *l) { return ret(ioctl(fd, KVM_GET_MSR_INDEX_LIST, l)); }
 int ckvm_get_msr_feature_index_list(int fd, struct kvm_msr_list *l) { return ret(ioctl(fd, KVM_GET_MSR_FEATURE_INDEX_LIST, l)); }
+int ckvm_has_device_attr(int fd, const struct kvm_device_attr *a) { return ret(ioctl(fd, KVM_HAS_DEVICE_ATTR, a)); }
+int ckvm_get_device_attr(int fd, const struct kvm_device_attr *a) { return ret(ioctl(fd, KVM_GET_DEVICE_ATTR, a)); }
+int ckvm_set_device_attr(int fd, const struct kvm_device_attr *a) { return ret(ioctl(fd, KVM_SET_DEVICE_ATTR, a)); }
+int ckvm_enable_cap(int fd, const struct kvm_enable_cap *c) { return ret(ioctl(fd, KVM_ENABLE_CAP, c)); }
+int ckvm_set_msr_filter(int fd, const struct kvm_msr_filter *f) { return ret(ioctl(fd, KVM_X86_SET_MSR_FILTER, f)); }
+int ckvm_clear_dirty_log(int fd, struct kvm_clear_dirty_log *l) { return ret(ioctl(fd, KVM_CLEAR_DIRTY_LOG, l)); }
+int ckvm_irq_line_status(int fd, struct kvm_irq_level *l) { return ret(ioctl(fd, KVM_IRQ_LINE_STATUS, l)); }
+int ckvm_set_pmu_event_filter(int fd, uint32_t action, uint32_t fixed, uint32_t flags, uint32_t nevents,
+                              const uint64_t *events) {
+    // nevents is the caller's count (KVM refuses more than KVM_PMU_EVENT_FILTER_MAX_EVENTS
+    // with E2BIG); the copy is at most that many plus one entries, so a huge count from a
+    // test is bounded here rather than in the allocation.
+    uint32_t copied = nevents > 301 ? 301 : nevents;
+    struct kvm_pmu_event_filter *f = calloc(1, sizeof(*f) + (size_t)copied * sizeof(uint64_t));
+    if (!f) return -ENOMEM;
+    f->action = action;
+    f->fixed_counter_bitmap = fixed;
+    f->flags = flags;
+    f->nevents = nevents;
+    if (copied && events) memcpy(f->events, events, (size_t)copied * sizeof(uint64_t));
+    int r = ret(ioctl(fd, KVM_SET_PMU_EVENT_FILTER, f));
+    free(f);
+    return r;
+}
 
 int ckvm_set_user_memory_region(int fd, const struct kvm_userspace_memory_region *r) {
     return ret(ioctl(fd, KVM_SET_USER_MEMORY_REGION, r));

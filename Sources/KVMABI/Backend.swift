@@ -27,6 +27,10 @@ public protocol Hypervisor: AnyObject {
     func emulatedCPUID(capacity: Int) throws(KVMError) -> [CPUIDEntry]
     /// KVM_X86_GET_MCE_CAP_SUPPORTED: the IA32_MCG_CAP bits KVM_X86_SETUP_MCE accepts.
     func mceCapSupported() throws(KVMError) -> UInt64
+    /// KVM_HAS_DEVICE_ATTR on the system fd (group 0: KVM_X86_XCOMP_GUEST_SUPP; ENXIO otherwise).
+    func hasDeviceAttribute(_ attribute: DeviceAttribute) throws(KVMError)
+    /// KVM_GET_DEVICE_ATTR on the system fd: the attribute's 64-bit value.
+    func deviceAttribute(_ attribute: DeviceAttribute) throws(KVMError) -> UInt64
     /// KVM_CREATE_VM (type 0).
     func createVM() throws(KVMError) -> any VirtualMachine
 }
@@ -84,6 +88,18 @@ public protocol VirtualMachine: AnyObject {
     func setPIT(_ channels: [PITChannelState]) throws(KVMError)
     /// KVM_CHECK_EXTENSION on the VM fd.
     func checkExtension(_ capability: Capability) -> Int32
+    /// KVM_ENABLE_CAP on the VM fd (EINVAL for a capability it cannot enable, or flags).
+    func enableCap(_ cap: EnableCap) throws(KVMError)
+    /// KVM_X86_SET_MSR_FILTER: replaces the VM's MSR filter.
+    func setMSRFilter(_ filter: MSRFilter) throws(KVMError)
+    /// KVM_CLEAR_DIRTY_LOG: clears (and write-protects again) the pages of `slot` from
+    /// `firstPage` whose bits are set in `bitmap` (bit 0 = firstPage).
+    func clearDirtyLog(slot: UInt32, firstPage: UInt64, numPages: UInt32, bitmap: [UInt64]) throws(KVMError)
+    /// KVM_IRQ_LINE_STATUS: KVM_IRQ_LINE that returns kvm_set_irq's status (>0 delivered,
+    /// 0 coalesced, -1 masked or nowhere to go).
+    func irqLineStatus(_ gsi: UInt32, level: Bool) throws(KVMError) -> Int32
+    /// KVM_SET_PMU_EVENT_FILTER.
+    func setPMUEventFilter(_ filter: PMUEventFilter) throws(KVMError)
     /// KVM_GET_STATS_FD on the VM fd, read once.
     func statistics() throws(KVMError) -> Statistics
     /// Releases every vCPU, the VM and the guest memory. Idempotent; deinit calls it too.
@@ -100,6 +116,11 @@ public protocol VirtualCPU: AnyObject {
     func completeIO(_ data: [UInt8])
     /// The data for the MMIO read exit just returned (`length` bytes).
     func completeMMIORead(_ data: [UInt8])
+    /// The answer to the KVM_EXIT_X86_RDMSR/WRMSR just returned (kvm_run.msr.error and, for
+    /// a read, .data): an error makes KVM inject #GP, otherwise the instruction completes.
+    func completeMSR(error: Bool, data: UInt64)
+    /// kvm_run.hypercall.ret for the KVM_EXIT_HYPERCALL just returned (the guest's RAX).
+    func completeHypercall(ret: UInt64)
 
     func regs() throws(KVMError) -> Regs
     func setRegs(_ regs: Regs) throws(KVMError)
@@ -150,6 +171,12 @@ public protocol VirtualCPU: AnyObject {
     /// KVM_GET_LAPIC / KVM_SET_LAPIC (EINVAL without an in-kernel LAPIC).
     func lapic() throws(KVMError) -> LAPICState
     func setLAPIC(_ state: LAPICState) throws(KVMError)
+    /// KVM_ENABLE_CAP on the vCPU fd.
+    func enableCap(_ cap: EnableCap) throws(KVMError)
+    /// KVM_HAS/GET/SET_DEVICE_ATTR on the vCPU fd (group KVM_VCPU_TSC_CTRL; ENXIO otherwise).
+    func hasDeviceAttribute(_ attribute: DeviceAttribute) throws(KVMError)
+    func deviceAttribute(_ attribute: DeviceAttribute) throws(KVMError) -> UInt64
+    func setDeviceAttribute(_ attribute: DeviceAttribute, value: UInt64) throws(KVMError)
     /// KVM_GET_STATS_FD on the vCPU fd, read once.
     func statistics() throws(KVMError) -> Statistics
 

@@ -234,6 +234,12 @@ static void every_wrapper_returns(int fd, int want) {
     struct kvm_irq_level level = {0};
     struct kvm_msi msi = {0};
     struct kvm_dirty_log log = {0};
+    struct kvm_clear_dirty_log clear = {0};
+    struct kvm_enable_cap cap = {0};
+    static struct kvm_msr_filter filter;
+    uint64_t attr_value = 0;
+    struct kvm_device_attr attr = {.addr = (uint64_t)(uintptr_t)&attr_value};
+    uint64_t events1[1] = {0};
     struct { struct kvm_cpuid2 hdr; struct kvm_cpuid_entry2 e[4]; } cpuid = {.hdr.nent = 4};
     struct { struct kvm_msr_list hdr; uint32_t idx[4]; } msr_list = {.hdr.nmsrs = 4};
     struct { struct kvm_msrs hdr; struct kvm_msr_entry e[1]; } msrs = {.hdr.nmsrs = 1};
@@ -307,6 +313,14 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_set_sregs2(fd, &sregs2));
     EXPECT(ckvm_set_cpuid(fd, &cpuid1.hdr));
     EXPECT(ckvm_set_kick_signal_mask(fd, SIGUSR1));
+    EXPECT(ckvm_has_device_attr(fd, &attr));
+    EXPECT(ckvm_get_device_attr(fd, &attr));
+    EXPECT(ckvm_set_device_attr(fd, &attr));
+    EXPECT(ckvm_enable_cap(fd, &cap));
+    EXPECT(ckvm_set_msr_filter(fd, &filter));
+    EXPECT(ckvm_clear_dirty_log(fd, &clear));
+    EXPECT(ckvm_irq_line_status(fd, &level));
+    EXPECT(ckvm_set_pmu_event_filter(fd, 0, 0, 0, 1, events1));
 #undef EXPECT
 }
 

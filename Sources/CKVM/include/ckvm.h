@@ -26,6 +26,10 @@ int ckvm_get_vcpu_mmap_size(int kvm_fd);
 int ckvm_get_supported_cpuid(int kvm_fd, struct kvm_cpuid2 *cpuid);
 int ckvm_get_msr_index_list(int kvm_fd, struct kvm_msr_list *list);
 int ckvm_get_msr_feature_index_list(int kvm_fd, struct kvm_msr_list *list);
+// KVM_HAS/GET/SET_DEVICE_ATTR on the system or the vCPU fd (attr->addr points at a u64).
+int ckvm_has_device_attr(int fd, const struct kvm_device_attr *attr);
+int ckvm_get_device_attr(int fd, const struct kvm_device_attr *attr);
+int ckvm_set_device_attr(int fd, const struct kvm_device_attr *attr);
 
 // --- VM fd ---------------------------------------------------------------------------------
 int ckvm_set_user_memory_region(int vm_fd, const struct kvm_userspace_memory_region *region);
@@ -61,6 +65,14 @@ int ckvm_set_pit2(int vm_fd, const struct kvm_pit_state2 *s);
 int ckvm_get_pit(int vm_fd, struct kvm_pit_state *s);
 int ckvm_set_pit(int vm_fd, const struct kvm_pit_state *s);
 int ckvm_get_stats_fd(int fd);                      // VM or vCPU fd
+int ckvm_enable_cap(int fd, const struct kvm_enable_cap *cap);   // VM or vCPU fd
+int ckvm_set_msr_filter(int vm_fd, const struct kvm_msr_filter *filter);
+int ckvm_clear_dirty_log(int vm_fd, struct kvm_clear_dirty_log *log);
+int ckvm_irq_line_status(int vm_fd, struct kvm_irq_level *level);   // level->status is written back
+// KVM_SET_PMU_EVENT_FILTER: builds the flexible-array struct kvm_pmu_event_filter from its
+// fields (-ENOMEM if it cannot be allocated).
+int ckvm_set_pmu_event_filter(int vm_fd, uint32_t action, uint32_t fixed_counter_bitmap, uint32_t flags,
+                              uint32_t nevents, const uint64_t *events);
 
 // --- vCPU fd -------------------------------------------------------------------------------
 int ckvm_run(int vcpu_fd);

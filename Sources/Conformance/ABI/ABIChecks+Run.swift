@@ -65,6 +65,10 @@ extension ABICatalogue {
             return "mmio \(m.isWrite ? "write" : "read") \(hex(m.physicalAddress)) len \(m.length)"
                 + (m.isWrite ? " data \(bytes(Array(m.data.prefix(Int(m.length)))))" : "")
         case .internalError(let sub, _): return "internal error suberror \(sub)"
+        case .rdmsr(let index, let reason): return "rdmsr index \(hex(UInt64(index))) reason \(reason)"
+        case .wrmsr(let index, let data, let reason): return "wrmsr index \(hex(UInt64(index))) data \(hex(data)) reason \(reason)"
+        case .hypercall(let nr, let args, _, let longMode):
+            return "hypercall nr \(nr) args \(args.prefix(3).map(hex).joined(separator: " ")) longmode \(longMode ? 1 : 0)"
         case .debug(let exception, let pc, let d6, _):
             return "debug exception \(exception) pc \(hex(pc))" + (dr6 ? " dr6.bs \(d6 >> 14 & 1)" : "")
         default: return exit.name

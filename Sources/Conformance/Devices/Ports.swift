@@ -44,6 +44,8 @@ enum HostRequest: Equatable {
     case msi(destination: UInt8, vector: UInt8, deliveryMode: UInt8, logical: Bool)
     /// A memslot request block at this GPA (RuntimeMemslots).
     case memslot(blockGPA: UInt64)
+    /// A VM control block at this GPA (UserspaceExits): ENABLE_CAP and the MSR filter.
+    case vmControls(blockGPA: UInt64)
     case unknown(UInt32)
 
     init(_ value: UInt32) {
@@ -57,6 +59,7 @@ enum HostRequest: Equatable {
         case 6: self = .msi(destination: UInt8((arg >> 8) & 0xFF), vector: UInt8(arg & 0xFF),
                             deliveryMode: UInt8((arg >> 16) & 7), logical: arg & (1 << 19) != 0)
         case RuntimeMemslots.op: self = .memslot(blockGPA: UInt64(arg))
+        case UserspaceExits.op: self = .vmControls(blockGPA: UInt64(arg))
         default: self = .unknown(value)
         }
     }

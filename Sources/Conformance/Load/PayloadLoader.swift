@@ -32,6 +32,7 @@ final class LoadedPayload {
     let romMemories: [(PayloadHeader.Window, GuestMemory)]
     /// Slots the payload adds at run time (host request 0x10).
     lazy var memslots = RuntimeMemslots(vm: vm, ram: ram)
+    lazy var userspaceExits = UserspaceExits(vm: vm, ram: ram)
 
     /// `cpuid` replaces the backend's KVM_GET_SUPPORTED_CPUID (a cross-check gives both
     /// backends the same table).

@@ -299,6 +299,32 @@ struct PayloadRunner {
             let data = window?.read(m.physicalAddress, length: length) ?? [UInt8](repeating: 0xFF, count: length)
             vcpu.completeMMIORead(data)
             return TraceEvent(exit: exit, supplied: data)
+        case .rdmsr(let msr, let reason):
+            // Host request 0x11 enabled these exits (UserspaceExits): the kept value or an error.
+            let answer = loaded.userspaceExits.read(index: msr)
+            vcpu.completeMSR(error: answer.error, data: answer.data)
+            state.latches[index].write(port: ABIPort.latch.lowerBound, data: Self.bytes(UserspaceExits.latch(reason: reason, index: msr)))
+            var event = TraceEvent(exit: exit)
+            event.note = answer.error ? "error" : "data 0x" + String(answer.data, radix: 16)
+            return event
+        case .wrmsr(let msr, let data, let reason):
+            let refused: Bool
+            do { refused = try loaded.userspaceExits.write(index: msr, data: data) } catch {
+                state.end = .error(error.why)
+                return TraceEvent(exit: exit)
+            }
+            vcpu.completeMSR(error: refused, data: data)
+            state.latches[index].write(port: ABIPort.latch.lowerBound, data: Self.bytes(UserspaceExits.latch(reason: reason, index: msr)))
+            var event = TraceEvent(exit: exit)
+            event.note = refused ? "error" : "kept"
+            return event
+        case .hypercall(let nr, let args, _, let longMode):
+            let ret = UserspaceExits.ret(args)
+            vcpu.completeHypercall(ret: ret)
+            state.latches[index].write(port: ABIPort.latch.lowerBound, data: Self.bytes(UserspaceExits.latch(nr: nr, longMode: longMode)))
+            var event = TraceEvent(exit: exit)
+            event.note = "ret 0x" + String(ret, radix: 16)
+            return event
         case .hlt, .irqWindowOpen, .intr, .setTPR:
             // HLT without an in-kernel LAPIC is resumable; the window and a stray
             // signal just mean "go round again". KVM_EXIT_SET_TPR (a MOV to CR8 that
@@ -320,9 +346,19 @@ struct PayloadRunner {
         }
     }
 
+    /// The latch's four bytes for a 32-bit value.
+    static func bytes(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> UInt32(8 * $0)) } }
+
     /// Carries out a host request of `vcpu`; returns what the trace should say about it.
     private func hostRequest(_ value: UInt32, vcpu: any VirtualCPU, _ state: inout RunState) -> String {
         let request = HostRequest(value)
+        if case .vmControls(let gpa) = request {
+            // Synchronous and deterministic, like the memslot requests.
+            do { return try loaded.userspaceExits.handle(blockGPA: gpa) } catch {
+                state.end = .error(error.why)
+                return "VM control request refused: \(error.why)"
+            }
+        }
         if case .memslot(let gpa) = request {
             // Deterministic and synchronous: not counted with the interrupt requests, whose
             // timing makes a comparison fall back to invariants.
@@ -348,7 +384,7 @@ struct PayloadRunner {
                 _ = try loaded.vm.signalMSI(address: address, data: UInt32(vector) | UInt32(mode) << 8)
             case .unknown(let v):
                 state.hostErrors.append("unknown host request 0x\(String(v, radix: 16))")
-            case .memslot: break
+            case .memslot, .vmControls: break
             }
         } catch {
             state.hostErrors.append("\(error)")

@@ -32,7 +32,8 @@ public struct TraceEvent: Sendable, Equatable, Codable, CustomStringConvertible 
         case "KVM_EXIT_MMIO":
             return "\(exit) \(direction) gpa 0x\(String(address, radix: 16)) len \(size) data \(data)"
         default:
-            return data.isEmpty ? exit : "\(exit) \(data)"
+            let n = note.isEmpty ? "" : " (\(note))"
+            return (data.isEmpty ? exit : "\(exit) \(data)") + n
         }
     }
 
@@ -56,6 +57,15 @@ public struct TraceEvent: Sendable, Equatable, Codable, CustomStringConvertible 
             data = "type \(type)"
         case .exception(let vector, let code):
             data = "vector \(vector) error code \(code)"
+        case .rdmsr(let index, let reason):
+            direction = "read"; address = UInt64(index)
+            data = "index 0x\(String(index, radix: 16)) reason \(reason)"
+        case .wrmsr(let index, let value, let reason):
+            direction = "write"; address = UInt64(index)
+            data = "index 0x\(String(index, radix: 16)) data 0x\(String(value, radix: 16)) reason \(reason)"
+        case .hypercall(let nr, let args, _, let longMode):
+            address = nr
+            data = "nr \(nr) args \(args.prefix(3).map { "0x" + String($0, radix: 16) }.joined(separator: " ")) longmode \(longMode ? 1 : 0)"
         default: break
         }
     }

@@ -85,6 +85,11 @@ enum ExitRequest {
     case efault
     /// INT3 with KVM_GUESTDBG_USE_SW_BP: #BP intercepted, KVM_EXIT_DEBUG.
     case softwareBreakpoint
+    /// RDMSR/WRMSR that KVM could not complete and userspace asked to see
+    /// (KVM_CAP_X86_USER_SPACE_MSR): KVM_EXIT_X86_RDMSR/WRMSR, completed on the next run.
+    case msr(write: Bool, index: UInt32, data: UInt64, reason: UInt32)
+    /// VMCALL of a hypercall userspace handles (KVM_CAP_EXIT_HYPERCALL): KVM_EXIT_HYPERCALL.
+    case hypercall(nr: UInt64, args: [UInt64], longMode: Bool)
 }
 
 /// Hooks into the in-kernel devices (the IRQChip in Devices/ conforms to this).
@@ -261,6 +266,22 @@ final class CPU {
     var exitRequest: ExitRequest = .none
     var devices: IRQChip?
     var vcpuIndex = 0
+    /// The VM's KVM_ENABLE_CAP / MSR filter state (RefVM+Controls.swift).
+    var vmControls = VMControls()
+    /// Userspace's answer to an MSR exit (kvm_run.msr.error/.data), consumed when the
+    /// RDMSR/WRMSR is executed again on the next KVM_RUN (complete_fast_rdmsr / _msr_access).
+    var msrCompletion: (error: Bool, data: UInt64)?
+    /// kvm_run.hypercall.ret for a VMCALL that exited (complete_hypercall_exit).
+    var hypercallCompletion: UInt64?
+    /// Set by readMSR/writeMSR when KVM does not know the MSR at all (KVM_MSR_RET_UNSUPPORTED,
+    /// KVM_MSR_EXIT_REASON_UNKNOWN) rather than refusing the access (KVM_MSR_EXIT_REASON_INVAL).
+    var msrUnsupported = false
+    /// KVM_CAP_ENFORCE_PV_FEATURE_CPUID (vcpu->arch.pv_cpuid.enforce).
+    var enforcePVFeatureCPUID = false
+    /// MSR_PLATFORM_INFO (vcpu->arch.msr_platform_info): CPUID faulting supported (bit 31).
+    var platformInfo: UInt64 = 0x8000_0000
+    /// MSR_MISC_FEATURES_ENABLES: bit 0 turns on CPUID faulting.
+    var miscFeaturesEnables: UInt64 = 0
     /// MMIO/PIO read data supplied by userspace for re-execution, consumed in order.
     var completionData: [UInt8] = []
     var completionPos = 0

@@ -1,6 +1,9 @@
+import KVMABI
+
 // System instructions: group 7 (LGDT..INVLPG, VMCALL, SWAPGS, RDTSCP), MOV CR/DR,
 // RDMSR/WRMSR, CPUID, SYSCALL/SYSRET, SYSENTER/SYSEXIT (SDM Vol. 2, Vol. 3A ch. 2, 5.8.8).
-// Each VM exit KVM takes for them is recorded (all handled in kernel).
+// Each VM exit KVM takes for them is recorded (in the kernel, or passed to userspace:
+// KVM_EXIT_X86_RDMSR/WRMSR, KVM_EXIT_HYPERCALL).
 
 extension CPU {
     /// 0F 01. Returns true when RIP was set.
@@ -88,24 +91,48 @@ extension CPU {
         try setCR0(newCR0)
     }
 
-    /// KVM_HC_* handling of kvm_emulate_hypercall (VMCALL exit 18).
+    /// KVM_HC_* handling of kvm_emulate_hypercall (VMCALL exit 18). Arguments and the
+    /// result are cut to 32 bits outside 64-bit mode (is_64_bit_hypercall).
     func vmcall() throws(Fault) {
-        vmExit(.vmcall, outcome: VMXTraceRecord.handledInKernel)
-        stats.hypercalls &+= 1
-        var nr = regs[0]
-        if !code64 { nr &= 0xFFFF_FFFF }
+        let longMode = code64
+        if let ret = hypercallCompletion {
+            // complete_hypercall_exit: userspace's ret goes to RAX; the VMCALL completes.
+            hypercallCompletion = nil
+            regs[0] = longMode ? ret : ret & 0xFFFF_FFFF
+            stats.hypercalls &+= 1
+            return
+        }
+        let cut: UInt64 = longMode ? ~0 : 0xFFFF_FFFF
+        let nr = regs[0] & cut
+        let a0 = regs[3] & cut, a1 = regs[1] & cut, a2 = regs[2] & cut
         var ret: Int64
         if cpl != 0 {
             ret = -1            // -KVM_EPERM
         } else {
+            // guest_pv_has: with KVM_CAP_ENFORCE_PV_FEATURE_CPUID, a PV hypercall needs its
+            // feature bit in CPUID 40000001H:EAX; otherwise every one is allowed.
+            func pvHas(_ bit: UInt32) -> Bool {
+                !enforcePVFeatureCPUID || cpuid.lookup(0x4000_0001, 0).0 & (1 << bit) != 0
+            }
             switch nr {
-            case 1: ret = 0     // KVM_HC_VAPIC_POLL_IRQ
-            case 5: ret = 0     // KVM_HC_KICK_CPU
-            case 11: ret = 0    // KVM_HC_SCHED_YIELD
+            case 1: ret = 0                                 // KVM_HC_VAPIC_POLL_IRQ
+            case 5: ret = pvHas(9) ? 0 : -1000              // KVM_HC_KICK_CPU (KVM_FEATURE_PV_UNHALT)
+            case 11: ret = pvHas(13) ? 0 : -1000            // KVM_HC_SCHED_YIELD (KVM_FEATURE_PV_SCHED_YIELD)
+            case 12:                                        // KVM_HC_MAP_GPA_RANGE
+                if vmControls.hypercallExitMask & (1 << 12) == 0 {
+                    ret = -1000                             // -KVM_ENOSYS
+                } else if a0 & 0xFFF != 0 || a1 == 0 || (a0 >> 12) &+ a1 <= (a0 >> 12) {
+                    ret = -22                               // -KVM_EINVAL
+                } else {
+                    vmExit(.vmcall, outcome: "KVM_EXIT_HYPERCALL")
+                    throw requestExit(.hypercall(nr: 12, args: [a0, a1, a2, 0, 0, 0], longMode: longMode))
+                }
             default: ret = -1000  // -KVM_ENOSYS
             }
         }
-        regs[0] = code64 ? UInt64(bitPattern: ret) : UInt64(UInt32(truncatingIfNeeded: ret))
+        vmExit(.vmcall, outcome: VMXTraceRecord.handledInKernel)
+        stats.hypercalls &+= 1
+        regs[0] = UInt64(bitPattern: ret) & cut
     }
 
     // MARK: MOV CR / DR
@@ -318,25 +345,64 @@ extension CPU {
 
     static let passThroughMSRs: Set<UInt32> = [0xC000_0100, 0xC000_0101, 0xC000_0102, 0x174, 0x175, 0x176]
 
+    /// RDMSR: kvm_emulate_rdmsr (x86.c). The MSR filter comes first (a filtered MSR is
+    /// intercepted even where the MSR bitmap would pass it through); a read KVM cannot do
+    /// goes to userspace if KVM_CAP_X86_USER_SPACE_MSR asked for its reason, else #GP(0).
     func rdmsrInsn() throws(Fault) {
         if cpl != 0 { throw gp(0) }
         let idx = UInt32(truncatingIfNeeded: regs[1])
-        // FS/GS bases and SYSENTER MSRs, and TSC reads, are not intercepted (MSR bitmap).
-        if !CPU.passThroughMSRs.contains(idx) && idx != 0x10 {
-            vmExit(.rdmsr, outcome: VMXTraceRecord.handledInKernel)
+        if let answer = msrCompletion {
+            // complete_fast_rdmsr: userspace's data, or #GP if it set msr.error.
+            msrCompletion = nil
+            if answer.error { throw gp(0) }
+            setReg(0, 4, answer.data & 0xFFFF_FFFF); setReg(2, 4, answer.data >> 32)
+            return
         }
-        guard let v = readMSR(idx) else { throw gp(0) }
+        let allowed = vmControls.msrAllowed(idx, write: false)
+        var value: UInt64?
+        var reason = MSRExitReason.filter
+        if allowed {
+            msrUnsupported = false
+            value = readMSR(idx)
+            reason = msrUnsupported ? MSRExitReason.unknown : MSRExitReason.inval
+        }
+        let toUser = value == nil && vmControls.userSpaceMSRMask & reason != 0
+        // FS/GS bases and SYSENTER MSRs, and TSC reads, are not intercepted (MSR bitmap)
+        // unless the filter denies them (vmx_msr_filter_changed).
+        if !allowed || (!CPU.passThroughMSRs.contains(idx) && idx != 0x10) {
+            vmExit(.rdmsr, outcome: toUser ? "KVM_EXIT_X86_RDMSR" : VMXTraceRecord.handledInKernel)
+        }
+        if toUser { throw requestExit(.msr(write: false, index: idx, data: 0, reason: reason)) }
+        guard let v = value else { throw gp(0) }
         setReg(0, 4, v & 0xFFFF_FFFF); setReg(2, 4, v >> 32)
     }
 
+    /// WRMSR: kvm_emulate_wrmsr, with the same filter and userspace rules as RDMSR.
     func wrmsrInsn() throws(Fault) {
         if cpl != 0 { throw gp(0) }
         let idx = UInt32(truncatingIfNeeded: regs[1])
         let v = (regs[2] << 32) | (regs[0] & 0xFFFF_FFFF)
-        if !CPU.passThroughMSRs.contains(idx) {
-            vmExit(.wrmsr, outcome: VMXTraceRecord.handledInKernel)
+        if let answer = msrCompletion {
+            // complete_fast_msr_access: #GP if userspace set msr.error, else done.
+            msrCompletion = nil
+            if answer.error { throw gp(0) }
+            eventCheck = true
+            return
         }
-        if !writeMSR(idx, v) { throw gp(0) }
+        let allowed = vmControls.msrAllowed(idx, write: true)
+        var done = false
+        var reason = MSRExitReason.filter
+        if allowed {
+            msrUnsupported = false
+            done = writeMSR(idx, v)
+            reason = msrUnsupported ? MSRExitReason.unknown : MSRExitReason.inval
+        }
+        let toUser = !done && vmControls.userSpaceMSRMask & reason != 0
+        if !allowed || !CPU.passThroughMSRs.contains(idx) {
+            vmExit(.wrmsr, outcome: toUser ? "KVM_EXIT_X86_WRMSR" : VMXTraceRecord.handledInKernel)
+        }
+        if toUser { throw requestExit(.msr(write: true, index: idx, data: v, reason: reason)) }
+        if !done { throw gp(0) }
         eventCheck = true
     }
 
@@ -345,12 +411,15 @@ extension CPU {
         switch idx {
         case 0x10: return now &+ tscOffset
         case 0x1B: if let d = devices { return d.readMSR(idx, vcpu: vcpuIndex, now: now) }; return apicBase
-        case 0x17, 0x2A, 0x140: return 0          // PLATFORM_ID, EBL_CR_POWERON, MISC_FEATURES_ENABLES
+        case 0x17, 0x2A: return 0                 // PLATFORM_ID, EBL_CR_POWERON
+        case 0x140: return miscFeaturesEnables
         case 0x3A: return 0
         case 0x3B: return tscAdjust
         case 0x1FC: return powerCtl
         case 0x8B: return 0x1_0000_0000
-        case 0xCE: return 0
+        case 0xCE:
+            // MSR_PLATFORM_INFO: a guest read needs KVM_CAP_MSR_PLATFORM_INFO left on.
+            return hostInitiated || vmControls.guestCanReadPlatformInfo ? platformInfo : nil
         case 0xFE: return 0x508               // MTRRcap: 8 variable, fixed, WC
         case 0x174: return sysenterCS
         case 0x175: return sysenterESP
@@ -374,6 +443,9 @@ extension CPU {
         case 0x6E0 where devices == nil: return 0
         default:
             if let d = devices, let v = d.readMSR(idx, vcpu: vcpuIndex, now: now) { return v }
+            // kvm_get_msr_common's default: KVM_MSR_RET_UNSUPPORTED, except the x2APIC
+            // range, which KVM knows (kvm_x2apic_msr_read fails with 1).
+            if !(0x800...0x8FF).contains(idx) { msrUnsupported = true }
             return nil
         }
     }
@@ -407,7 +479,14 @@ extension CPU {
             }
             tscAdjust = v
         case 0x1FC: powerCtl = v
-        case 0x140: if v != 0 { return false }
+        case 0x140:
+            // MSR_MISC_FEATURES_ENABLES: only CPUID faulting, and only if PLATFORM_INFO offers it.
+            if v & ~1 != 0 || (v & 1 != 0 && platformInfo & 0x8000_0000 == 0) { return false }
+            miscFeaturesEnables = v
+        case 0xCE:
+            // MSR_PLATFORM_INFO: the host's write only; CPUID_FAULT cannot go while in use.
+            if !hostInitiated || (v & 0x8000_0000 == 0 && miscFeaturesEnables & 1 != 0) { return false }
+            platformInfo = v
         case 0x6E0 where devices == nil:
             break   // kvm_set_lapic_tscdeadline_msr: ignored without an in-kernel LAPIC
         case 0x174: sysenterCS = v & 0xFFFF
@@ -448,8 +527,12 @@ extension CPU {
             let intel = vendor.1 == 0x756E_6547 && vendor.3 == 0x4965_6E69 && vendor.2 == 0x6C65_746E
             if v >> 32 != 0 && intel { return false }
             tscAux = v & 0xFFFF_FFFF
-        default:
+        case 0x800...0x8FF, 0x6E0:
             if let d = devices { return d.writeMSR(idx, value: v, vcpu: vcpuIndex, now: now) }
+            return false
+        default:
+            // kvm_set_msr_common's default: KVM_MSR_RET_UNSUPPORTED.
+            msrUnsupported = true
             return false
         }
         return true
@@ -466,6 +549,9 @@ extension CPU {
 
     func cpuidInsn() throws(Fault) {
         vmExit(.cpuid, outcome: VMXTraceRecord.handledInKernel)
+        // kvm_emulate_cpuid: CPUID faulting (MSR_MISC_FEATURES_ENABLES bit 0) makes CPUID
+        // above CPL 0 a #GP(0).
+        if miscFeaturesEnables & 1 != 0 && cpl != 0 { throw gp(0) }
         let leaf = UInt32(truncatingIfNeeded: regs[0]), sub = UInt32(truncatingIfNeeded: regs[1])
         let (a, b0, c0, dd) = cpuid.lookup(leaf, sub)
         var d = dd, c = c0

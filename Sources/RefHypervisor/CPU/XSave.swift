@@ -7,11 +7,11 @@ extension CPU {
     /// reserved (Linux 6.1 x86.h __cr4_reserved_bits).
     var guestHasXSAVE: Bool { cpuid.lookup(1, 0).2 & (1 << 26) != 0 }
 
-    /// XCR0 bits the guest may enable: CPUID.(0DH,0) EDX:EAX (cpuid_get_supported_xcr0), and
-    /// x87 always (kvm_vcpu_reset).
+    /// XCR0 bits the guest may enable: CPUID.(0DH,0) EDX:EAX within what KVM supports
+    /// (cpuid_get_supported_xcr0), and x87 always (kvm_vcpu_reset).
     var guestSupportedXCR0: UInt64 {
         let d = cpuid.lookup(0xD, 0)
-        return (UInt64(d.3) << 32 | UInt64(d.0)) | 1
+        return ((UInt64(d.3) << 32 | UInt64(d.0)) & RefHypervisor.supportedXCR0) | 1
     }
 
     /// 0F 01 D0. #UD without CR4.OSXSAVE; #GP(0) for an XCR other than 0 (XCR1/XINUSE exists

@@ -25,6 +25,10 @@ final class IOAPIC {
     /// level given to KVM_IRQ_LINE is already the asserted state.
     var irr: UInt32 = 0
     var redirection: [UInt64] = Array(repeating: IOAPIC.masked, count: IOAPIC.pinCount)
+    /// KVM's RTC EOI tracking (ioapic.c rtc_status), used only with KVM_IRQ_LINE_STATUS:
+    /// the vCPUs that took the RTC pin's interrupt and have not EOI'd it yet.
+    static let rtcPin = 8
+    var rtcPendingEOI: Set<Int> = []
 
     init(router: InterruptRouter) { self.router = router }
 
@@ -32,33 +36,59 @@ final class IOAPIC {
 
     /// A change on input pin `pin`. Edge pins latch on 0->1; level pins deliver while high
     /// unless Remote IRR says the previous one was not yet EOI'd (82093AA 3.2.4).
-    func setPin(_ pin: Int, level: Bool) {
-        guard pin >= 0 && pin < IOAPIC.pinCount else { return }
+    /// ioapic_set_irq. Returns KVM's status: 1 for a deasserted line, 0 coalesced (an edge
+    /// already pending; the RTC pin while a vCPU owes its EOI, with `lineStatus`), -1 masked
+    /// or held by Remote IRR, else the number of LAPICs that took it.
+    @discardableResult
+    func setPin(_ pin: Int, level: Bool, lineStatus: Bool = false) -> Int {
+        guard pin >= 0 && pin < IOAPIC.pinCount else { return -1 }
         let bit = UInt32(1) << UInt32(pin)
-        if !level { irr &= ~bit; return }
+        if !level { irr &= ~bit; return 1 }
+        // rtc_irq_check_coalesced: checked before IRR changes.
+        if pin == IOAPIC.rtcPin && lineStatus && !rtcPendingEOI.isEmpty { return 0 }
         let old = irr
         irr |= bit
-        if !isLevel(pin) && old & bit != 0 { return }   // edge: no new rising edge
-        service(pin)
+        if !isLevel(pin) && old & bit != 0 { return 0 }   // edge: no new rising edge
+        return service(pin, lineStatus: lineStatus)
     }
 
-    /// Send the pin's interrupt message if unmasked and, for level pins, Remote IRR clear.
-    private func service(_ pin: Int) {
+    /// Send the pin's interrupt message if unmasked and, for level pins, Remote IRR clear
+    /// (ioapic_service); the delivery result, or -1 if nothing was sent.
+    @discardableResult
+    private func service(_ pin: Int, lineStatus: Bool = false) -> Int {
         let e = redirection[pin]
-        if e & IOAPIC.masked != 0 { return }
+        if e & IOAPIC.masked != 0 { return -1 }
         let level = e & IOAPIC.levelTrigger != 0
-        if level && e & IOAPIC.remoteIRR != 0 { return }
+        if level && e & IOAPIC.remoteIRR != 0 { return -1 }
         let r = router.deliver(vector: UInt8(truncatingIfNeeded: e),
                        mode: UInt32((e >> 8) & 7),
                        logical: e & (1 << 11) != 0,
                        dest: UInt32(truncatingIfNeeded: e >> 56),
                        level: true, levelTriggered: level, shorthand: 0, source: nil,
                        lowestHint: false)
+        // The RTC pin delivered with line status records who must EOI it (dest_map).
+        if pin == IOAPIC.rtcPin && lineStatus { rtcPendingEOI = Set(router.lastAccepted) }
         // Remote IRR is set once a LAPIC takes a level interrupt (82093AA 3.2.4): KVM's
         // ioapic_service sets it only when the delivery returned non-zero, so not when the
         // target refused (software-disabled) or no LAPIC has the destination (0 from
         // kvm_irq_delivery_to_apic_fast).
         if level && r != 0 { redirection[pin] |= IOAPIC.remoteIRR }
+        return r
+    }
+
+    /// rtc_irq_eoi: an EOI of the RTC pin's vector by a vCPU that took it.
+    func rtcEOI(vector: UInt8, vcpu: Int) {
+        if !rtcPendingEOI.isEmpty && UInt8(truncatingIfNeeded: redirection[IOAPIC.rtcPin]) == vector {
+            rtcPendingEOI.remove(vcpu)
+        }
+    }
+
+    /// kvm_rtc_eoi_tracking_restore_all: after the RTC entry or the whole IOAPIC is set, the
+    /// vCPUs owing an EOI are those the entry targets with its vector in IRR or ISR.
+    func rtcRestore() {
+        let e = redirection[IOAPIC.rtcPin]
+        rtcPendingEOI = router.lapicsHolding(vector: UInt8(truncatingIfNeeded: e), logical: e & (1 << 11) != 0,
+                                             dest: UInt32(truncatingIfNeeded: e >> 56))
     }
 
     /// EOI for `vector` from a LAPIC (or the EOI register). Level entries with that vector get
@@ -111,6 +141,7 @@ final class IOAPIC {
             // Switching to edge drops a stale Remote IRR (Linux relies on this).
             if e & IOAPIC.levelTrigger == 0 { e &= ~IOAPIC.remoteIRR }
             redirection[index] = e
+            if index == IOAPIC.rtcPin { rtcRestore() }
             if (old ^ e) & IOAPIC.masked != 0 {
                 router.ioapicMaskChanged(pin: index, masked: e & IOAPIC.masked != 0)
             }
@@ -174,6 +205,8 @@ extension IOAPIC {
         base = s.baseAddress; ioregsel = s.ioregsel; id = s.id
         for i in 0..<IOAPIC.pinCount { redirection[i] = i < s.redirection.count ? s.redirection[i] : IOAPIC.masked }
         irr = 0
-        for pin in 0..<IOAPIC.pinCount where s.irr & (1 << UInt32(pin)) != 0 { setPin(pin, level: true) }
+        rtcRestore()
+        // kvm_ioapic_inject_all asserts with line_status.
+        for pin in 0..<IOAPIC.pinCount where s.irr & (1 << UInt32(pin)) != 0 { setPin(pin, level: true, lineStatus: true) }
     }
 }

@@ -41,6 +41,13 @@ final class IRQChip {
         return true
     }
 
+    /// KVM_IRQ_LINE_STATUS: kvm_set_irq with line_status; -1 for a GSI without routes.
+    func setIRQLineStatus(gsi: UInt32, level: Bool, now: UInt64) -> Int {
+        guard gsi < UInt32(IOAPIC.pinCount) else { return -1 }
+        advance(to: now)
+        return router.setGSI(Int(gsi), level: level, fromPIT: false, lineStatus: true)
+    }
+
     /// kvm_set_msi: -1 when no LAPIC matched, else how many accepted.
     @discardableResult
     func signalMSI(address: UInt64, data: UInt32, now: UInt64) -> Int {

@@ -29,15 +29,21 @@ final class InterruptRouter {
 
     @inline(__always) var ioapicPinForGSI0: Int { gsi0ToIOAPICPin2 ? 2 : 0 }
 
-    func setGSI(_ gsi: Int, level: Bool, fromPIT: Bool) {
+    /// kvm_set_irq over the GSI's routes (the 8259 for GSI 0-15, the IOAPIC pin): the sum
+    /// of the routes' non-negative statuses, or -1 if none accepted (or the GSI has none).
+    @discardableResult
+    func setGSI(_ gsi: Int, level: Bool, fromPIT: Bool, lineStatus: Bool = false) -> Int {
         if fromPIT { pitLevel = level } else {
             let bit = UInt32(1) << UInt32(gsi)
             if level { userLevels |= bit } else { userLevels &= ~bit }
         }
         let line = userLevels & (1 << UInt32(gsi)) != 0 || (gsi == 0 && pitLevel)
-        if gsi0ToIOAPICPin2 && gsi == 2 { return }    // that routing table has no GSI 2
-        if gsi < 16 { pic.setIRQ(gsi, level: line) }
-        ioapic.setPin(gsi == 0 ? ioapicPinForGSI0 : gsi, level: line)
+        if gsi0ToIOAPICPin2 && gsi == 2 { return -1 }    // that routing table has no GSI 2
+        var status = -1
+        func add(_ r: Int) { if r >= 0 { status = r + max(status, 0) } }
+        add(ioapic.setPin(gsi == 0 ? ioapicPinForGSI0 : gsi, level: line, lineStatus: lineStatus))
+        if gsi < 16 { add(pic.setIRQ(gsi, level: line)) }
+        return status
     }
 
     // MARK: - APIC bus
@@ -95,12 +101,28 @@ final class InterruptRouter {
             return 0
         }
         var accepted = 0
+        lastAccepted.removeAll(keepingCapacity: true)
         for t in lapics where matches(t, source: source, shorthand: shorthand, dest: dest, logical: logical) {
             if t.accept(mode: mode, vector: vector, level: level, levelTriggered: levelTriggered) {
                 accepted += 1
+                lastAccepted.append(t.vcpuIndex)
             }
         }
         return accepted
+    }
+
+    /// The vCPUs whose LAPIC took the last fixed-mode message `deliver` sent (the IOAPIC's
+    /// RTC EOI tracking reads it).
+    private(set) var lastAccepted: [Int] = []
+
+    /// The LAPICs an IOAPIC message to `dest` reaches that hold `vector` in IRR or ISR.
+    func lapicsHolding(vector: UInt8, logical: Bool, dest: UInt32) -> Set<Int> {
+        var out: Set<Int> = []
+        for t in lapics where matches(t, source: nil, shorthand: 0, dest: dest, logical: logical)
+            && (t.irr.test(vector) || t.isr.test(vector)) {
+            out.insert(t.vcpuIndex)
+        }
+        return out
     }
 
     /// ICR send (SDM 11.6.1). xAPIC destination is ICR[63:56], x2APIC ICR[63:32].
@@ -130,7 +152,8 @@ final class InterruptRouter {
 
     /// LAPIC EOI: level-triggered vectors clear Remote IRR in the IOAPIC (SDM 11.8.5); KVM
     /// also tells the PIT when the EOI'd vector is the one on GSI 0's pin.
-    func lapicEOI(vector: UInt8, levelTriggered: Bool) {
+    func lapicEOI(vector: UInt8, levelTriggered: Bool, from vcpu: Int) {
+        ioapic.rtcEOI(vector: vector, vcpu: vcpu)
         let pins = ioapic.eoi(vector: vector, levelTriggered: levelTriggered)
         if pins & (1 << UInt32(ioapicPinForGSI0)) != 0 { pitAcked() }
     }

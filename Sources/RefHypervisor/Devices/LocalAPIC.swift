@@ -253,7 +253,7 @@ final class LocalAPIC {
     func eoi() {
         guard let v = isr.highest() else { return }
         isr.clear(v)
-        router.lapicEOI(vector: v, levelTriggered: tmr.test(v))
+        router.lapicEOI(vector: v, levelTriggered: tmr.test(v), from: vcpuIndex)
     }
 
     func setTPR(_ value: UInt32) { tpr = value & 0xFF }

@@ -51,17 +51,21 @@ struct PIC8259Controller {
         return p < priority(of: inService) ? (p + Int(priorityAdd)) & 7 : nil
     }
 
-    /// Drive input `irq`. Level lines follow the input; edge lines latch on 0->1.
-    mutating func setInput(_ irq: Int, level: Bool) {
+    /// Drive input `irq`. Level lines follow the input; edge lines latch on 0->1. Returns
+    /// KVM's pic_set_irq1 status: -1 masked, 0 coalesced (already in IRR), else 1.
+    @discardableResult
+    mutating func setInput(_ irq: Int, level: Bool) -> Int {
         let bit = UInt8(1) << UInt8(irq)
+        var status = 1
         if elcr & bit != 0 {
-            if level { irr |= bit; lastLevel |= bit } else { irr &= ~bit; lastLevel &= ~bit }
+            if level { status = irr & bit == 0 ? 1 : 0; irr |= bit; lastLevel |= bit } else { irr &= ~bit; lastLevel &= ~bit }
         } else if level {
-            if lastLevel & bit == 0 { irr |= bit }
+            if lastLevel & bit == 0 { status = irr & bit == 0 ? 1 : 0; irr |= bit }
             lastLevel |= bit
         } else {
             lastLevel &= ~bit
         }
+        return imr & bit != 0 ? -1 : status
     }
 
     /// INTA: set ISR (unless auto-EOI), clear IRR for edge lines (level stays while asserted).
@@ -115,9 +119,12 @@ final class PIC8259 {
     }
 
     /// Input line 0-15 (IRQ8-15 on the slave).
-    func setIRQ(_ irq: Int, level: Bool) {
-        if irq < 8 { master.setInput(irq, level: level) } else { slave.setInput(irq - 8, level: level) }
+    /// kvm_pic_set_irq: the line's new level; returns pic_set_irq1's status.
+    @discardableResult
+    func setIRQ(_ irq: Int, level: Bool) -> Int {
+        let status = irq < 8 ? master.setInput(irq, level: level) : slave.setInput(irq - 8, level: level)
         update()
+        return status
     }
 
     /// The vector INTA would return now, without side effects.

@@ -32,6 +32,20 @@ final class GuestPhysicalMemory {
     var populated: Set<UInt64> = []
     /// Backing allocations: host address range -> pointer.
     var allocations: [GuestMemory] = []
+    /// KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 (kvm->manual_dirty_log_protect): bit 0 makes
+    /// KVM_GET_DIRTY_LOG leave the bits (KVM_CLEAR_DIRTY_LOG clears them), bit 1
+    /// (KVM_DIRTY_LOG_INITIALLY_SET) starts a new bitmap with every page set.
+    var manualDirtyLogProtect: UInt64 = 0
+
+    /// kvm_prepare_memory_region: a new dirty bitmap, all set with KVM_DIRTY_LOG_INITIALLY_SET.
+    private func newDirtyBitmap(bytes: UInt64) -> [UInt64] {
+        let pages = Int(bytes >> 12)
+        var b = [UInt64](repeating: 0, count: (pages + 63) / 64)
+        if manualDirtyLogProtect & 2 != 0 {
+            for p in 0..<pages { b[p >> 6] |= 1 << UInt64(p & 63) }
+        }
+        return b
+    }
 
     /// KVM_SET_USER_MEMORY_REGION with __kvm_set_memory_region's checks, in its order.
     func setRegion(_ r: MemoryRegion) throws(KVMError) {
@@ -72,8 +86,7 @@ final class GuestPhysicalMemory {
             else if r.flags != old.flags {
                 // KVM_MR_FLAGS_ONLY: a new (empty) dirty bitmap when logging is switched on.
                 slots[i].flags = r.flags
-                slots[i].dirty = r.flags.contains(.logDirtyPages)
-                    ? (old.dirty ?? Array(repeating: 0, count: Int((r.memorySize >> 12 + 63) / 64))) : nil
+                slots[i].dirty = r.flags.contains(.logDirtyPages) ? (old.dirty ?? newDirtyBitmap(bytes: r.memorySize)) : nil
                 changed()
                 return
             } else { return }
@@ -91,7 +104,7 @@ final class GuestPhysicalMemory {
             // kvm_prepare_memory_region: logging in both old and new reuses the old bitmap
             // (a KVM_MR_MOVE keeps the bits of writes made before it); otherwise a new one.
             let old = move ? oldIndex.flatMap { slots[$0].dirty } : nil
-            s.dirty = old ?? Array(repeating: 0, count: Int((r.memorySize >> 12 + 63) / 64))
+            s.dirty = old ?? newDirtyBitmap(bytes: r.memorySize)
         }
         if move, let i = oldIndex { slots.remove(at: i); populated.removeAll(keepingCapacity: true) }
         slots.append(s)
@@ -131,10 +144,41 @@ final class GuestPhysicalMemory {
         guard let i = slots.firstIndex(where: { $0.id == slot }), let bits = slots[i].dirty else {
             throw KVMError(errno: Errno.ENOENT, operation: op)
         }
+        // kvm_get_dirty_log_protect: with manual protection the bitmap is only copied.
+        if manualDirtyLogProtect & 1 != 0 { return bits }
         slots[i].dirty = Array(repeating: 0, count: bits.count)
         // KVM write-protects the pages again, so later writes are logged again.
         generation &+= 1
         return bits
+    }
+
+    /// KVM_CLEAR_DIRTY_LOG with kvm_clear_dirty_log_protect's checks, in its order.
+    func clearDirtyLog(slot: UInt32, firstPage: UInt64, numPages: UInt32, bitmap: [UInt64]) throws(KVMError) {
+        let op = "KVM_CLEAR_DIRTY_LOG"
+        if (slot >> 16) >= Self.addressSpaces || (slot & 0xFFFF) >= Self.userMemSlots {
+            throw KVMError(errno: Errno.EINVAL, operation: op)
+        }
+        if firstPage & 63 != 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        guard let i = slots.firstIndex(where: { $0.id == slot }), slots[i].dirty != nil else {
+            throw KVMError(errno: Errno.ENOENT, operation: op)
+        }
+        let npages = slots[i].size >> 12, n = UInt64(numPages)
+        // The range must lie in the slot and be whole 64-page words unless it reaches the end.
+        if firstPage > npages || n > npages - firstPage || (n < npages - firstPage && n & 63 != 0) {
+            throw KVMError(errno: Errno.EINVAL, operation: op)
+        }
+        var cleared = false
+        let words = Int((n + 63) / 64), first = Int(firstPage / 64)
+        for w in 0..<words {
+            let mask = w < bitmap.count ? bitmap[w] : 0
+            let had = slots[i].dirty![first + w]
+            // Bits past the slot's end are never set in the slot's bitmap, so clearing
+            // them changes nothing (the comment in kvm_clear_dirty_log_protect).
+            if had & mask != 0 { cleared = true }
+            slots[i].dirty![first + w] = had & ~mask
+        }
+        // kvm_arch_mmu_enable_log_dirty_pt_masked: the cleared pages are write-protected again.
+        if cleared { generation &+= 1 }
     }
 
     // MARK: translation

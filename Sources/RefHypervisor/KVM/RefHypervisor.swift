@@ -54,6 +54,7 @@ public final class RefHypervisor: Hypervisor {
         0x10, 0x277, 0xC000_0103,               // TSC, PAT, TSC_AUX
         0x3B, 0x6E0, 0x1A0, 0x17A,              // TSC_ADJUST, TSC_DEADLINE, MISC_ENABLE, MCG_STATUS
         0x140, 0x1FC, 0x8B,                     // MISC_FEATURES_ENABLES, POWER_CTL, UCODE_REV
+        0xCE,                                   // PLATFORM_INFO
     ]
 
     /// kvm_arch_dev_ioctl(KVM_GET_MSR_INDEX_LIST): E2BIG (with the count written back) when
@@ -111,9 +112,27 @@ public final class RefHypervisor: Hypervisor {
 
     public func mceCapSupported() throws(KVMError) -> UInt64 { Self.supportedMCECap }
 
+    /// kvm_caps.supported_xcr0: the engine models XCR0 for every component KVM supports
+    /// (KVM_SUPPORTED_XCR0: x87, SSE, AVX, MPX, AVX-512, PKRU, AMX), as a host with all of
+    /// them; a guest's XCR0 is limited to these whatever its CPUID claims
+    /// (cpuid_get_supported_xcr0 masks with it). Its own CPUID offers no XSAVE, so a guest
+    /// gets any of them only from a table its VMM wrote.
+    static let supportedXCR0: UInt64 = 0x602FF
+
+    /// kvm_x86_dev_has_attr: group 0, attribute KVM_X86_XCOMP_GUEST_SUPP (0); ENXIO otherwise.
+    public func hasDeviceAttribute(_ attribute: DeviceAttribute) throws(KVMError) {
+        if attribute.group != 0 || attribute.attribute != 0 { throw KVMError(errno: Errno.ENXIO, operation: "KVM_HAS_DEVICE_ATTR") }
+    }
+
+    /// kvm_x86_dev_get_attr: KVM_X86_XCOMP_GUEST_SUPP is kvm_caps.supported_xcr0.
+    public func deviceAttribute(_ attribute: DeviceAttribute) throws(KVMError) -> UInt64 {
+        if attribute.group != 0 || attribute.attribute != 0 { throw KVMError(errno: Errno.ENXIO, operation: "KVM_GET_DEVICE_ATTR") }
+        return Self.supportedXCR0
+    }
+
     /// KVM_CHECK_EXTENSION values of a VMX KVM (Linux 6.1) for what this engine implements,
-    /// and 0 for what it does not (KVM_IRQ_LINE_STATUS, GSI routing, irqfd and ioeventfd are
-    /// not implemented yet: KVM_CAP_IRQ_INJECT_STATUS, IRQ_ROUTING, IRQFD, IOEVENTFD are 0).
+    /// and 0 for what it does not (GSI routing, irqfd and ioeventfd are not implemented yet:
+    /// KVM_CAP_IRQ_ROUTING, IRQFD, IOEVENTFD are 0; nor SMM, dirty rings, coalesced MMIO).
     static func capability(_ c: Capability) -> Int32 {
         switch c {
         case .setGuestDebug, .irqchip, .hlt, .userMemory, .setTssAddr, .extCpuid, .pit, .nopIoDelay, .syncMmu,
@@ -121,8 +140,13 @@ public final class RefHypervisor: Hypervisor {
              .vcpuEvents, .internalErrorData, .readonlyMem, .signalMsi, .immediateExit,
              .tscDeadlineTimer, .checkExtensionVm, .binaryStatsFd, .setBootCpuId, .pitState2,
              .getTscKhz, .mpState, .debugregs, .xcrs, .setIdentityMapAddr, .sregs2,
-             .reinjectControl, .kvmclockCtrl, .getMsrFeatures, .extEmulCpuid:
+             .reinjectControl, .kvmclockCtrl, .getMsrFeatures, .extEmulCpuid,
+             .enableCap, .enableCapVm, .x86UserSpaceMsr, .x86MsrFilter, .enforcePvFeatureCpuid, .msrPlatformInfo,
+             .haltPoll, .irqInjectStatus, .pmuEventFilter, .vcpuAttributes, .sysAttributes:
             return 1
+        // KVM_EXIT_HYPERCALL_VALID_MASK; KVM_DIRTY_LOG_MANUAL_CAPS (x86 kvm_host.h).
+        case .exitHypercall: return Int32(RefVM.hypercallExitValidMask)
+        case .manualDirtyLogProtect2: return 3
         // kvm_vm_ioctl_check_extension: KVM_CAP_MCE is KVM_MAX_MCE_BANKS, KVM_CAP_ADJUST_CLOCK
         // the flags KVM_SET_CLOCK takes (KVM_CLOCK_VALID_FLAGS).
         case .mce: return 32

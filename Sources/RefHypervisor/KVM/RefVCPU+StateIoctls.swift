@@ -7,7 +7,7 @@ extension RefVCPU {
     /// The engine's TSC: 1 GHz (1 tick per virtual ns; RefHypervisor.swift).
     static let tscKHz: UInt32 = 1_000_000
 
-    private func checkOpen(_ op: String) throws(KVMError) {
+    func checkOpen(_ op: String) throws(KVMError) {
         if closed { throw KVMError(errno: Errno.EBADF, operation: op) }
     }
 

@@ -51,6 +51,7 @@ public final class RefVCPU: VirtualCPU {
         vmClock = vm.virtualClock
         cpu = CPU(memory: vm.memory, cpuid: CPUIDModel())
         cpu.vcpuIndex = index
+        cpu.vmControls = vm.controls
         cpu.devices = vm.chip
         // The VM's injected faults are fixed at its creation: set once, not per KVM_RUN.
         cpu.flipCarryAfterADC = vm.injectedFaults.contains(.flipCarryAfterADC)
@@ -122,7 +123,7 @@ public final class RefVCPU: VirtualCPU {
         var remaining = budget.instructions
         var clock = WallClockBound(budget.wallClockNanoseconds)
         // complete_userspace_io: re-execute the instruction that exited, with the data.
-        if cpu.ioResume || !cpu.completionData.isEmpty {
+        if cpu.ioResume || !cpu.completionData.isEmpty || cpu.msrCompletion != nil || cpu.hypercallCompletion != nil {
             if linearRIP == resumeRIP {
                 cpu.completionPos = 0
                 let (n, e) = try batch(1)
@@ -134,6 +135,8 @@ public final class RefVCPU: VirtualCPU {
             cpu.ioResume = false
             cpu.completionData = []
             cpu.ioData = []
+            cpu.msrCompletion = nil
+            cpu.hypercallCompletion = nil
         }
         if immediateExit { return .intr }
         if let chip {
@@ -353,6 +356,18 @@ public final class RefVCPU: VirtualCPU {
                 c.rip = c.instStart
                 c.vmExit(.exceptionOrNMI, vector: Vec.bp, outcome: "KVM_EXIT_DEBUG")
                 return .debug(exception: 3, pc: linearRIP, dr6: c.dr[6], dr7: c.dr[7])
+            case .msr(let write, let index, let data, let reason):
+                // kvm_msr_user_space: msr.error = 0 and msr.data as exited (0 for a read)
+                // stand unless userspace changes them (completeMSR).
+                c.rip = c.instStart
+                c.msrCompletion = (false, write ? data : 0)
+                resumeRIP = linearRIP
+                return write ? .wrmsr(index: index, data: data, reason: reason) : .rdmsr(index: index, reason: reason)
+            case .hypercall(let nr, let args, let longMode):
+                c.rip = c.instStart
+                c.hypercallCompletion = 0
+                resumeRIP = linearRIP
+                return .hypercall(nr: nr, args: args, ret: 0, longMode: longMode)
             case .none:
                 c.rip = c.instStart
                 return nil

@@ -13,6 +13,14 @@ public final class RefVM: VirtualMachine {
     let virtualClock = VMClock()
     /// KVM_SET_BOOT_CPU_ID (kvm->arch.bsp_vcpu_id): the vCPU id that is the BSP.
     var bootCPUID: UInt32 = 0
+    /// KVM_ENABLE_CAP and KVM_X86_SET_MSR_FILTER state the vCPUs consult (RefVM+Controls.swift).
+    let controls = VMControls()
+    /// kvm->max_halt_poll_ns as KVM_CAP_HALT_POLL set it (kept; the engine never polls).
+    var maxHaltPollNs: UInt32 = 0
+    /// kvm->arch.max_vcpu_ids: 0 until KVM_CAP_MAX_VCPU_ID or the first KVM_CREATE_VCPU.
+    var maxVCPUIDs: UInt64 = 0
+    /// KVM_SET_PMU_EVENT_FILTER's last filter, events sorted as KVM keeps them.
+    var pmuEventFilter: PMUEventFilter?
 
     init(injectedFaults: Set<InjectedFault> = []) { self.injectedFaults = injectedFaults }
 
@@ -40,7 +48,10 @@ public final class RefVM: VirtualMachine {
         let op = "KVM_CREATE_VCPU"
         // kvm_vm_ioctl_create_vcpu: id >= KVM_MAX_VCPU_IDS (4096 = 1024 * KVM_VCPU_ID_RATIO)
         // -> EINVAL, online >= KVM_MAX_VCPUS (1024) -> EINVAL, duplicate id -> EEXIST.
-        if id >= 4096 || vcpus.count >= 1024 { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        if UInt64(id) >= Self.maximumVCPUIDs || vcpus.count >= 1024 { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        // kvm_arch_vcpu_precreate: the first creation fixes max_vcpu_ids (KVM_CAP_MAX_VCPU_ID).
+        if maxVCPUIDs == 0 { maxVCPUIDs = Self.maximumVCPUIDs }
+        if UInt64(id) >= maxVCPUIDs { throw KVMError(errno: Errno.EINVAL, operation: op) }
         if vcpus.contains(where: { $0.id == id }) { throw KVMError(errno: Errno.EEXIST, operation: op) }
         if let chip, vcpus.count >= chip.router.lapics.count {
             chip.router.lapics.append(LocalAPIC(vcpuIndex: vcpus.count, router: chip.router))

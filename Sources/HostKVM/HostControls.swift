@@ -1,0 +1,127 @@
+import CKVM
+import KVMABI
+
+// KVM_ENABLE_CAP, the MSR filter, KVM_CLEAR_DIRTY_LOG, KVM_IRQ_LINE_STATUS, the PMU event
+// filter, device attributes and the completion of MSR and hypercall exits, over /dev/kvm.
+
+/// struct kvm_device_attr for `a`, with `addr` pointing at `value`, handed to `body`.
+private func withDeviceAttr(_ a: DeviceAttribute, _ value: inout UInt64,
+                            _ body: (UnsafePointer<kvm_device_attr>) -> Int32) -> Int32 {
+    withUnsafeMutablePointer(to: &value) { v in
+        var attr = kvm_device_attr()
+        attr.flags = a.flags
+        attr.group = a.group
+        attr.attr = a.attribute
+        attr.addr = UInt64(UInt(bitPattern: v))
+        return body(&attr)
+    }
+}
+
+private func hasAttribute(_ fd: Int32, _ a: DeviceAttribute) throws(KVMError) {
+    var v: UInt64 = 0
+    try check(withDeviceAttr(a, &v) { ckvm_has_device_attr(fd, $0) }, "KVM_HAS_DEVICE_ATTR")
+}
+
+private func getAttribute(_ fd: Int32, _ a: DeviceAttribute) throws(KVMError) -> UInt64 {
+    var v: UInt64 = 0
+    try check(withDeviceAttr(a, &v) { ckvm_get_device_attr(fd, $0) }, "KVM_GET_DEVICE_ATTR")
+    return v
+}
+
+private func enable(_ fd: Int32, _ cap: EnableCap) throws(KVMError) {
+    var c = kvm_enable_cap()
+    c.cap = UInt32(bitPattern: cap.capability.rawValue)
+    c.flags = cap.flags
+    c.args = (cap.args[0], cap.args[1], cap.args[2], cap.args[3])
+    try check(ckvm_enable_cap(fd, &c), "KVM_ENABLE_CAP")
+}
+
+extension HostHypervisor {
+    public func hasDeviceAttribute(_ attribute: DeviceAttribute) throws(KVMError) { try hasAttribute(fd, attribute) }
+    public func deviceAttribute(_ attribute: DeviceAttribute) throws(KVMError) -> UInt64 { try getAttribute(fd, attribute) }
+}
+
+extension HostVM {
+    public func enableCap(_ cap: EnableCap) throws(KVMError) { try enable(fd, cap) }
+
+    public func setMSRFilter(_ filter: MSRFilter) throws(KVMError) {
+        // More ranges than struct kvm_msr_filter holds cannot be expressed: the caller's error.
+        guard filter.ranges.count <= MSRFilter.maximumRanges else {
+            throw KVMError(errno: Errno.EINVAL, operation: "KVM_X86_SET_MSR_FILTER (more than 16 ranges)")
+        }
+        // The bitmaps must outlive the ioctl: one buffer each, as long as KVM reads for the
+        // sizes it accepts (it refuses a larger one before reading it).
+        let bitmaps = filter.ranges.map { $0.kernelBitmap + [0] }
+        var r: Int32 = 0
+        var f = kvm_msr_filter()
+        f.flags = filter.flags
+        var pointers: [UnsafeMutablePointer<UInt8>] = []
+        defer { pointers.forEach { $0.deallocate() } }
+        for b in bitmaps {
+            let p = UnsafeMutablePointer<UInt8>.allocate(capacity: b.count)
+            p.initialize(from: b, count: b.count)
+            pointers.append(p)
+        }
+        withUnsafeMutableBytes(of: &f.ranges) { raw in
+            let ranges = raw.bindMemory(to: kvm_msr_filter_range.self)
+            for (i, range) in filter.ranges.enumerated() {
+                ranges[i].flags = range.flags
+                ranges[i].base = range.base
+                ranges[i].nmsrs = range.nmsrs
+                ranges[i].bitmap = pointers[i]
+            }
+        }
+        r = ckvm_set_msr_filter(fd, &f)
+        try check(r, "KVM_X86_SET_MSR_FILTER")
+    }
+
+    public func clearDirtyLog(slot: UInt32, firstPage: UInt64, numPages: UInt32, bitmap: [UInt64]) throws(KVMError) {
+        // KVM reads ALIGN(num_pages, 64) / 8 bytes: pad the caller's words to that.
+        let words = Int((UInt64(numPages) + 63) / 64)
+        var b = bitmap + [UInt64](repeating: 0, count: max(0, words - bitmap.count))
+        let r = b.withUnsafeMutableBytes { buf -> Int32 in
+            var log = kvm_clear_dirty_log()
+            log.slot = slot
+            log.num_pages = numPages
+            log.first_page = firstPage
+            log.dirty_bitmap = buf.baseAddress
+            return ckvm_clear_dirty_log(fd, &log)
+        }
+        try check(r, "KVM_CLEAR_DIRTY_LOG")
+    }
+
+    public func irqLineStatus(_ gsi: UInt32, level: Bool) throws(KVMError) -> Int32 {
+        var l = kvm_irq_level()
+        l.irq = gsi
+        l.level = level ? 1 : 0
+        try check(ckvm_irq_line_status(fd, &l), "KVM_IRQ_LINE_STATUS")
+        return l.status
+    }
+
+    public func setPMUEventFilter(_ filter: PMUEventFilter) throws(KVMError) {
+        let r = filter.events.withUnsafeBufferPointer { e in
+            ckvm_set_pmu_event_filter(fd, filter.action, filter.fixedCounterBitmap, filter.flags,
+                                      UInt32(clamping: filter.events.count), e.baseAddress)
+        }
+        try check(r, "KVM_SET_PMU_EVENT_FILTER")
+    }
+}
+
+extension HostVCPU {
+    public func enableCap(_ cap: EnableCap) throws(KVMError) { try enable(fd, cap) }
+    public func hasDeviceAttribute(_ attribute: DeviceAttribute) throws(KVMError) { try hasAttribute(fd, attribute) }
+    public func deviceAttribute(_ attribute: DeviceAttribute) throws(KVMError) -> UInt64 { try getAttribute(fd, attribute) }
+    public func setDeviceAttribute(_ attribute: DeviceAttribute, value: UInt64) throws(KVMError) {
+        var v = value
+        try check(withDeviceAttr(attribute, &v) { ckvm_set_device_attr(fd, $0) }, "KVM_SET_DEVICE_ATTR")
+    }
+
+    public func completeMSR(error: Bool, data: UInt64) {
+        run.pointee.msr.error = error ? 1 : 0
+        run.pointee.msr.data = data
+    }
+
+    public func completeHypercall(ret: UInt64) {
+        run.pointee.hypercall.ret = ret
+    }
+}

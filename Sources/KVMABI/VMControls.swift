@@ -1,0 +1,94 @@
+// Arguments of the ioctls that switch KVM behaviour on or configure it rather than carry
+// guest state: KVM_ENABLE_CAP, KVM_X86_SET_MSR_FILTER, KVM_CLEAR_DIRTY_LOG,
+// KVM_SET_PMU_EVENT_FILTER and the device attributes (linux/kvm.h, 6.1 uapi).
+
+/// `struct kvm_enable_cap` (KVM_ENABLE_CAP on the VM or the vCPU fd). `flags` must be 0.
+public struct EnableCap: Equatable, Sendable {
+    public var capability: Capability
+    public var flags: UInt32
+    /// Four 64-bit arguments; missing ones are 0.
+    public var args: [UInt64]
+    public init(_ capability: Capability, flags: UInt32 = 0, args: [UInt64] = []) {
+        self.capability = capability; self.flags = flags
+        self.args = Array((args + [0, 0, 0, 0]).prefix(4))
+    }
+}
+
+/// KVM_CAP_X86_USER_SPACE_MSR's argument bits and `kvm_run.msr.reason`: why an MSR access
+/// went to userspace (KVM_MSR_EXIT_REASON_*).
+public enum MSRExitReason {
+    /// The MSR exists but the access is invalid (a reserved value, a guest-CPUID rule).
+    public static let inval: UInt32 = 1
+    /// KVM does not know the MSR (KVM_MSR_RET_UNSUPPORTED).
+    public static let unknown: UInt32 = 2
+    /// The MSR filter denied the access.
+    public static let filter: UInt32 = 4
+}
+
+/// `struct kvm_msr_filter` (KVM_X86_SET_MSR_FILTER): up to 16 ranges, each with a bitmap
+/// of allowed MSRs (bit set = allowed) for reads, writes or both; the first range that
+/// covers an MSR for the access type decides, otherwise the default.
+public struct MSRFilter: Equatable, Sendable {
+    public struct Range: Equatable, Sendable {
+        /// KVM_MSR_FILTER_READ (1) | KVM_MSR_FILTER_WRITE (2).
+        public var flags: UInt32
+        public var base: UInt32
+        public var nmsrs: UInt32
+        /// ceil(nmsrs / 64) * 8 bytes are read by KVM; shorter bitmaps are padded with 0.
+        public var bitmap: [UInt8]
+        public init(flags: UInt32, base: UInt32, nmsrs: UInt32, bitmap: [UInt8]) {
+            self.flags = flags; self.base = base; self.nmsrs = nmsrs; self.bitmap = bitmap
+        }
+        /// Bytes of bitmap KVM copies: BITS_TO_LONGS(nmsrs) longs.
+        public var kernelBitmapBytes: Int { Int((UInt64(nmsrs) + 63) / 64) * 8 }
+        /// The bitmap as KVM copies it, padded with 0 (only for sizes KVM accepts: at most
+        /// `MSRFilter.maximumBitmapBytes`; a larger range yields the caller's bytes as they are).
+        public var kernelBitmap: [UInt8] {
+            let n = kernelBitmapBytes
+            guard n <= MSRFilter.maximumBitmapBytes else { return bitmap }
+            return Array((bitmap + [UInt8](repeating: 0, count: max(0, n - bitmap.count))).prefix(n))
+        }
+    }
+    public static let read: UInt32 = 1, write: UInt32 = 2
+    /// KVM_MSR_FILTER_DEFAULT_DENY: MSRs no range covers are denied.
+    public static let defaultDeny: UInt32 = 1
+    /// KVM_MSR_FILTER_MAX_RANGES.
+    public static let maximumRanges = 16
+    /// KVM_MSR_FILTER_MAX_BITMAP_SIZE: bytes of one range's bitmap.
+    public static let maximumBitmapBytes = 0x600
+
+    public var flags: UInt32
+    /// At most `maximumRanges`; ranges with nmsrs 0 are ignored.
+    public var ranges: [Range]
+    public init(flags: UInt32 = 0, ranges: [Range] = []) { self.flags = flags; self.ranges = ranges }
+}
+
+/// `struct kvm_pmu_event_filter` (KVM_SET_PMU_EVENT_FILTER).
+public struct PMUEventFilter: Equatable, Sendable {
+    /// KVM_PMU_EVENT_ALLOW (0) or KVM_PMU_EVENT_DENY (1).
+    public var action: UInt32
+    public var fixedCounterBitmap: UInt32
+    public var flags: UInt32
+    public var events: [UInt64]
+    public static let allow: UInt32 = 0, deny: UInt32 = 1
+    /// KVM_PMU_EVENT_FILTER_MAX_EVENTS.
+    public static let maximumEvents = 300
+    public init(action: UInt32, fixedCounterBitmap: UInt32 = 0, flags: UInt32 = 0, events: [UInt64] = []) {
+        self.action = action; self.fixedCounterBitmap = fixedCounterBitmap; self.flags = flags; self.events = events
+    }
+}
+
+/// `struct kvm_device_attr` without its user pointer: the group and attribute of
+/// KVM_HAS/GET/SET_DEVICE_ATTR; the 64-bit value travels beside it.
+public struct DeviceAttribute: Equatable, Sendable {
+    public var flags: UInt32
+    public var group: UInt32
+    public var attribute: UInt64
+    public init(group: UInt32, attribute: UInt64, flags: UInt32 = 0) {
+        self.group = group; self.attribute = attribute; self.flags = flags
+    }
+    /// System fd, group 0: KVM_X86_XCOMP_GUEST_SUPP, the XCR0 bits a guest may be given.
+    public static let xcompGuestSupported = DeviceAttribute(group: 0, attribute: 0)
+    /// vCPU fd, group KVM_VCPU_TSC_CTRL (0): KVM_VCPU_TSC_OFFSET, the L1 TSC offset.
+    public static let tscOffset = DeviceAttribute(group: 0, attribute: 0)
+}
