@@ -71,6 +71,7 @@ int ckvm_set_identity_map_addr(int fd, uint64_t a) { return ret(ioctl(fd, KVM_SE
 int ckvm_set_boot_cpu_id(int fd, unsigned long id) { return ret(ioctl(fd, KVM_SET_BOOT_CPU_ID, id)); }
 // The VM and the vCPU fd both answer KVM_GET_TSC_KHZ (the frequency as the return value).
 int ckvm_get_tsc_khz(int fd) { return ret(ioctl(fd, KVM_GET_TSC_KHZ, 0)); }
+int ckvm_set_tsc_khz(int fd, unsigned long khz) { return ret(ioctl(fd, KVM_SET_TSC_KHZ, khz)); }
 int ckvm_get_emulated_cpuid(int fd, struct kvm_cpuid2 *c) { return ret(ioctl(fd, KVM_GET_EMULATED_CPUID, c)); }
 int ckvm_get_mce_cap_supported(int fd, uint64_t *cap) { return ret(ioctl(fd, KVM_X86_GET_MCE_CAP_SUPPORTED, cap)); }
 int ckvm_create_pit(int fd) { return ret(ioctl(fd, KVM_CREATE_PIT, 0)); }

@@ -98,6 +98,10 @@ extension HostVM {
         return l.status
     }
 
+    public func setTSCKHz(_ khz: UInt32) throws(KVMError) {
+        try check(ckvm_set_tsc_khz(fd, UInt(khz)), "KVM_SET_TSC_KHZ (VM)")
+    }
+
     public func setPMUEventFilter(_ filter: PMUEventFilter) throws(KVMError) {
         let r = filter.events.withUnsafeBufferPointer { e in
             ckvm_set_pmu_event_filter(fd, filter.action, filter.fixedCounterBitmap, filter.flags,
@@ -114,6 +118,10 @@ extension HostVCPU {
     public func setDeviceAttribute(_ attribute: DeviceAttribute, value: UInt64) throws(KVMError) {
         var v = value
         try check(withDeviceAttr(attribute, &v) { ckvm_set_device_attr(fd, $0) }, "KVM_SET_DEVICE_ATTR")
+    }
+
+    public func setTSCKHz(_ khz: UInt32) throws(KVMError) {
+        try check(ckvm_set_tsc_khz(fd, UInt(khz)), "KVM_SET_TSC_KHZ")
     }
 
     public func completeMSR(error: Bool, data: UInt64) {

@@ -65,6 +65,8 @@ public protocol VirtualMachine: AnyObject {
     func setBootCPUID(_ id: UInt32) throws(KVMError)
     /// KVM_GET_TSC_KHZ on the VM fd: the TSC frequency new vCPUs get.
     func tscKHz() throws(KVMError) -> UInt32
+    /// KVM_SET_TSC_KHZ on the VM fd: the frequency of vCPUs created afterwards (0: the host's).
+    func setTSCKHz(_ khz: UInt32) throws(KVMError)
     /// KVM_CREATE_PIT, the old form: KVM_CREATE_PIT2 with KVM_PIT_SPEAKER_DUMMY (port 61H in the kernel).
     func createPIT() throws(KVMError)
     /// KVM_REINJECT_CONTROL: whether missed PIT ticks are reinjected (ENXIO without a PIT).
@@ -159,6 +161,8 @@ public protocol VirtualCPU: AnyObject {
     func translate(_ linearAddress: UInt64) throws(KVMError) -> Translation
     /// KVM_GET_TSC_KHZ on the vCPU fd.
     func tscKHz() throws(KVMError) -> UInt32
+    /// KVM_SET_TSC_KHZ on the vCPU fd (0: the host's rate).
+    func setTSCKHz(_ khz: UInt32) throws(KVMError)
     /// KVM_KVMCLOCK_CTRL: tell the guest's kvmclock it was paused (EINVAL without kvmclock).
     func kvmclockCtrl() throws(KVMError)
     /// KVM_TPR_ACCESS_REPORTING (`flags` must be 0).

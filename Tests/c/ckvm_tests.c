@@ -291,6 +291,7 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_kvmclock_ctrl(fd));
     EXPECT(ckvm_set_boot_cpu_id(fd, 0));
     EXPECT(ckvm_get_tsc_khz(fd));
+    EXPECT(ckvm_set_tsc_khz(fd, 1000000));
     EXPECT(ckvm_get_emulated_cpuid(fd, &cpuid.hdr));
     EXPECT(ckvm_get_mce_cap_supported(fd, &mce));
     EXPECT(ckvm_create_pit(fd));

@@ -43,6 +43,7 @@ int ckvm_set_tss_addr(int vm_fd, unsigned long addr);
 int ckvm_set_identity_map_addr(int vm_fd, uint64_t addr);
 int ckvm_set_boot_cpu_id(int vm_fd, unsigned long id);
 int ckvm_get_tsc_khz(int fd);
+int ckvm_set_tsc_khz(int fd, unsigned long khz);    // VM or vCPU fd
 int ckvm_get_emulated_cpuid(int kvm_fd, struct kvm_cpuid2 *cpuid);
 int ckvm_get_mce_cap_supported(int kvm_fd, uint64_t *cap);
 int ckvm_create_pit(int vm_fd);

@@ -218,6 +218,61 @@ extension ABICatalogue {
                 return .bits(try vcpu.deviceAttribute(.tscOffset))
             }
         },
+        ABICheck("tsc_khz.vcpu_set_get", "KVM_SET_TSC_KHZ (vCPU) to twice the VM's rate, then KVM_GET_TSC_KHZ: that rate",
+                 cite: "arch/x86/kvm/x86.c kvm_arch_vcpu_ioctl (KVM_SET_TSC_KHZ), kvm_set_tsc_khz (virtual_tsc_khz)", expect: .value(2)) { h in
+            Ask.withVCPU(h) { vm, vcpu, _ throws(KVMError) in
+                let base = try vm.tscKHz()
+                try vcpu.setTSCKHz(base * 2)
+                return .value(Int(try vcpu.tscKHz() / max(base, 1)))
+            }
+        },
+        ABICheck("tsc_khz.vcpu_zero", "KVM_SET_TSC_KHZ (vCPU) 0 after another rate: back to the host's (the VM's default)",
+                 cite: "arch/x86/kvm/x86.c kvm_arch_vcpu_ioctl (KVM_SET_TSC_KHZ: 0 is tsc_khz)", expect: .value(1)) { h in
+            Ask.withVCPU(h) { vm, vcpu, _ throws(KVMError) in
+                let base = try vm.tscKHz()
+                try vcpu.setTSCKHz(base * 2)
+                try vcpu.setTSCKHz(0)
+                return .value(try vcpu.tscKHz() == base ? 1 : 0)
+            }
+        },
+        ABICheck("tsc_khz.vcpu_max", "KVM_SET_TSC_KHZ (vCPU) 0xffffffff: EINVAL exactly when the backend reports KVM_CAP_TSC_CONTROL (max_guest_tsc_khz); without TSC scaling a rate above the host's is accepted (tsc_catchup)",
+                 cite: "arch/x86/kvm/x86.c kvm_arch_vcpu_ioctl (KVM_SET_TSC_KHZ, has_tsc_control), set_tsc_khz", expect: .value(1)) { h in
+            Ask.withVCPU(h) { vm, vcpu, _ throws(KVMError) in
+                let scaling = vm.checkExtension(.tscControl) != 0
+                let refused = Ask.call { () throws(KVMError) in try vcpu.setTSCKHz(0xFFFF_FFFF) } == .errno(Errno.EINVAL)
+                return .value(scaling == refused ? 1 : 0)
+            }
+        },
+        ABICheck("tsc_khz.vm_new_vcpu", "KVM_SET_TSC_KHZ (VM) to twice its rate, then a new vCPU: KVM_GET_TSC_KHZ on it reads that rate",
+                 cite: "arch/x86/kvm/x86.c kvm_arch_vm_ioctl (default_tsc_khz), kvm_arch_vcpu_create", expect: .value(2)) { h in
+            Ask.withVM(h) { vm throws(KVMError) in
+                let base = try vm.tscKHz()
+                try vm.setTSCKHz(base * 2)
+                let v = try vm.createVCPU(id: 0)
+                return .value(Int(try v.tscKHz() / max(base, 1)))
+            }
+        },
+        ABICheck("tsc_khz.vm_existing_vcpu", "KVM_SET_TSC_KHZ (VM) after a vCPU exists: that vCPU keeps its rate, the VM reads the new one",
+                 cite: "arch/x86/kvm/x86.c kvm_arch_vm_ioctl (KVM_SET_TSC_KHZ writes default_tsc_khz only)", expect: .value(0x12)) { h in
+            Ask.withVM(h) { vm throws(KVMError) in
+                let base = try vm.tscKHz()
+                let v = try vm.createVCPU(id: 0)
+                try vm.setTSCKHz(base * 2)
+                return .value(Int(try v.tscKHz() / max(base, 1)) << 4 | Int(try vm.tscKHz() / max(base, 1)))
+            }
+        },
+        ABICheck("tsc_khz.vm_max", "KVM_SET_TSC_KHZ (VM) 0xffffffff: EINVAL exactly when the backend reports KVM_CAP_TSC_CONTROL",
+                 cite: "arch/x86/kvm/x86.c kvm_arch_vm_ioctl (KVM_SET_TSC_KHZ, has_tsc_control)", expect: .value(1)) { h in
+            Ask.withVM(h) { vm throws(KVMError) in
+                let scaling = vm.checkExtension(.tscControl) != 0
+                let refused = Ask.call { () throws(KVMError) in try vm.setTSCKHz(0xFFFF_FFFF) } == .errno(Errno.EINVAL)
+                return .value(scaling == refused ? 1 : 0)
+            }
+        },
+        ABICheck("tsc_khz.vm_cap", "KVM_CHECK_EXTENSION(KVM_CAP_VM_TSC_CONTROL) equals KVM_CAP_TSC_CONTROL (both has_tsc_control)",
+                 cite: "arch/x86/kvm/x86.c kvm_vm_ioctl_check_extension", expect: .value(1)) { h in
+            Ask.withVM(h) { vm in .value(vm.checkExtension(.vmTscControl) == vm.checkExtension(.tscControl) ? 1 : 0) }
+        },
         ABICheck("vcpu_attr.tsc_offset_moves_tsc", "raising the TSC offset by 2^40 raises IA32_TSC by 2^40 (the difference >> 36 is 16)",
                  cite: "arch/x86/kvm/x86.c kvm_arch_tsc_set_attr, kvm_get_msr_common (MSR_IA32_TSC: host TSC + l1_tsc_offset)",
                  expect: .value(16)) { h in

@@ -162,6 +162,11 @@ final class CPU {
     var miscEnable: UInt64 = 0x1800   // kvm_vcpu_reset: PEBS_UNAVAIL | BTS_UNAVAIL
     var apicBase: UInt64 = 0xFEE0_0900
     var tscOffset: UInt64 = 0
+    /// KVM_SET_TSC_KHZ: the TSC multiplier and the rate KVM reports (TSCScaling.swift).
+    var tscRatio: UInt64 = TSCScaling.defaultRatio
+    var virtualTSCKHz: UInt32 = TSCScaling.hostKHz
+    /// What RDTSC reads: the scaled host TSC plus the offset.
+    @inline(__always) var guestTSC: UInt64 { TSCScaling.scale(now, ratio: tscRatio) &+ tscOffset }
     /// IA32_MCG_CAP and IA32_MCG_CTL (KVM: vcpu->arch.mcg_cap = KVM_MAX_MCE_BANKS at creation,
     /// KVM_X86_SETUP_MCE sets both).
     var mcgCap: UInt64 = 32

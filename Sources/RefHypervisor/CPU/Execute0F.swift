@@ -26,7 +26,7 @@ extension CPU {
         case 0x30: try wrmsrInsn()
         case 0x31:
             if cr4 & 4 != 0 && cpl != 0 && pe { throw gp(0) }   // CR4.TSD
-            let t = now &+ tscOffset
+            let t = guestTSC
             setReg(0, 4, t & 0xFFFF_FFFF); setReg(2, 4, t >> 32)
         case 0x32: try rdmsrInsn()
         case 0x33:

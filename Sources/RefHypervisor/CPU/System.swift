@@ -33,7 +33,7 @@ extension CPU {
                 // vmx_secondary_exec_control sets SECONDARY_EXEC_ENABLE_RDTSCP from them).
                 if !guestHasTSCAux { throw ud() }
                 if cr4 & 4 != 0 && cpl != 0 { throw gp(0) }
-                let t = now &+ tscOffset
+                let t = guestTSC
                 setReg(0, 4, t & 0xFFFF_FFFF); setReg(2, 4, t >> 32); setReg(1, 4, tscAux & 0xFFFF_FFFF)
                 return false
             default:
@@ -409,7 +409,7 @@ extension CPU {
     /// `hostInitiated`: KVM_GET_MSRS, which skips the guest-CPUID checks (msr_info->host_initiated).
     func readMSR(_ idx: UInt32, hostInitiated: Bool = false) -> UInt64? {
         switch idx {
-        case 0x10: return now &+ tscOffset
+        case 0x10: return guestTSC
         case 0x1B: if let d = devices { return d.readMSR(idx, vcpu: vcpuIndex, now: now) }; return apicBase
         case 0x17, 0x2A: return 0                 // PLATFORM_ID, EBL_CR_POWERON
         case 0x140: return miscFeaturesEnables
@@ -453,7 +453,7 @@ extension CPU {
     func writeMSR(_ idx: UInt32, _ v: UInt64, hostInitiated: Bool = false) -> Bool {
         switch idx {
         case 0x10:
-            tscOffset = v &- now
+            tscOffset = v &- TSCScaling.scale(now, ratio: tscRatio)
             devices?.setTSCOffset(vcpu: vcpuIndex, offset: tscOffset, now: now)
         case 0x1B:
             // kvm_set_apic_base (x86.c), host-initiated too: EXTD without EN is LAPIC_MODE_INVALID,

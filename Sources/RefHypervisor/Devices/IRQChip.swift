@@ -182,7 +182,15 @@ final class IRQChip {
     func readCR8(vcpu: Int) -> UInt64 { UInt64(readTPR(vcpu: vcpu) >> 4) }
     func writeCR8(vcpu: Int, value: UInt64) { writeTPR(vcpu: vcpu, value: UInt8(value & 0xF) << 4) }
 
-    /// Guest TSC = virtual ns + offset; IA32_TSC_DEADLINE compares against the guest TSC.
+    /// KVM_SET_TSC_KHZ: the vCPU's TSC multiplier and rate, for IA32_TSC_DEADLINE (an
+    /// armed deadline keeps the expiry it was given, as KVM's hrtimer does).
+    func setTSCScaling(vcpu: Int, ratio: UInt64, khz: UInt32) {
+        guard let l = lapic(vcpu) else { return }
+        l.tscRatio = ratio
+        l.tscKHz = khz
+    }
+
+    /// Guest TSC = scaled virtual ns + offset; IA32_TSC_DEADLINE compares against the guest TSC.
     func setTSCOffset(vcpu: Int, offset: UInt64, now: UInt64) {
         guard let l = lapic(vcpu) else { return }
         l.tscOffset = offset

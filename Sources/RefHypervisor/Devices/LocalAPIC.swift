@@ -101,7 +101,9 @@ final class LocalAPIC {
     var timerTarget: UInt64 = 0      // virtual ns of the next expiry
     var timerPeriod: UInt64 = 0      // ns per full count (one-shot/periodic)
     var tscDeadline: UInt64 = 0      // IA32_TSC_DEADLINE as the guest wrote it
-    var tscOffset: UInt64 = 0        // guest TSC = now + tscOffset (wrapping)
+    var tscOffset: UInt64 = 0        // guest TSC = scale(now) + tscOffset (wrapping)
+    var tscRatio: UInt64 = TSCScaling.defaultRatio
+    var tscKHz: UInt32 = TSCScaling.hostKHz
 
     // Events for the CPU side.
     var nmiPending: UInt32 = 0
@@ -276,13 +278,15 @@ final class LocalAPIC {
         timerArmed = true
     }
 
-    /// Arm for the guest-TSC deadline: guest TSC = now + tscOffset, so a deadline at or
-    /// below the current guest TSC is due now.
+    /// Arm for the guest-TSC deadline: a deadline at or below the current guest TSC is due
+    /// now; otherwise the ticks ahead become ns at the vCPU's TSC rate (start_sw_tscdeadline).
     func armDeadline(now: UInt64) {
         timerArmed = tscDeadline != 0
-        let guestNow = now &+ tscOffset
+        let guestNow = TSCScaling.scale(now, ratio: tscRatio) &+ tscOffset
         let ahead = tscDeadline &- guestNow
-        timerTarget = ahead < (1 << 63) ? now &+ ahead : now
+        guard ahead < (1 << 63) else { timerTarget = now; return }
+        let ns = TSCScaling.nanoseconds(ticks: ahead, khz: tscKHz)
+        timerTarget = ns > ~now ? ~0 : now &+ ns
     }
 
     /// Current count register (SDM 11.5.4): counts down at bus/divisor; 0 once a one-shot ran out.

@@ -142,7 +142,7 @@ public final class RefHypervisor: Hypervisor {
              .getTscKhz, .mpState, .debugregs, .xcrs, .setIdentityMapAddr, .sregs2,
              .reinjectControl, .kvmclockCtrl, .getMsrFeatures, .extEmulCpuid,
              .enableCap, .enableCapVm, .x86UserSpaceMsr, .x86MsrFilter, .enforcePvFeatureCpuid, .msrPlatformInfo,
-             .haltPoll, .irqInjectStatus, .pmuEventFilter, .vcpuAttributes, .sysAttributes:
+             .haltPoll, .irqInjectStatus, .pmuEventFilter, .vcpuAttributes, .sysAttributes, .tscControl, .vmTscControl:
             return 1
         // KVM_EXIT_HYPERCALL_VALID_MASK; KVM_DIRTY_LOG_MANUAL_CAPS (x86 kvm_host.h).
         case .exitHypercall: return Int32(RefVM.hypercallExitValidMask)

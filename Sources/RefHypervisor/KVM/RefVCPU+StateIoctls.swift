@@ -5,7 +5,6 @@ import KVMABI
 /// TSC frequency, KVM_KVMCLOCK_CTRL.
 extension RefVCPU {
     /// The engine's TSC: 1 GHz (1 tick per virtual ns; RefHypervisor.swift).
-    static let tscKHz: UInt32 = 1_000_000
 
     func checkOpen(_ op: String) throws(KVMError) {
         if closed { throw KVMError(errno: Errno.EBADF, operation: op) }
@@ -74,7 +73,25 @@ extension RefVCPU {
     /// KVM_GET_TSC_KHZ (vcpu->arch.virtual_tsc_khz).
     public func tscKHz() throws(KVMError) -> UInt32 {
         try checkOpen("KVM_GET_TSC_KHZ")
-        return Self.tscKHz
+        return cpu.virtualTSCKHz
+    }
+
+    /// KVM_SET_TSC_KHZ (kvm_arch_vcpu_ioctl): with TSC scaling (VMX has it), a rate at or
+    /// above kvm_caps.max_guest_tsc_khz is EINVAL; 0 means the host's. kvm_set_tsc_khz then
+    /// changes the multiplier without touching the offset, so the guest TSC jumps to the
+    /// scaled host TSC plus the old offset (kvm_vcpu_write_tsc_multiplier).
+    public func setTSCKHz(_ khz: UInt32) throws(KVMError) {
+        let op = "KVM_SET_TSC_KHZ"
+        try checkOpen(op)
+        if khz >= TSCScaling.maximumGuestKHz { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        applyTSCKHz(khz == 0 ? TSCScaling.hostKHz : khz)
+    }
+
+    /// kvm_set_tsc_khz for a rate already checked (also at vCPU creation, with the VM's).
+    func applyTSCKHz(_ khz: UInt32) {
+        cpu.virtualTSCKHz = khz
+        cpu.tscRatio = TSCScaling.ratio(khz: khz)
+        cpu.devices?.setTSCScaling(vcpu: index, ratio: cpu.tscRatio, khz: khz)
     }
 
     /// vcpu_ioctl_tpr_access_reporting: any flag is EINVAL; `enabled` asks for

@@ -21,6 +21,8 @@ public final class RefVM: VirtualMachine {
     var maxVCPUIDs: UInt64 = 0
     /// KVM_SET_PMU_EVENT_FILTER's last filter, events sorted as KVM keeps them.
     var pmuEventFilter: PMUEventFilter?
+    /// kvm->arch.default_tsc_khz: the TSC rate each new vCPU gets (kvm_arch_vcpu_create).
+    var defaultTSCKHz: UInt32 = TSCScaling.hostKHz
 
     init(injectedFaults: Set<InjectedFault> = []) { self.injectedFaults = injectedFaults }
 
@@ -57,6 +59,8 @@ public final class RefVM: VirtualMachine {
             chip.router.lapics.append(LocalAPIC(vcpuIndex: vcpus.count, router: chip.router))
         }
         let v = RefVCPU(vm: self, id: id, index: vcpus.count)
+        // kvm_arch_vcpu_create: kvm_set_tsc_khz(vcpu, kvm->arch.default_tsc_khz).
+        v.applyTSCKHz(defaultTSCKHz)
         vcpus.append(v)
         return v
     }
@@ -123,8 +127,16 @@ public final class RefVM: VirtualMachine {
         bootCPUID = id
     }
 
-    /// KVM_GET_TSC_KHZ on the VM (kvm->arch.default_tsc_khz): the engine's TSC is 1 GHz.
-    public func tscKHz() throws(KVMError) -> UInt32 { RefVCPU.tscKHz }
+    /// KVM_GET_TSC_KHZ on the VM (kvm->arch.default_tsc_khz): the host's 1 GHz until
+    /// KVM_SET_TSC_KHZ.
+    public func tscKHz() throws(KVMError) -> UInt32 { defaultTSCKHz }
+
+    /// KVM_SET_TSC_KHZ on the VM (kvm_arch_vm_ioctl): the rate of vCPUs created later;
+    /// EINVAL at or above kvm_caps.max_guest_tsc_khz, 0 for the host's.
+    public func setTSCKHz(_ khz: UInt32) throws(KVMError) {
+        if khz >= TSCScaling.maximumGuestKHz { throw KVMError(errno: Errno.EINVAL, operation: "KVM_SET_TSC_KHZ (VM)") }
+        defaultTSCKHz = khz == 0 ? TSCScaling.hostKHz : khz
+    }
 
     /// kvm_vm_ioctl_get_irqchip: ENXIO without the in-kernel irqchip, EINVAL for a chip id
     /// other than 0-2.
