@@ -82,6 +82,7 @@ int ckvm_get_clock(int fd, struct kvm_clock_data *d) { return ret(ioctl(fd, KVM_
 int ckvm_set_clock(int fd, const struct kvm_clock_data *d) { return ret(ioctl(fd, KVM_SET_CLOCK, d)); }
 int ckvm_tpr_access_reporting(int fd, struct kvm_tpr_access_ctl *c) { return ret(ioctl(fd, KVM_TPR_ACCESS_REPORTING, c)); }
 int ckvm_setup_mce(int fd, uint64_t mcg_cap) { return ret(ioctl(fd, KVM_X86_SETUP_MCE, &mcg_cap)); }
+int ckvm_set_mce(int fd, const struct kvm_x86_mce *mce) { return ret(ioctl(fd, KVM_X86_SET_MCE, mce)); }
 int ckvm_get_lapic(int fd, struct kvm_lapic_state *s) { return ret(ioctl(fd, KVM_GET_LAPIC, s)); }
 int ckvm_get_sregs2(int fd, struct kvm_sregs2 *s) { return ret(ioctl(fd, KVM_GET_SREGS2, s)); }
 int ckvm_set_cpuid(int fd, const struct kvm_cpuid *c) { return ret(ioctl(fd, KVM_SET_CPUID, c)); }

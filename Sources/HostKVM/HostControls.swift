@@ -124,6 +124,12 @@ extension HostVCPU {
         try check(ckvm_set_tsc_khz(fd, UInt(khz)), "KVM_SET_TSC_KHZ")
     }
 
+    public func setMCE(_ mce: MachineCheckEvent) throws(KVMError) {
+        var m = kvm_x86_mce()
+        m.status = mce.status; m.addr = mce.addr; m.misc = mce.misc; m.mcg_status = mce.mcgStatus; m.bank = mce.bank
+        try check(ckvm_set_mce(fd, &m), "KVM_X86_SET_MCE")
+    }
+
     public func completeMSR(error: Bool, data: UInt64) {
         run.pointee.msr.error = error ? 1 : 0
         run.pointee.msr.data = data

@@ -169,6 +169,8 @@ public protocol VirtualCPU: AnyObject {
     func setTPRAccessReporting(enabled: Bool, flags: UInt32) throws(KVMError)
     /// KVM_X86_SETUP_MCE: IA32_MCG_CAP (bank count in bits 7:0).
     func setupMCE(_ mcgCap: UInt64) throws(KVMError)
+    /// KVM_X86_SET_MCE: log (and for an uncorrected error raise) a machine check.
+    func setMCE(_ mce: MachineCheckEvent) throws(KVMError)
     /// KVM_GET_SREGS2 / KVM_SET_SREGS2 (KVM_CAP_SREGS2).
     func sregs2() throws(KVMError) -> SpecialRegisters2
     func setSregs2(_ sregs: SpecialRegisters2) throws(KVMError)

@@ -92,3 +92,17 @@ public struct DeviceAttribute: Equatable, Sendable {
     /// vCPU fd, group KVM_VCPU_TSC_CTRL (0): KVM_VCPU_TSC_OFFSET, the L1 TSC offset.
     public static let tscOffset = DeviceAttribute(group: 0, attribute: 0)
 }
+
+/// `struct kvm_x86_mce` (KVM_X86_SET_MCE): a machine-check event for one bank.
+public struct MachineCheckEvent: Equatable, Sendable {
+    /// IA32_MCi_STATUS (VAL, bit 63, must be set; UC bit 61, PCC 57, S 56, AR 55).
+    public var status: UInt64
+    public var addr: UInt64
+    public var misc: UInt64
+    /// IA32_MCG_STATUS the event sets (RIPV 0, EIPV 1, MCIP 2).
+    public var mcgStatus: UInt64
+    public var bank: UInt8
+    public init(bank: UInt8, status: UInt64, addr: UInt64 = 0, misc: UInt64 = 0, mcgStatus: UInt64 = 0) {
+        self.bank = bank; self.status = status; self.addr = addr; self.misc = misc; self.mcgStatus = mcgStatus
+    }
+}

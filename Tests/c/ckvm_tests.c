@@ -223,6 +223,7 @@ static void every_wrapper_returns(int fd, int want) {
     struct kvm_clock_data clock = {0};
     struct kvm_tpr_access_ctl tac = {0};
     uint64_t mce = 0;
+    struct kvm_x86_mce x86_mce = {0};
     static struct kvm_lapic_state lapic;
     static struct kvm_irqchip irqchip;
     struct kvm_pit_state2 pit2 = {0};
@@ -302,6 +303,7 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_set_clock(fd, &clock));
     EXPECT(ckvm_tpr_access_reporting(fd, &tac));
     EXPECT(ckvm_setup_mce(fd, 1));
+    EXPECT(ckvm_set_mce(fd, &x86_mce));
     EXPECT(ckvm_get_lapic(fd, &lapic));
     EXPECT(ckvm_set_lapic(fd, &lapic));
     EXPECT(ckvm_get_irqchip(fd, &irqchip));

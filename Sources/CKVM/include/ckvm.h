@@ -54,6 +54,7 @@ int ckvm_get_clock(int vm_fd, struct kvm_clock_data *d);
 int ckvm_set_clock(int vm_fd, const struct kvm_clock_data *d);
 int ckvm_tpr_access_reporting(int vcpu_fd, struct kvm_tpr_access_ctl *c);
 int ckvm_setup_mce(int vcpu_fd, uint64_t mcg_cap);
+int ckvm_set_mce(int vcpu_fd, const struct kvm_x86_mce *mce);
 int ckvm_get_lapic(int vcpu_fd, struct kvm_lapic_state *s);
 int ckvm_get_sregs2(int vcpu_fd, struct kvm_sregs2 *s);
 int ckvm_set_cpuid(int vcpu_fd, const struct kvm_cpuid *c);

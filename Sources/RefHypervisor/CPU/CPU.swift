@@ -171,6 +171,11 @@ final class CPU {
     /// KVM_X86_SETUP_MCE sets both).
     var mcgCap: UInt64 = 32
     var mcgCtl: UInt64 = 0
+    /// IA32_MCG_STATUS and the banks (MCi_CTL, _STATUS, _ADDR, _MISC at 400H + 4i; MCi_CTL2
+    /// at 280H + i), KVM_MAX_MCE_BANKS of each (MachineCheck.swift).
+    var mcgStatus: UInt64 = 0
+    var mceBanks = [UInt64](repeating: 0, count: 4 * 32)
+    var mciCtl2 = [UInt64](repeating: 0, count: 32)
     var mtrrDefType: UInt64 = 0
     var mtrr: [UInt32: UInt64] = [:]
     var xcr0: UInt64 = 1

@@ -426,7 +426,9 @@ extension CPU {
         case 0x176: return sysenterEIP
         case 0x179: return mcgCap             // KVM_MAX_MCE_BANKS until KVM_X86_SETUP_MCE
         case 0x17B: return mcgCap & (1 << 8) != 0 || hostInitiated ? mcgCtl : nil   // get_msr_mce: the guest needs MCG_CTL_P
-        case 0x17A: return 0
+        case 0x17A: return mcgStatus
+        case 0x0, 0x1: return 0               // P5_MC_ADDR, P5_MC_TYPE (get_msr_mce)
+        case 0x280...0x29F, 0x400...0x47F: return readMCEBank(idx, hostInitiated: hostInitiated)
         case 0x1A0: return miscEnable
         case 0x200...0x20F, 0x250, 0x258, 0x259, 0x268...0x26F: return mtrr[idx] ?? 0
         case 0x277: return pat
@@ -498,7 +500,8 @@ extension CPU {
             if mcgCap & (1 << 8) == 0 && (v != 0 || !hostInitiated) { return false }
             if v != 0 && v != ~0 { return false }
             mcgCtl = v
-        case 0x17A: if v != 0 { return false }
+        case 0x17A: mcgStatus = v                  // set_msr_mce: any value
+        case 0x280...0x29F, 0x400...0x47F: return writeMCEBank(idx, v, hostInitiated: hostInitiated)
         case 0x1A0: miscEnable = v
         case 0x200...0x20F, 0x250, 0x258, 0x259, 0x268...0x26F: mtrr[idx] = v
         case 0x277:

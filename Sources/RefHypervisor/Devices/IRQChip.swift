@@ -182,6 +182,17 @@ final class IRQChip {
     func readCR8(vcpu: Int) -> UInt64 { UInt64(readTPR(vcpu: vcpu) >> 4) }
     func writeCR8(vcpu: Int, value: UInt64) { writeTPR(vcpu: vcpu, value: UInt8(value & 0xF) << 4) }
 
+    /// kvm_apic_after_set_mcg_cap: with MCG_CMCI_P the LAPIC has LVT CMCI (7 LVT entries).
+    func setCMCISupported(vcpu: Int, _ on: Bool) {
+        lapic(vcpu)?.cmciSupported = on
+    }
+
+    /// kvm_apic_local_deliver(APIC_LVTCMCI) for a UCNA logged in a CMCI-enabled bank.
+    func deliverCMCI(vcpu: Int) {
+        guard let l = lapic(vcpu), l.cmciSupported else { return }
+        _ = l.localDeliver(l.lvtCMCI)
+    }
+
     /// KVM_SET_TSC_KHZ: the vCPU's TSC multiplier and rate, for IA32_TSC_DEADLINE (an
     /// armed deadline keeps the expiry it was given, as KVM's hrtimer does).
     func setTSCScaling(vcpu: Int, ratio: UInt64, khz: UInt32) {

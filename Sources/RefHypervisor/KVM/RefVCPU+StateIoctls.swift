@@ -114,6 +114,61 @@ extension RefVCPU {
         }
         cpu.mcgCap = mcgCap
         if mcgCap & (1 << 8) != 0 { cpu.mcgCtl = ~0 }
+        // IA32_MCi_CTL all ones, IA32_MCi_CTL2 zero; the LAPIC gains LVT CMCI with MCG_CMCI_P
+        // (kvm_apic_after_set_mcg_cap).
+        for bank in 0..<Int(banks) {
+            cpu.mceBanks[4 * bank] = ~0
+            if mcgCap & CPU.mcgCMCIP != 0 { cpu.mciCtl2[bank] = 0 }
+        }
+        cpu.devices?.setCMCISupported(vcpu: index, mcgCap & CPU.mcgCMCIP != 0)
+    }
+
+    /// KVM_X86_SET_MCE (kvm_vcpu_ioctl_x86_set_mce): EINVAL for a bank past MCG_CAP[7:0] or a
+    /// status without VAL. A UCNA (uncorrected, no action required) is logged and signalled
+    /// through LVT CMCI if the bank has CMCI enabled; an uncorrected error is dropped when
+    /// IA32_MCG_CTL or the bank's MCi_CTL is not all ones, shuts the vCPU down when a #MC
+    /// is already in progress (MCG_STATUS.MCIP) or CR4.MCE is clear, and is otherwise logged
+    /// and raised as #MC; a corrected one is logged (OVER when the bank held a valid one).
+    public func setMCE(_ mce: MachineCheckEvent) throws(KVMError) {
+        let op = "KVM_X86_SET_MCE"
+        try checkOpen(op)
+        let c = cpu
+        let bank = Int(mce.bank)
+        if bank >= c.mceBankCount || mce.status & CPU.mciStatusVAL == 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
+        let b = 4 * bank
+        var status = mce.status
+        let ucna = mce.mcgStatus == 0 && status & (CPU.mciStatusPCC | CPU.mciStatusS | CPU.mciStatusAR) == 0
+            && status & CPU.mciStatusUC != 0
+        if ucna {
+            c.mceBanks[b + 1] = status; c.mceBanks[b + 2] = mce.addr; c.mceBanks[b + 3] = mce.misc
+            c.mcgStatus = mce.mcgStatus
+            if c.mcgCap & CPU.mcgCMCIP != 0 && c.mciCtl2[bank] & CPU.mciCtl2CMCIEnable != 0 {
+                c.devices?.deliverCMCI(vcpu: index)
+                c.eventCheck = true
+            }
+            return
+        }
+        let uc = status & CPU.mciStatusUC != 0
+        if uc && c.mcgCap & CPU.mcgCTLP != 0 && c.mcgCtl != ~0 { return }
+        if uc && c.mceBanks[b] != ~0 { return }
+        if uc {
+            if c.mcgStatus & CPU.mcgStatusMCIP != 0 || c.cr4 & (1 << 6) == 0 {
+                pendingTripleFault = true      // KVM_REQ_TRIPLE_FAULT
+                return
+            }
+            if c.mceBanks[b + 1] & CPU.mciStatusVAL != 0 { status |= CPU.mciStatusOVER }
+            c.mceBanks[b + 2] = mce.addr; c.mceBanks[b + 3] = mce.misc
+            c.mcgStatus = mce.mcgStatus
+            c.mceBanks[b + 1] = status
+            pendingException = (Vec.mc, nil)
+            c.eventCheck = true
+        } else if c.mceBanks[b + 1] & CPU.mciStatusVAL == 0 || c.mceBanks[b + 1] & CPU.mciStatusUC == 0 {
+            if c.mceBanks[b + 1] & CPU.mciStatusVAL != 0 { status |= CPU.mciStatusOVER }
+            c.mceBanks[b + 2] = mce.addr; c.mceBanks[b + 3] = mce.misc
+            c.mceBanks[b + 1] = status
+        } else {
+            c.mceBanks[b + 1] |= CPU.mciStatusOVER
+        }
     }
 
     /// __get_sregs2: the special registers, and the PDPTEs with PDPTRS_VALID in PAE paging.

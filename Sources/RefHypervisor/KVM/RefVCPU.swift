@@ -26,6 +26,8 @@ public final class RefVCPU: VirtualCPU {
     /// Linear RIP of the instruction whose I/O or MMIO read completes on the next run.
     var resumeRIP: UInt64 = ~0
     var shutdownState = false
+    /// KVM_REQ_TRIPLE_FAULT made outside KVM_RUN (KVM_X86_SET_MCE): the next run shuts down.
+    var pendingTripleFault = false
     var hasRun = false
     var fpuState = FPU()
     /// Set when the VM was closed: the vCPU fd is gone.
@@ -120,6 +122,7 @@ public final class RefVCPU: VirtualCPU {
         if cpu.memGeneration != cpu.mem.generation { cpu.flushTLB() }
         if !pendingExits.isEmpty { return pendingExits.removeFirst() }
         if shutdownState { return shutdown() }
+        if pendingTripleFault { pendingTripleFault = false; return shutdown() }
         var remaining = budget.instructions
         var clock = WallClockBound(budget.wallClockNanoseconds)
         // complete_userspace_io: re-execute the instruction that exited, with the data.
