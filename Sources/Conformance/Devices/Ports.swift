@@ -46,6 +46,8 @@ enum HostRequest: Equatable {
     case memslot(blockGPA: UInt64)
     /// A VM control block at this GPA (UserspaceExits): ENABLE_CAP and the MSR filter.
     case vmControls(blockGPA: UInt64)
+    /// A guest debug block at this GPA (GuestDebugRequests): KVM_SET_GUEST_DEBUG.
+    case guestDebug(blockGPA: UInt64)
     case unknown(UInt32)
 
     init(_ value: UInt32) {
@@ -60,6 +62,7 @@ enum HostRequest: Equatable {
                             deliveryMode: UInt8((arg >> 16) & 7), logical: arg & (1 << 19) != 0)
         case RuntimeMemslots.op: self = .memslot(blockGPA: UInt64(arg))
         case UserspaceExits.op: self = .vmControls(blockGPA: UInt64(arg))
+        case GuestDebugRequests.op: self = .guestDebug(blockGPA: UInt64(arg))
         default: self = .unknown(value)
         }
     }

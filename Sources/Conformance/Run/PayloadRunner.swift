@@ -325,6 +325,17 @@ struct PayloadRunner {
             var event = TraceEvent(exit: exit)
             event.note = "ret 0x" + String(ret, radix: 16)
             return event
+        case .debug(let exception, let pc, let dr6, _):
+            // Host request 0x12 asked for these (GuestDebugRequests): step over and go on.
+            switch GuestDebugRequests.resume(vcpu, exception: exception, pc: pc, dr6: dr6) {
+            case .success(let latch):
+                state.latches[index].write(port: ABIPort.latch.lowerBound, data: Self.bytes(latch))
+            case .failure(let error):
+                state.end = .error("resuming after KVM_EXIT_DEBUG: \(error)")
+            }
+            var event = TraceEvent(exit: exit)
+            event.note = "exception \(exception) pc 0x\(String(pc, radix: 16))" + (exception == 1 ? " dr6 0x\(String(dr6, radix: 16))" : "")
+            return event
         case .hlt, .irqWindowOpen, .intr, .setTPR:
             // HLT without an in-kernel LAPIC is resumable; the window and a stray
             // signal just mean "go round again". KVM_EXIT_SET_TPR (a MOV to CR8 that
@@ -359,6 +370,12 @@ struct PayloadRunner {
                 return "VM control request refused: \(error.why)"
             }
         }
+        if case .guestDebug(let gpa) = request {
+            do { return try GuestDebugRequests.handle(blockGPA: gpa, vcpu: vcpu, ram: loaded.ram) } catch {
+                state.end = .error(error.why)
+                return "guest debug request refused: \(error.why)"
+            }
+        }
         if case .memslot(let gpa) = request {
             // Deterministic and synchronous: not counted with the interrupt requests, whose
             // timing makes a comparison fall back to invariants.
@@ -384,7 +401,7 @@ struct PayloadRunner {
                 _ = try loaded.vm.signalMSI(address: address, data: UInt32(vector) | UInt32(mode) << 8)
             case .unknown(let v):
                 state.hostErrors.append("unknown host request 0x\(String(v, radix: 16))")
-            case .memslot, .vmControls: break
+            case .memslot, .vmControls, .guestDebug: break
             }
         } catch {
             state.hostErrors.append("\(error)")

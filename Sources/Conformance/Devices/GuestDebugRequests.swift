@@ -1,0 +1,49 @@
+import KVMABI
+
+/// Host request 0x12 (guests/README.md, "Guest debug requests"): KVM_SET_GUEST_DEBUG for the
+/// vCPU that asks, between two of its instructions, and the harness's side of the
+/// KVM_EXIT_DEBUG exits it causes.
+///
+/// The guest passes the GPA of a 72-byte block in its RAM:
+///
+///     +0  u32 control   KVM_GUESTDBG_* (ENABLE 1, SINGLESTEP 2, USE_SW_BP 10000H, USE_HW_BP 20000H)
+///     +4  i32 result    written by the harness: 0, or -errno of KVM_SET_GUEST_DEBUG
+///     +8  u64 [8]       debugreg: DR0-DR3, (DR4, DR5 unused), DR6, DR7 for USE_HW_BP
+///
+/// A debug exit is answered so that the guest goes on: after a #BP (USE_SW_BP) RIP steps
+/// over the INT3; after a #DB the vCPU resumes with RFLAGS.RF set, so an instruction
+/// breakpoint at RIP does not fire again. Each exit leaves exception << 24 | DR6[3:0] << 20
+/// | pc[19:0] in the vCPU's latch (DR6 only for #DB: KVM reports none for #BP).
+enum GuestDebugRequests {
+    static let op: UInt32 = 0x12
+    static let blockSize = 72
+
+    struct Refused: Error { let why: String }
+
+    /// Carries out the request at `blockGPA` for `vcpu`; returns the trace note.
+    static func handle(blockGPA: UInt64, vcpu: any VirtualCPU, ram: GuestMemory) throws(Refused) -> String {
+        guard blockGPA % 8 == 0, blockGPA <= UInt64(ram.size), UInt64(blockSize) <= UInt64(ram.size) - blockGPA else {
+            throw Refused(why: "guest debug block at 0x\(String(blockGPA, radix: 16)) is not an aligned 72-byte block in RAM")
+        }
+        let b = ram.read(at: Int(blockGPA), count: blockSize)
+        func u64(_ o: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(b[o + $1]) << (8 * $1) } }
+        let control = UInt32(truncatingIfNeeded: u64(0))
+        let debug = GuestDebug(control: control, debugreg: (0..<8).map { u64(8 + 8 * $0) })
+        var result: Int32 = 0
+        do { try vcpu.setGuestDebug(debug) } catch { result = -error.errno }
+        _ = ram.write((0..<4).map { UInt8(truncatingIfNeeded: UInt32(bitPattern: result) >> UInt32(8 * $0)) }, at: Int(blockGPA) + 4)
+        return "KVM_SET_GUEST_DEBUG 0x\(String(control, radix: 16)): \(result)"
+    }
+
+    /// Resumes the guest after a KVM_EXIT_DEBUG; returns the latch value, or an error
+    /// message if the vCPU's registers could not be read or written.
+    static func resume(_ vcpu: any VirtualCPU, exception: UInt32, pc: UInt64, dr6: UInt64) -> Result<UInt32, KVMError> {
+        do {
+            var r = try vcpu.regs()
+            if exception == 3 { r.rip &+= 1 } else { r.rflags |= 1 << 16 }
+            try vcpu.setRegs(r)
+        } catch { return .failure(error) }
+        let dr = exception == 1 ? UInt32(dr6 & 0xF) << 20 : 0
+        return .success(exception << 24 | dr | UInt32(truncatingIfNeeded: pc) & 0xF_FFFF)
+    }
+}
