@@ -204,11 +204,11 @@ extension ABICatalogue {
                 try vm.setMSRFilter(MSRFilter(ranges: [denyOne(0x174, MSRFilter.read)]))
             }) { exit, _, _ in .text(describe(exit)) }
         },
-        ABICheck("msr_filter.read_range_allows_write", "a READ-only range does not filter WRMSR of that MSR: the HLT exits (5)",
-                 cite: "arch/x86/kvm/x86.c kvm_msr_allowed (flags & type)", expect: .value(5)) { h in
+        ABICheck("msr_filter.read_range_allows_write", "a READ-only range does not filter WRMSR of that MSR: it completes (RIP after the HLT behind it, 0x1015, not the #GP handler's)",
+                 cite: "arch/x86/kvm/x86.c kvm_msr_allowed (flags & type)", expect: .value(0x1015)) { h in
             msrGuest(h, wrmsrCode(0x174, 8), setup: { vm, _ throws(KVMError) in
                 try vm.setMSRFilter(MSRFilter(ranges: [denyOne(0x174, MSRFilter.read)]))
-            }) { exit, _, _ in .value(Int(exit.reason)) }
+            }) { _, _, vcpu throws(KVMError) in .bits(try vcpu.regs().rip) }
         },
         ABICheck("msr_filter.default_deny", "DEFAULT_DENY with a range allowing SYSENTER_CS only: RDMSR SYSENTER_ESP exits with reason FILTER",
                  cite: "arch/x86/kvm/x86.c kvm_msr_allowed (msr_filter->default_allow)", expect: .text("rdmsr index 0x175 reason 4")) { h in
@@ -218,19 +218,19 @@ extension ABICatalogue {
                                               ranges: [MSRFilter.Range(flags: 3, base: 0x174, nmsrs: 1, bitmap: [1])]))
             }) { exit, _, _ in .text(describe(exit)) }
         },
-        ABICheck("msr_filter.first_range_wins", "two ranges over SYSENTER_CS, the first allowing: RDMSR completes (the HLT exits, 5)",
-                 cite: "arch/x86/kvm/x86.c kvm_msr_allowed (first matching range)", expect: .value(5)) { h in
+        ABICheck("msr_filter.first_range_wins", "two ranges over SYSENTER_CS, the first allowing: RDMSR completes (RIP after the HLT behind it, 0x1009)",
+                 cite: "arch/x86/kvm/x86.c kvm_msr_allowed (first matching range)", expect: .value(0x1009)) { h in
             msrGuest(h, rdmsrCode(0x174), setup: { vm, _ throws(KVMError) in
                 try vm.setMSRFilter(MSRFilter(ranges: [MSRFilter.Range(flags: 1, base: 0x174, nmsrs: 1, bitmap: [1]),
                                                        denyOne(0x174, MSRFilter.read)]))
-            }) { exit, _, _ in .value(Int(exit.reason)) }
+            }) { _, _, vcpu throws(KVMError) in .bits(try vcpu.regs().rip) }
         },
-        ABICheck("msr_filter.replaced", "a denying filter replaced by an empty DEFAULT_ALLOW one: RDMSR completes (5)",
-                 cite: msrFilterSource + " (rcu_assign_pointer of the new filter)", expect: .value(5)) { h in
+        ABICheck("msr_filter.replaced", "a denying filter replaced by an empty DEFAULT_ALLOW one: RDMSR completes (RIP 0x1009)",
+                 cite: msrFilterSource + " (rcu_assign_pointer of the new filter)", expect: .value(0x1009)) { h in
             msrGuest(h, rdmsrCode(0x174), setup: { vm, _ throws(KVMError) in
                 try vm.setMSRFilter(MSRFilter(ranges: [denyOne(0x174, MSRFilter.read)]))
                 try vm.setMSRFilter(MSRFilter())
-            }) { exit, _, _ in .value(Int(exit.reason)) }
+            }) { _, _, vcpu throws(KVMError) in .bits(try vcpu.regs().rip) }
         },
         ABICheck("user_msr.unknown_read_exit", "RDMSR of an MSR KVM does not know, UNKNOWN asked for: KVM_EXIT_X86_RDMSR reason UNKNOWN (2)",
                  cite: userMSRSource, expect: .text("rdmsr index 0xdead0000 reason 2")) { h in

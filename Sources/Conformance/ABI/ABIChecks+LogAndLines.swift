@@ -80,6 +80,15 @@ extension ABICatalogue {
                 return .bits(try vm.dirtyLog(slot: 1).first ?? 0)
             }
         },
+        ABICheck("manual_dirty.logged_again_after_clear", "manual protection: write page 3, clear its bit, write it again: the bit is set again (KVM re-protected the page)",
+                 cite: clearDirtySource + " (kvm_arch_mmu_enable_log_dirty_pt_masked)", expect: .value(1 << 3)) { h in
+            dirtyVM(h, manual: 1, code: stosbPage3.dropLast() + [0xF4] + Array(stosbPage3.suffix(2))) { vm, vcpu throws(KVMError) in
+                _ = try vcpu.run(budget: .milliseconds(2000))        // the first STOSB, then HLT
+                try vm.clearDirtyLog(slot: 1, firstPage: 0, numPages: 16, bitmap: [1 << 3])
+                _ = try vcpu.run(budget: .milliseconds(2000))        // the second STOSB, then HLT
+                return .bits(try vm.dirtyLog(slot: 1).first ?? 0)
+            }
+        },
         ABICheck("manual_dirty.initially_set", "ENABLE | INITIALLY_SET, then a new logging slot of 16 pages: its bitmap is all set",
                  cite: "virt/kvm/kvm_main.c kvm_prepare_memory_region (kvm_dirty_log_manual_protect_and_init_set)", expect: .value(0xFFFF)) { h in
             dirtyVM(h, manual: 3) { vm, _ throws(KVMError) in .bits(try vm.dirtyLog(slot: 1).first ?? 0) }
