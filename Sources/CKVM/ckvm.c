@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -39,6 +40,15 @@ int ckvm_enable_cap(int fd, const struct kvm_enable_cap *c) { return ret(ioctl(f
 int ckvm_set_msr_filter(int fd, const struct kvm_msr_filter *f) { return ret(ioctl(fd, KVM_X86_SET_MSR_FILTER, f)); }
 int ckvm_clear_dirty_log(int fd, struct kvm_clear_dirty_log *l) { return ret(ioctl(fd, KVM_CLEAR_DIRTY_LOG, l)); }
 int ckvm_irq_line_status(int fd, struct kvm_irq_level *l) { return ret(ioctl(fd, KVM_IRQ_LINE_STATUS, l)); }
+int ckvm_ioeventfd(int fd, const struct kvm_ioeventfd *e) { return ret(ioctl(fd, KVM_IOEVENTFD, e)); }
+int ckvm_eventfd(void) { return ret(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)); }
+long long ckvm_eventfd_take(int fd) {
+    uint64_t v = 0;
+    ssize_t n = read(fd, &v, sizeof v);
+    if (n == (ssize_t)sizeof v) return (long long)v;
+    if (n < 0) return errno == EAGAIN ? 0 : -errno;
+    return -EINVAL;   // a short read: not an eventfd
+}
 int ckvm_set_pmu_event_filter(int fd, uint32_t action, uint32_t fixed, uint32_t flags, uint32_t nevents,
                               const uint64_t *events) {
     // nevents is the caller's count (KVM refuses more than KVM_PMU_EVENT_FILTER_MAX_EVENTS

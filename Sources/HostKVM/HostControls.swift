@@ -139,3 +139,32 @@ extension HostVCPU {
         run.pointee.hypercall.ret = ret
     }
 }
+
+extension HostVM {
+    public func ioeventfd(_ e: IOEventFD) throws(KVMError) {
+        var a = kvm_ioeventfd()
+        a.datamatch = e.datamatchValue
+        a.addr = e.address
+        a.len = e.length
+        a.fd = e.fd
+        a.flags = e.flags
+        try check(ckvm_ioeventfd(fd, &a), "KVM_IOEVENTFD")
+    }
+}
+
+/// An eventfd (non-blocking, close-on-exec) to hand to KVM_IOEVENTFD; `take()` reads and
+/// resets its counter. Closed when released.
+public final class EventFD {
+    public let fd: Int32
+    public init() throws(KVMError) {
+        let r = ckvm_eventfd()
+        guard r >= 0 else { throw KVMError(errno: -r, operation: "eventfd") }
+        fd = r
+    }
+    deinit { _ = ckvm_close(fd) }
+    /// The counter since the last take (0 if nothing was signalled).
+    public func take() -> UInt64 {
+        let v = ckvm_eventfd_take(fd)
+        return v < 0 ? 0 : UInt64(v)
+    }
+}

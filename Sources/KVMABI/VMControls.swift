@@ -106,3 +106,18 @@ public struct MachineCheckEvent: Equatable, Sendable {
         self.bank = bank; self.status = status; self.addr = addr; self.misc = misc; self.mcgStatus = mcgStatus
     }
 }
+
+/// `struct kvm_ioeventfd` (KVM_IOEVENTFD): an eventfd KVM signals, instead of exiting to
+/// userspace, when the guest writes `length` bytes (0: any length) at `address` on the PIO
+/// or MMIO bus, optionally only for one value (DATAMATCH).
+public struct IOEventFD: Equatable, Sendable {
+    public static let datamatch: UInt32 = 1, pio: UInt32 = 2, deassign: UInt32 = 4
+    public var address: UInt64
+    public var length: UInt32
+    public var fd: Int32
+    public var flags: UInt32
+    public var datamatchValue: UInt64
+    public init(address: UInt64, length: UInt32, fd: Int32, flags: UInt32 = 0, datamatchValue: UInt64 = 0) {
+        self.address = address; self.length = length; self.fd = fd; self.flags = flags; self.datamatchValue = datamatchValue
+    }
+}

@@ -39,6 +39,12 @@ extension CPU {
             else { d.portWrite(port, size: size, value: UInt32(truncatingIfNeeded: regs[0] & CPU.mask(size)), now: now); eventCheck = true }
             return
         }
+        if !isIn && !vmControls.ioeventfds.isEmpty
+            && vmControls.ioeventfds.signal(pio: true, address: UInt64(port), size: size, value: regs[0]) {
+            // An ioeventfd on KVM's PIO bus took the OUT (kernel_pio): no exit.
+            vmExit(.ioInstruction, qual: q, outcome: VMXTraceRecord.handledInKernel)
+            return
+        }
         vmExit(.ioInstruction, qual: q, outcome: "KVM_EXIT_IO")
         throw requestExit(.io(port: port, size: size, isIn: isIn, count: 1,
                               data: isIn ? [] : CPU.bytes(regs[0], size), string: false, rep: false, immediate: immediate))

@@ -154,6 +154,11 @@ extension CPU {
             eventCheck = true
             return
         }
+        if !vmControls.ioeventfds.isEmpty && vmControls.ioeventfds.signal(pio: false, address: gpa, size: size, value: v) {
+            // An ioeventfd on KVM's MMIO bus took the write (kvm_io_bus_write): no exit.
+            eptExitTrace(gpa: gpa, linear: linear, write: true, fetch: false, readOnly: readOnly, outcome: VMXTraceRecord.handledInKernel)
+            return
+        }
         pendingMMIOWrites.append((gpa: gpa, data: CPU.bytes(v, size), linear: linear, readOnly: readOnly))
         stopAfterInstruction = true
         eventCheck = true

@@ -2,8 +2,11 @@ import KVMABI
 
 /// What KVM_ENABLE_CAP and KVM_X86_SET_MSR_FILTER set on a VM that its vCPUs consult while
 /// the guest runs (kvm->arch.user_space_msr_mask, msr_filter, hypercall_exit_enabled,
-/// guest_can_read_msr_platform_info). One object per VM, shared by its CPUs.
+/// guest_can_read_msr_platform_info) and KVM_IOEVENTFD adds to its buses. One object per
+/// VM, shared by its CPUs.
 final class VMControls {
+    /// KVM_IOEVENTFD's eventfds on the PIO and MMIO buses.
+    let ioeventfds = IOEventFDs()
     /// KVM_MSR_EXIT_REASON_* that go to userspace instead of a #GP.
     var userSpaceMSRMask: UInt32 = 0
     /// nil: no filter (every MSR allowed).
@@ -107,6 +110,11 @@ extension RefVM {
         let status = chip.setIRQLineStatus(gsi: gsi, level: level, now: now)
         for v in vcpus { v.cpu.eventCheck = true }
         return Int32(status)
+    }
+
+    /// KVM_IOEVENTFD (kvm_ioeventfd in virt/kvm/eventfd.c).
+    public func ioeventfd(_ e: IOEventFD) throws(KVMError) {
+        try controls.ioeventfds.apply(e)
     }
 
     /// kvm_vm_ioctl_set_pmu_event_filter: checked and kept. The engine's CPUs have no

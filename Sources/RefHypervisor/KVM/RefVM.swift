@@ -250,6 +250,7 @@ public final class RefVM: VirtualMachine {
         vcpus.removeAll()
         for a in memory.allocations { a.release() }
         memory.allocations.removeAll()
+        controls.ioeventfds.closeAll()
     }
 }
 
