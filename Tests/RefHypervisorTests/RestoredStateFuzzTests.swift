@@ -77,4 +77,50 @@ import KVMABI
         }
         #expect(accepted == 500, "KVM_SET_LAPIC takes any page in xAPIC mode")
     }
+
+    @Test("300 random MSR filters, userspace MSR and hypercall masks, machine checks, TSC rates and guest MSR accesses: errno, an exit or a running vCPU")
+    func randomControls() throws {
+        var g = SplitMix64(state: 0xC0DE)
+        var userExits = 0
+        for round in 0..<300 {
+            let vm = try RefHypervisor().createVM()
+            defer { vm.close() }
+            if round % 2 == 0 { try vm.createIRQChip() }
+            let ram = try vm.allocateGuestMemory(size: 0x10000)
+            try vm.setUserMemoryRegion(MemoryRegion(slot: 0, guestPhysicalAddress: 0, memorySize: 0x10000, userspaceAddress: ram.hostAddress))
+            // rdmsr; wrmsr; vmcall; mov ecx, ebx; rdmsr; hlt (the IVT is zero: a fault runs off into RAM until the budget ends)
+            _ = ram.write([0x0F, 0x32, 0x0F, 0x30, 0x0F, 0x01, 0xC1, 0x66, 0x89, 0xD9, 0x0F, 0x32, 0xF4], at: 0x1000)
+            let vcpu = try vm.createVCPU(id: 0)
+            try vcpu.setCPUID(RefHypervisor().supportedCPUID())
+            var s = try vcpu.sregs()
+            s.cs = .realMode(selector: 0, code: true)
+            s.cr4 = g.next() & 0x40          // CR4.MCE, or not
+            try? vcpu.setSregs(s)
+            var r = Regs(); r.rip = 0x1000; r.rflags = 2
+            r.rax = g.next(); r.rcx = g.next() & (round % 3 == 0 ? 0x8FF : 0xFFFF_FFFF); r.rdx = g.next(); r.rbx = g.next()
+            try vcpu.setRegs(r)
+            let ranges = (0..<Int(g.next() % 4)).map { _ in
+                MSRFilter.Range(flags: UInt32(g.next() & 7), base: UInt32(truncatingIfNeeded: g.next()) & (g.next() & 1 == 0 ? 0xFFF : ~0),
+                                nmsrs: UInt32(g.next() % 0x3200), bitmap: (0..<Int(g.next() % 64)).map { _ in UInt8(truncatingIfNeeded: g.next()) })
+            }
+            try? vm.setMSRFilter(MSRFilter(flags: UInt32(g.next() & 3), ranges: ranges))
+            try? vm.enableCap(EnableCap(.x86UserSpaceMsr, args: [g.next() & 0xF]))
+            try? vm.enableCap(EnableCap(.exitHypercall, args: [g.next() & 0x1000]))
+            try? vcpu.setupMCE(g.next() & 0x10_05FF)
+            try? vcpu.setMCE(MachineCheckEvent(bank: UInt8(truncatingIfNeeded: g.next() % 40), status: g.next(), addr: g.next(),
+                                               misc: g.next(), mcgStatus: g.next() & 7))
+            try? vcpu.setTSCKHz(UInt32(truncatingIfNeeded: g.next()))
+            try? vcpu.setDeviceAttribute(.tscOffset, value: g.next())
+            for _ in 0..<6 {
+                guard let e = try? vcpu.run(budget: RunBudget(wallClockNanoseconds: 50_000_000, instructions: 5_000)) else { break }
+                switch e {
+                case .rdmsr, .wrmsr: userExits += 1; vcpu.completeMSR(error: g.next() & 1 == 0, data: g.next())
+                case .hypercall: userExits += 1; vcpu.completeHypercall(ret: g.next())
+                default: break
+                }
+            }
+            _ = try vcpu.regs()
+        }
+        #expect(userExits > 0, "some random setups sent MSR or hypercall exits to userspace")
+    }
 }
