@@ -41,6 +41,11 @@ int ckvm_set_msr_filter(int fd, const struct kvm_msr_filter *f) { return ret(ioc
 int ckvm_clear_dirty_log(int fd, struct kvm_clear_dirty_log *l) { return ret(ioctl(fd, KVM_CLEAR_DIRTY_LOG, l)); }
 int ckvm_irq_line_status(int fd, struct kvm_irq_level *l) { return ret(ioctl(fd, KVM_IRQ_LINE_STATUS, l)); }
 int ckvm_ioeventfd(int fd, const struct kvm_ioeventfd *e) { return ret(ioctl(fd, KVM_IOEVENTFD, e)); }
+int ckvm_irqfd(int fd, const struct kvm_irqfd *f) { return ret(ioctl(fd, KVM_IRQFD, f)); }
+int ckvm_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    return write(fd, &one, sizeof one) == (ssize_t)sizeof one ? 0 : -errno;
+}
 int ckvm_eventfd(void) { return ret(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)); }
 long long ckvm_eventfd_take(int fd) {
     uint64_t v = 0;

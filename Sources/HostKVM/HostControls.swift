@@ -150,6 +150,15 @@ extension HostVM {
         a.flags = e.flags
         try check(ckvm_ioeventfd(fd, &a), "KVM_IOEVENTFD")
     }
+
+    public func irqfd(_ f: IRQFD) throws(KVMError) {
+        var a = kvm_irqfd()
+        a.fd = UInt32(bitPattern: f.fd)
+        a.gsi = f.gsi
+        a.flags = f.flags
+        a.resamplefd = UInt32(bitPattern: f.resampleFD)
+        try check(ckvm_irqfd(fd, &a), "KVM_IRQFD")
+    }
 }
 
 /// An eventfd (non-blocking, close-on-exec) to hand to KVM_IOEVENTFD; `take()` reads and
@@ -162,6 +171,9 @@ public final class EventFD {
         fd = r
     }
     deinit { _ = ckvm_close(fd) }
+    /// Adds 1 to the counter, as a device signalling it would.
+    public func signal() { _ = ckvm_eventfd_signal(fd) }
+
     /// The counter since the last take (0 if nothing was signalled).
     public func take() -> UInt64 {
         let v = ckvm_eventfd_take(fd)

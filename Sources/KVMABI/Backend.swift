@@ -104,6 +104,8 @@ public protocol VirtualMachine: AnyObject {
     func setPMUEventFilter(_ filter: PMUEventFilter) throws(KVMError)
     /// KVM_IOEVENTFD: assign (or, with the DEASSIGN flag, remove) an ioeventfd.
     func ioeventfd(_ e: IOEventFD) throws(KVMError)
+    /// KVM_IRQFD: assign (or, with the DEASSIGN flag, remove) an irqfd.
+    func irqfd(_ f: IRQFD) throws(KVMError)
     /// KVM_GET_STATS_FD on the VM fd, read once.
     func statistics() throws(KVMError) -> Statistics
     /// Releases every vCPU, the VM and the guest memory. Idempotent; deinit calls it too.

@@ -121,3 +121,16 @@ public struct IOEventFD: Equatable, Sendable {
         self.address = address; self.length = length; self.fd = fd; self.flags = flags; self.datamatchValue = datamatchValue
     }
 }
+
+/// `struct kvm_irqfd` (KVM_IRQFD): an eventfd whose signal raises `gsi`; with RESAMPLE the
+/// line stays high until the guest acknowledges it, which signals `resampleFD`.
+public struct IRQFD: Equatable, Sendable {
+    public static let deassign: UInt32 = 1, resample: UInt32 = 2
+    public var fd: Int32
+    public var gsi: UInt32
+    public var flags: UInt32
+    public var resampleFD: Int32
+    public init(fd: Int32, gsi: UInt32, flags: UInt32 = 0, resampleFD: Int32 = 0) {
+        self.fd = fd; self.gsi = gsi; self.flags = flags; self.resampleFD = resampleFD
+    }
+}

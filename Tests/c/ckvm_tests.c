@@ -237,6 +237,7 @@ static void every_wrapper_returns(int fd, int want) {
     struct kvm_dirty_log log = {0};
     struct kvm_clear_dirty_log clear = {0};
     struct kvm_ioeventfd ioev = {0};
+    struct kvm_irqfd irqfd = {0};
     struct kvm_enable_cap cap = {0};
     static struct kvm_msr_filter filter;
     uint64_t attr_value = 0;
@@ -325,6 +326,7 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_clear_dirty_log(fd, &clear));
     EXPECT(ckvm_irq_line_status(fd, &level));
     EXPECT(ckvm_ioeventfd(fd, &ioev));
+    EXPECT(ckvm_irqfd(fd, &irqfd));
     EXPECT(ckvm_set_pmu_event_filter(fd, 0, 0, 0, 1, events1));
 #undef EXPECT
 }

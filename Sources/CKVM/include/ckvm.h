@@ -72,10 +72,12 @@ int ckvm_set_msr_filter(int vm_fd, const struct kvm_msr_filter *filter);
 int ckvm_clear_dirty_log(int vm_fd, struct kvm_clear_dirty_log *log);
 int ckvm_irq_line_status(int vm_fd, struct kvm_irq_level *level);   // level->status is written back
 int ckvm_ioeventfd(int vm_fd, const struct kvm_ioeventfd *e);
+int ckvm_irqfd(int vm_fd, const struct kvm_irqfd *f);
 // An eventfd (EFD_CLOEXEC | EFD_NONBLOCK) for KVM_IOEVENTFD and the checks; its counter read
 // (0 when nothing was written: EAGAIN is not an error here) or -errno.
 int ckvm_eventfd(void);
 long long ckvm_eventfd_take(int fd);
+int ckvm_eventfd_signal(int fd);                    // adds 1 to the counter: 0 or -errno
 // KVM_SET_PMU_EVENT_FILTER: builds the flexible-array struct kvm_pmu_event_filter from its
 // fields (-ENOMEM if it cannot be allocated).
 int ckvm_set_pmu_event_filter(int vm_fd, uint32_t action, uint32_t fixed_counter_bitmap, uint32_t flags,

@@ -41,8 +41,10 @@ extension CPU {
         }
         if !isIn && !vmControls.ioeventfds.isEmpty
             && vmControls.ioeventfds.signal(pio: true, address: UInt64(port), size: size, value: regs[0]) {
-            // An ioeventfd on KVM's PIO bus took the OUT (kernel_pio): no exit.
+            // An ioeventfd on KVM's PIO bus took the OUT (kernel_pio): no exit. An irqfd on the
+            // same eventfd fires now.
             vmExit(.ioInstruction, qual: q, outcome: VMXTraceRecord.handledInKernel)
+            if !vmControls.irqfds.isEmpty && vmControls.irqfds.poll(now: now) { eventCheck = true }
             return
         }
         vmExit(.ioInstruction, qual: q, outcome: "KVM_EXIT_IO")

@@ -157,6 +157,7 @@ extension CPU {
         if !vmControls.ioeventfds.isEmpty && vmControls.ioeventfds.signal(pio: false, address: gpa, size: size, value: v) {
             // An ioeventfd on KVM's MMIO bus took the write (kvm_io_bus_write): no exit.
             eptExitTrace(gpa: gpa, linear: linear, write: true, fetch: false, readOnly: readOnly, outcome: VMXTraceRecord.handledInKernel)
+            if !vmControls.irqfds.isEmpty && vmControls.irqfds.poll(now: now) { eventCheck = true }
             return
         }
         pendingMMIOWrites.append((gpa: gpa, data: CPU.bytes(v, size), linear: linear, readOnly: readOnly))

@@ -41,6 +41,13 @@ final class IRQChip {
         return true
     }
 
+    /// irqfd_inject for a resampling irqfd: the GSI from KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID.
+    func setResampleLine(gsi: UInt32, level: Bool, now: UInt64) {
+        guard gsi < UInt32(IOAPIC.pinCount) else { return }
+        advance(to: now)
+        router.setGSI(Int(gsi), level: level, fromPIT: false, resample: true)
+    }
+
     /// KVM_IRQ_LINE_STATUS: kvm_set_irq with line_status; -1 for a GSI without routes.
     func setIRQLineStatus(gsi: UInt32, level: Bool, now: UInt64) -> Int {
         guard gsi < UInt32(IOAPIC.pinCount) else { return -1 }

@@ -16,6 +16,10 @@ final class InterruptRouter {
     // A GSI's level is the OR of its sources (KVM irq source IDs): KVM_IRQ_LINE and the PIT.
     var userLevels: UInt32 = 0
     var pitLevel = false
+    /// KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID: lines held high by resampling irqfds until acked.
+    var resampleLevels: UInt32 = 0
+    /// The VM's irqfds, told when the guest acknowledges a GSI (kvm_notify_acked_irq).
+    weak var irqfds: IRQFDs?
 
     // PIT reinjection (KVM's default): ticks that arrive before the guest acknowledged the
     // previous IRQ0 are queued and injected one per acknowledgement.
@@ -32,12 +36,14 @@ final class InterruptRouter {
     /// kvm_set_irq over the GSI's routes (the 8259 for GSI 0-15, the IOAPIC pin): the sum
     /// of the routes' non-negative statuses, or -1 if none accepted (or the GSI has none).
     @discardableResult
-    func setGSI(_ gsi: Int, level: Bool, fromPIT: Bool, lineStatus: Bool = false) -> Int {
-        if fromPIT { pitLevel = level } else {
-            let bit = UInt32(1) << UInt32(gsi)
+    func setGSI(_ gsi: Int, level: Bool, fromPIT: Bool, lineStatus: Bool = false, resample: Bool = false) -> Int {
+        let bit = UInt32(1) << UInt32(gsi)
+        if fromPIT { pitLevel = level } else if resample {
+            if level { resampleLevels |= bit } else { resampleLevels &= ~bit }
+        } else {
             if level { userLevels |= bit } else { userLevels &= ~bit }
         }
-        let line = userLevels & (1 << UInt32(gsi)) != 0 || (gsi == 0 && pitLevel)
+        let line = (userLevels | resampleLevels) & bit != 0 || (gsi == 0 && pitLevel)
         if gsi0ToIOAPICPin2 && gsi == 2 { return -1 }    // that routing table has no GSI 2
         var status = -1
         func add(_ r: Int) { if r >= 0 { status = r + max(status, 0) } }
@@ -156,11 +162,24 @@ final class InterruptRouter {
         ioapic.rtcEOI(vector: vector, vcpu: vcpu)
         let pins = ioapic.eoi(vector: vector, levelTriggered: levelTriggered)
         if pins & (1 << UInt32(ioapicPinForGSI0)) != 0 { pitAcked() }
+        // kvm_ioapic_update_eoi_one -> kvm_notify_acked_irq for each pin with the vector.
+        if let irqfds, !irqfds.isEmpty, pins != 0 {
+            var p = pins
+            while p != 0 {
+                let pin = p.trailingZeroBitCount
+                p &= p - 1
+                irqfds.acked(gsi: pin == ioapicPinForGSI0 ? 0 : pin)
+            }
+        }
     }
 
     // MARK: - PIT IRQ0
 
-    func picAcked(irq: Int) { if irq == 0 { pitAcked() } }
+    func picAcked(irq: Int) {
+        if irq == 0 { pitAcked() }
+        // pic_clear_isr -> kvm_notify_acked_irq (KVM_IRQCHIP_PIC_MASTER/SLAVE, pin = GSI).
+        if let irqfds, !irqfds.isEmpty { irqfds.acked(gsi: irq) }
+    }
     func picIRQ0Unmasked() { resetPITReinject() }
     func ioapicMaskChanged(pin: Int, masked: Bool) {
         if !masked && pin == ioapicPinForGSI0 { resetPITReinject() }

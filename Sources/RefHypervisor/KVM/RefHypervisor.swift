@@ -131,8 +131,8 @@ public final class RefHypervisor: Hypervisor {
     }
 
     /// KVM_CHECK_EXTENSION values of a VMX KVM (Linux 6.1) for what this engine implements,
-    /// and 0 for what it does not (GSI routing and irqfd are not implemented yet:
-    /// KVM_CAP_IRQ_ROUTING and IRQFD are 0; nor SMM, dirty rings, coalesced MMIO).
+    /// and 0 for what it does not (GSI routing is not implemented yet: KVM_CAP_IRQ_ROUTING
+    /// is 0; nor SMM, dirty rings, coalesced MMIO).
     static func capability(_ c: Capability) -> Int32 {
         switch c {
         case .setGuestDebug, .irqchip, .hlt, .userMemory, .setTssAddr, .extCpuid, .pit, .nopIoDelay, .syncMmu,
@@ -143,7 +143,7 @@ public final class RefHypervisor: Hypervisor {
              .reinjectControl, .kvmclockCtrl, .getMsrFeatures, .extEmulCpuid,
              .enableCap, .enableCapVm, .x86UserSpaceMsr, .x86MsrFilter, .enforcePvFeatureCpuid, .msrPlatformInfo,
              .haltPoll, .irqInjectStatus, .pmuEventFilter, .vcpuAttributes, .sysAttributes, .tscControl, .vmTscControl,
-             .ioeventfd, .ioeventfdNoLength, .ioeventfdAnyLength:
+             .ioeventfd, .ioeventfdNoLength, .ioeventfdAnyLength, .irqfd, .irqfdResample:
             return 1
         // KVM_EXIT_HYPERCALL_VALID_MASK; KVM_DIRTY_LOG_MANUAL_CAPS (x86 kvm_host.h).
         case .exitHypercall: return Int32(RefVM.hypercallExitValidMask)

@@ -202,6 +202,7 @@ extension RefVCPU {
     /// KVM_GET_LAPIC: EINVAL without the in-kernel LAPIC (kvm_arch_vcpu_ioctl).
     public func lapic() throws(KVMError) -> LAPICState {
         try checkOpen("KVM_GET_LAPIC")
+        cpu.vmControls.irqfds.poll(now: cpu.now)     // irqfd injections land before anyone looks
         guard let chip, let page = chip.lapicState(vcpu: index, now: cpu.now) else {
             throw KVMError(errno: Errno.EINVAL, operation: "KVM_GET_LAPIC")
         }

@@ -122,6 +122,8 @@ public final class RefVCPU: VirtualCPU {
         if cpu.memGeneration != cpu.mem.generation { cpu.flushTLB() }
         if !pendingExits.isEmpty { return pendingExits.removeFirst() }
         if shutdownState { return shutdown() }
+        // irqfds signalled since the last look (IRQFDs.swift).
+        if !cpu.vmControls.irqfds.isEmpty && cpu.vmControls.irqfds.poll(now: cpu.now) { cpu.eventCheck = true }
         if pendingTripleFault { pendingTripleFault = false; return shutdown() }
         var remaining = budget.instructions
         var clock = WallClockBound(budget.wallClockNanoseconds)
@@ -160,7 +162,11 @@ public final class RefVCPU: VirtualCPU {
         while true {
             // The watchdog of HostKVM, without a thread: the clock is read once per
             // WallClockBound.instructionsPerCheck instructions or turns of this loop.
-            if clock.due && clock.expired() { return .timeout }
+            if clock.due {
+                if clock.expired() { return .timeout }
+                // Another thread may have signalled an irqfd while the guest ran.
+                if !cpu.vmControls.irqfds.isEmpty && cpu.vmControls.irqfds.poll(now: cpu.now) { cpu.eventCheck = true }
+            }
             if cpu.eventCheck || cpu.halted {
                 if let e = try events(&remaining) { return e }
                 if cpu.halted { clock.turn(); continue }

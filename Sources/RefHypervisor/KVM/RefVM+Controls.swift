@@ -7,6 +7,8 @@ import KVMABI
 final class VMControls {
     /// KVM_IOEVENTFD's eventfds on the PIO and MMIO buses.
     let ioeventfds = IOEventFDs()
+    /// KVM_IRQFD's eventfds.
+    let irqfds = IRQFDs()
     /// KVM_MSR_EXIT_REASON_* that go to userspace instead of a #GP.
     var userSpaceMSRMask: UInt32 = 0
     /// nil: no filter (every MSR allowed).
@@ -110,6 +112,12 @@ extension RefVM {
         let status = chip.setIRQLineStatus(gsi: gsi, level: level, now: now)
         for v in vcpus { v.cpu.eventCheck = true }
         return Int32(status)
+    }
+
+    /// KVM_IRQFD (kvm_irqfd in virt/kvm/eventfd.c).
+    public func irqfd(_ f: IRQFD) throws(KVMError) {
+        try controls.irqfds.apply(f, now: now)
+        for v in vcpus { v.cpu.eventCheck = true }
     }
 
     /// KVM_IOEVENTFD (kvm_ioeventfd in virt/kvm/eventfd.c).

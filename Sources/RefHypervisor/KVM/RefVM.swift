@@ -70,7 +70,10 @@ public final class RefVM: VirtualMachine {
         // kvm_arch_vm_ioctl: irqchip already there -> EEXIST; vCPUs already created -> EINVAL.
         if chip != nil { throw KVMError(errno: Errno.EEXIST, operation: op) }
         if !vcpus.isEmpty { throw KVMError(errno: Errno.EINVAL, operation: op) }
-        chip = IRQChip(vcpuCount: 1)
+        let c = IRQChip(vcpuCount: 1)
+        chip = c
+        controls.irqfds.chip = c
+        c.router.irqfds = controls.irqfds
     }
 
     public func createPIT2() throws(KVMError) {
@@ -142,6 +145,7 @@ public final class RefVM: VirtualMachine {
     /// other than 0-2.
     public func irqchip(_ chipID: UInt32) throws(KVMError) -> IRQChipState {
         guard let chip else { throw KVMError(errno: Errno.ENXIO, operation: "KVM_GET_IRQCHIP") }
+        controls.irqfds.poll(now: now)     // irqfd injections land before anyone looks
         guard let s = chip.chipState(chipID, now: now) else { throw KVMError(errno: Errno.EINVAL, operation: "KVM_GET_IRQCHIP") }
         return s
     }
@@ -251,6 +255,7 @@ public final class RefVM: VirtualMachine {
         for a in memory.allocations { a.release() }
         memory.allocations.removeAll()
         controls.ioeventfds.closeAll()
+        controls.irqfds.closeAll()
     }
 }
 
