@@ -42,6 +42,8 @@ int ckvm_clear_dirty_log(int fd, struct kvm_clear_dirty_log *l) { return ret(ioc
 int ckvm_irq_line_status(int fd, struct kvm_irq_level *l) { return ret(ioctl(fd, KVM_IRQ_LINE_STATUS, l)); }
 int ckvm_ioeventfd(int fd, const struct kvm_ioeventfd *e) { return ret(ioctl(fd, KVM_IOEVENTFD, e)); }
 int ckvm_irqfd(int fd, const struct kvm_irqfd *f) { return ret(ioctl(fd, KVM_IRQFD, f)); }
+int ckvm_register_coalesced_mmio(int fd, const struct kvm_coalesced_mmio_zone *z) { return ret(ioctl(fd, KVM_REGISTER_COALESCED_MMIO, z)); }
+int ckvm_unregister_coalesced_mmio(int fd, const struct kvm_coalesced_mmio_zone *z) { return ret(ioctl(fd, KVM_UNREGISTER_COALESCED_MMIO, z)); }
 int ckvm_eventfd_signal(int fd) {
     uint64_t one = 1;
     return write(fd, &one, sizeof one) == (ssize_t)sizeof one ? 0 : -errno;

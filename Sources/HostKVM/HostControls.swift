@@ -151,6 +151,43 @@ extension HostVM {
         try check(ckvm_ioeventfd(fd, &a), "KVM_IOEVENTFD")
     }
 
+    public func registerCoalescedMMIO(_ zone: CoalescedMMIOZone) throws(KVMError) {
+        var z = kvm_coalesced_mmio_zone()
+        z.addr = zone.address; z.size = zone.size; z.pio = zone.pio
+        try check(ckvm_register_coalesced_mmio(fd, &z), "KVM_REGISTER_COALESCED_MMIO")
+    }
+
+    public func unregisterCoalescedMMIO(_ zone: CoalescedMMIOZone) throws(KVMError) {
+        var z = kvm_coalesced_mmio_zone()
+        z.addr = zone.address; z.size = zone.size; z.pio = zone.pio
+        try check(ckvm_unregister_coalesced_mmio(fd, &z), "KVM_UNREGISTER_COALESCED_MMIO")
+    }
+
+    public func takeCoalescedMMIO() -> [CoalescedMMIOEntry] {
+        // The ring page sits KVM_COALESCED_MMIO_PAGE_OFFSET pages into every vCPU's mapping
+        // (kvm_vcpu_fault); the mapping covers it when KVM_GET_VCPU_MMAP_SIZE says so.
+        let page = 4096
+        guard let v = vcpus.first, v.mmapSize >= (Int(KVM_COALESCED_MMIO_PAGE_OFFSET) + 1) * page else { return [] }
+        let ring = ckvm_coalesced_ring(v.run, page)!
+        let max = UInt32(CoalescedMMIOEntry.ringEntries)
+        // KVM writes `last`; userspace owns `first`. Both are bounded here before use.
+        var first = ring.pointee.first % max
+        let last = ring.pointee.last % max
+        var out: [CoalescedMMIOEntry] = []
+        // Safety: the ring page is mapped for as long as the vCPU is (it is in `vcpus`), and
+        // the flexible array has KVM_COALESCED_MMIO_MAX entries within that page.
+        let entries = UnsafeMutableRawPointer(ring).advanced(by: 8).assumingMemoryBound(to: kvm_coalesced_mmio.self)
+        while first != last {
+            let e = entries[Int(first)]
+            let len = min(Int(e.len), 8)
+            let data = withUnsafeBytes(of: e.data) { Array($0.prefix(len)) }
+            out.append(CoalescedMMIOEntry(physicalAddress: e.phys_addr, length: e.len, pio: e.pio, data: data))
+            first = (first + 1) % max
+        }
+        ring.pointee.first = first
+        return out
+    }
+
     public func irqfd(_ f: IRQFD) throws(KVMError) {
         var a = kvm_irqfd()
         a.fd = UInt32(bitPattern: f.fd)

@@ -9,7 +9,7 @@ public final class HostVM: VirtualMachine {
     public var runsVCPUsConcurrently: Bool { true }
     let fd: Int32
     let hypervisor: HostHypervisor
-    private var vcpus: [HostVCPU] = []
+    private(set) var vcpus: [HostVCPU] = []
     private var memories: [GuestMemory] = []
     /// The size of every slot this VM set (slot id with its address space in bits 16-31),
     /// so KVM_GET_DIRTY_LOG gets a bitmap of exactly the size KVM writes.

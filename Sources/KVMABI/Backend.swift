@@ -106,6 +106,13 @@ public protocol VirtualMachine: AnyObject {
     func ioeventfd(_ e: IOEventFD) throws(KVMError)
     /// KVM_IRQFD: assign (or, with the DEASSIGN flag, remove) an irqfd.
     func irqfd(_ f: IRQFD) throws(KVMError)
+    /// KVM_REGISTER_COALESCED_MMIO / KVM_UNREGISTER_COALESCED_MMIO.
+    func registerCoalescedMMIO(_ zone: CoalescedMMIOZone) throws(KVMError)
+    func unregisterCoalescedMMIO(_ zone: CoalescedMMIOZone) throws(KVMError)
+    /// The entries of the coalesced-MMIO ring (the page at KVM_COALESCED_MMIO_PAGE_OFFSET of a
+    /// vCPU mapping) from `first` to `last`, consumed as a VMM does (first = last). Empty
+    /// without a vCPU (the ring is reached through one).
+    func takeCoalescedMMIO() -> [CoalescedMMIOEntry]
     /// KVM_GET_STATS_FD on the VM fd, read once.
     func statistics() throws(KVMError) -> Statistics
     /// Releases every vCPU, the VM and the guest memory. Idempotent; deinit calls it too.

@@ -134,3 +134,26 @@ public struct IRQFD: Equatable, Sendable {
         self.fd = fd; self.gsi = gsi; self.flags = flags; self.resampleFD = resampleFD
     }
 }
+
+/// `struct kvm_coalesced_mmio_zone` (KVM_REGISTER/UNREGISTER_COALESCED_MMIO): guest writes
+/// inside it go to a ring instead of exiting (`pio` 1: the PIO bus).
+public struct CoalescedMMIOZone: Equatable, Sendable {
+    public var address: UInt64
+    public var size: UInt32
+    public var pio: UInt32
+    public init(address: UInt64, size: UInt32, pio: UInt32 = 0) { self.address = address; self.size = size; self.pio = pio }
+}
+
+/// One `struct kvm_coalesced_mmio` of the ring: a write KVM batched.
+public struct CoalescedMMIOEntry: Equatable, Sendable {
+    public var physicalAddress: UInt64
+    public var length: UInt32
+    public var pio: UInt32
+    /// `length` bytes (at most 8).
+    public var data: [UInt8]
+    public init(physicalAddress: UInt64, length: UInt32, pio: UInt32, data: [UInt8]) {
+        self.physicalAddress = physicalAddress; self.length = length; self.pio = pio; self.data = data
+    }
+    /// KVM_COALESCED_MMIO_MAX with 4 KiB pages: (4096 - 8) / 24.
+    public static let ringEntries = 170
+}

@@ -39,7 +39,7 @@ struct ABITests {
         let areas = ["mp_state.", "msr_list.", "vm.", "debugregs.", "xcrs.", "cpuid.get_", "translate.", "tsc_khz.", "kvmclock_ctrl.",
                      "pit.legacy", "pit.reinject", "mmu_pages.", "clock.", "mce.", "emulated_cpuid.", "tpr_access.", "lapic.", "irqchip_state.", "msi.", "pit_state.", "sregs2.", "cpuid_v1.", "feature_msrs.",
                      "enable_cap.", "msr_filter.", "user_msr.", "platform_info.", "misc_features.", "hypercall.", "clear_dirty.",
-                     "manual_dirty.", "irq_line_status.", "pmu_filter.", "sys_attr.", "vcpu_attr.", "set_mce.", "mce_msr.", "ioeventfd.", "irqfd."]
+                     "manual_dirty.", "irq_line_status.", "pmu_filter.", "sys_attr.", "vcpu_attr.", "set_mce.", "mce_msr.", "ioeventfd.", "irqfd.", "coalesced."]
         let checks = ABICatalogue.all.filter { c in areas.contains { c.name.hasPrefix($0) } }
         #expect(checks.count >= 50)
         for r in ABIRunner.run(checks, on: host, backend: "kvm", divergences: .builtIn) where r.verdict == .fail {

@@ -238,6 +238,7 @@ static void every_wrapper_returns(int fd, int want) {
     struct kvm_clear_dirty_log clear = {0};
     struct kvm_ioeventfd ioev = {0};
     struct kvm_irqfd irqfd = {0};
+    struct kvm_coalesced_mmio_zone zone = {0};
     struct kvm_enable_cap cap = {0};
     static struct kvm_msr_filter filter;
     uint64_t attr_value = 0;
@@ -327,6 +328,8 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_irq_line_status(fd, &level));
     EXPECT(ckvm_ioeventfd(fd, &ioev));
     EXPECT(ckvm_irqfd(fd, &irqfd));
+    EXPECT(ckvm_register_coalesced_mmio(fd, &zone));
+    EXPECT(ckvm_unregister_coalesced_mmio(fd, &zone));
     EXPECT(ckvm_set_pmu_event_filter(fd, 0, 0, 0, 1, events1));
 #undef EXPECT
 }

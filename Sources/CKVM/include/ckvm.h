@@ -73,6 +73,8 @@ int ckvm_clear_dirty_log(int vm_fd, struct kvm_clear_dirty_log *log);
 int ckvm_irq_line_status(int vm_fd, struct kvm_irq_level *level);   // level->status is written back
 int ckvm_ioeventfd(int vm_fd, const struct kvm_ioeventfd *e);
 int ckvm_irqfd(int vm_fd, const struct kvm_irqfd *f);
+int ckvm_register_coalesced_mmio(int vm_fd, const struct kvm_coalesced_mmio_zone *z);
+int ckvm_unregister_coalesced_mmio(int vm_fd, const struct kvm_coalesced_mmio_zone *z);
 // An eventfd (EFD_CLOEXEC | EFD_NONBLOCK) for KVM_IOEVENTFD and the checks; its counter read
 // (0 when nothing was written: EAGAIN is not an error here) or -errno.
 int ckvm_eventfd(void);
@@ -129,6 +131,10 @@ int ckvm_drain_kick(int signo);
 // arithmetic of the I/O data page (data_offset) in one readable place.
 static inline uint8_t *ckvm_run_io_data(struct kvm_run *run) {
     return (uint8_t *)run + run->io.data_offset;
+}
+// The coalesced-MMIO ring: KVM_COALESCED_MMIO_PAGE_OFFSET pages into the vCPU mapping.
+static inline struct kvm_coalesced_mmio_ring *ckvm_coalesced_ring(struct kvm_run *run, size_t page_size) {
+    return (struct kvm_coalesced_mmio_ring *)((uint8_t *)run + KVM_COALESCED_MMIO_PAGE_OFFSET * page_size);
 }
 static inline volatile uint8_t *ckvm_run_immediate_exit(struct kvm_run *run) {
     return (volatile uint8_t *)&run->immediate_exit;

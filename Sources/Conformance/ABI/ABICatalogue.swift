@@ -5,7 +5,7 @@ public enum ABICatalogue {
     public static var all: [ABICheck] {
         systemChecks + memslotChecks + vcpuChecks + irqchipChecks + cpuidChecks + sregsChecks + eventChecks + msrChecks + runChecks
             + gprChecks + sregsFieldChecks + msrRoundTrips + eventRoundTrips + mpStateChecks + saveRestoreChecks + vmDeviceChecks + mceChecks + lapicChecks + irqchipStateChecks + pitStateChecks + sregs2Checks
-            + enableCapChecks + msrFilterChecks + hypercallChecks + dirtyClearChecks + lineStatusChecks + attributeChecks + setMCEChecks + ioeventfdChecks + irqfdChecks
+            + enableCapChecks + msrFilterChecks + hypercallChecks + dirtyClearChecks + lineStatusChecks + attributeChecks + setMCEChecks + ioeventfdChecks + irqfdChecks + coalescedChecks
     }
 }
 

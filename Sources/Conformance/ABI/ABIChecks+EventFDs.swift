@@ -245,3 +245,81 @@ extension ABICatalogue {
         },
     ]
 }
+
+// KVM_REGISTER/UNREGISTER_COALESCED_MMIO (Linux 6.1 virt/kvm/coalesced_mmio.c
+// kvm_vm_ioctl_register_coalesced_mmio, kvm_vm_ioctl_unregister_coalesced_mmio,
+// coalesced_mmio_in_range, coalesced_mmio_has_room, coalesced_mmio_write).
+
+extension ABICatalogue {
+    static let coalescedSource = "virt/kvm/coalesced_mmio.c kvm_vm_ioctl_register_coalesced_mmio"
+
+    /// Runs `code` with `zones` registered; "exit-name, then the ring's entries".
+    static func coalescedGuest(_ h: any Hypervisor, _ code: [UInt8], _ zones: [CoalescedMMIOZone],
+                               unregister: [CoalescedMMIOZone] = []) -> ABIAnswer {
+        guest(h, code, setup: { vm, _ throws(KVMError) in
+            for z in zones { try vm.registerCoalescedMMIO(z) }
+            for z in unregister { try vm.unregisterCoalescedMMIO(z) }
+        }) { exit, vm, _ in
+            let ring = vm.takeCoalescedMMIO().map { e in
+                "0x\(String(e.physicalAddress, radix: 16)) len \(e.length) pio \(e.pio) data \(e.data.map { String($0, radix: 16) }.joined(separator: " "))"
+            }
+            return .text(([exit.name] + ring).joined(separator: "; "))
+        }
+    }
+
+    /// mov ax,0x2000 / mov es,ax / xor di,di / mov cx,120 / mov al,1 / rep stosb / hlt
+    static let stosb120: [UInt8] = [0xB8, 0x00, 0x20, 0x8E, 0xC0, 0x31, 0xFF, 0xB9, 0x78, 0x00, 0xB0, 0x01, 0xF3, 0xAA, 0xF4]
+
+    static let coalescedChecks: [ABICheck] = [
+        ABICheck("coalesced.cap", "KVM_CHECK_EXTENSION(KVM_CAP_COALESCED_MMIO): KVM_COALESCED_MMIO_PAGE_OFFSET (2 on x86)",
+                 cite: "virt/kvm/kvm_main.c kvm_vm_ioctl_check_extension_generic", expect: .value(2)) { h in
+            Ask.withVM(h) { vm in .value(Int(vm.checkExtension(.coalescedMmio))) }
+        },
+        ABICheck("coalesced.bad_pio", "KVM_REGISTER_COALESCED_MMIO with pio 2: EINVAL", cite: coalescedSource,
+                 expect: .errno(Errno.EINVAL)) { h in
+            Ask.withVM(h) { vm throws(KVMError) in Ask.call { () throws(KVMError) in try vm.registerCoalescedMMIO(CoalescedMMIOZone(address: 0x20000, size: 0x1000, pio: 2)) } }
+        },
+        ABICheck("coalesced.unregister_bad_pio", "KVM_UNREGISTER_COALESCED_MMIO with pio 2: EINVAL",
+                 cite: "virt/kvm/coalesced_mmio.c kvm_vm_ioctl_unregister_coalesced_mmio", expect: .errno(Errno.EINVAL)) { h in
+            Ask.withVM(h) { vm throws(KVMError) in Ask.call { () throws(KVMError) in try vm.unregisterCoalescedMMIO(CoalescedMMIOZone(address: 0x20000, size: 0x1000, pio: 2)) } }
+        },
+        ABICheck("coalesced.unregister_none", "KVM_UNREGISTER_COALESCED_MMIO of a zone never registered: 0",
+                 cite: "virt/kvm/coalesced_mmio.c kvm_vm_ioctl_unregister_coalesced_mmio (always 0)", expect: .ok) { h in
+            Ask.withVM(h) { vm throws(KVMError) in Ask.call { () throws(KVMError) in try vm.unregisterCoalescedMMIO(CoalescedMMIOZone(address: 0x20000, size: 0x1000)) } }
+        },
+        ABICheck("coalesced.mmio_write", "a byte written into an MMIO zone makes no exit (the HLT does) and is in the ring",
+                 cite: "virt/kvm/coalesced_mmio.c coalesced_mmio_write", expect: .text("KVM_EXIT_HLT; 0x20010 len 1 pio 0 data 5a")) { h in
+            coalescedGuest(h, writeSegment2000, [CoalescedMMIOZone(address: 0x20000, size: 0x1000)])
+        },
+        ABICheck("coalesced.read_exits", "a read inside the zone still exits with KVM_EXIT_MMIO (the ring is empty)",
+                 cite: "virt/kvm/coalesced_mmio.c (the device has no read op)", expect: .text("KVM_EXIT_MMIO")) { h in
+            coalescedGuest(h, readSegment2000, [CoalescedMMIOZone(address: 0x20000, size: 0x1000)])
+        },
+        ABICheck("coalesced.pio_write", "an OUT to a PIO zone makes no exit and is in the ring with pio 1",
+                 cite: "virt/kvm/coalesced_mmio.c coalesced_mmio_write (dev->zone.pio)", expect: .text("KVM_EXIT_HLT; 0x10 len 1 pio 1 data 42")) { h in
+            coalescedGuest(h, outByte, [CoalescedMMIOZone(address: 0x10, size: 1, pio: 1)])
+        },
+        ABICheck("coalesced.outside_zone", "a write just past the zone's end (zone 20000H-2000FH, write at 20010H) exits",
+                 cite: "virt/kvm/coalesced_mmio.c coalesced_mmio_in_range", expect: .text("KVM_EXIT_MMIO")) { h in
+            coalescedGuest(h, writeSegment2000, [CoalescedMMIOZone(address: 0x20000, size: 0x10)])
+        },
+        ABICheck("coalesced.unregistered", "after KVM_UNREGISTER_COALESCED_MMIO of a range inside the zone, the write exits",
+                 cite: "virt/kvm/coalesced_mmio.c kvm_vm_ioctl_unregister_coalesced_mmio", expect: .text("KVM_EXIT_MMIO")) { h in
+            coalescedGuest(h, writeSegment2000, [CoalescedMMIOZone(address: 0x20000, size: 0x1000)],
+                           unregister: [CoalescedMMIOZone(address: 0x20010, size: 1)])
+        },
+        ABICheck("coalesced.unregister_larger", "KVM_UNREGISTER_COALESCED_MMIO of a range larger than the zone leaves it: the write is batched",
+                 cite: "virt/kvm/coalesced_mmio.c kvm_vm_ioctl_unregister_coalesced_mmio (coalesced_mmio_in_range(dev, zone))",
+                 expect: .text("KVM_EXIT_HLT; 0x20010 len 1 pio 0 data 5a")) { h in
+            coalescedGuest(h, writeSegment2000, [CoalescedMMIOZone(address: 0x20000, size: 0x1000)],
+                           unregister: [CoalescedMMIOZone(address: 0x10000, size: 0x100000)])
+        },
+        ABICheck("coalesced.ring_room", "REP STOSB of 120 bytes into a zone with the ring empty (first 0): how many KVM batches before the write that exits",
+                 cite: "virt/kvm/coalesced_mmio.c coalesced_mmio_has_room ((first - last - 1) % KVM_COALESCED_MMIO_MAX in unsigned arithmetic: full at last 85)",
+                 expect: .text("KVM_EXIT_MMIO 85")) { h in
+            guest(h, stosb120, setup: { vm, _ throws(KVMError) in try vm.registerCoalescedMMIO(CoalescedMMIOZone(address: 0x20000, size: 0x1000)) }) { exit, vm, _ in
+                .text("\(exit.name) \(vm.takeCoalescedMMIO().count)")
+            }
+        },
+    ]
+}

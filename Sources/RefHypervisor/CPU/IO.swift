@@ -47,6 +47,12 @@ extension CPU {
             if !vmControls.irqfds.isEmpty && vmControls.irqfds.poll(now: now) { eventCheck = true }
             return
         }
+        if !isIn && !vmControls.coalesced.isEmpty
+            && vmControls.coalesced.write(pio: true, address: UInt64(port), size: size, value: regs[0]) {
+            // A coalesced PIO zone batched the OUT in the ring.
+            vmExit(.ioInstruction, qual: q, outcome: VMXTraceRecord.handledInKernel)
+            return
+        }
         vmExit(.ioInstruction, qual: q, outcome: "KVM_EXIT_IO")
         throw requestExit(.io(port: port, size: size, isIn: isIn, count: 1,
                               data: isIn ? [] : CPU.bytes(regs[0], size), string: false, rep: false, immediate: immediate))

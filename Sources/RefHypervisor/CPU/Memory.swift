@@ -160,6 +160,11 @@ extension CPU {
             if !vmControls.irqfds.isEmpty && vmControls.irqfds.poll(now: now) { eventCheck = true }
             return
         }
+        if !vmControls.coalesced.isEmpty && vmControls.coalesced.write(pio: false, address: gpa, size: size, value: v) {
+            // A coalesced-MMIO zone batched the write in the ring (coalesced_mmio_write).
+            eptExitTrace(gpa: gpa, linear: linear, write: true, fetch: false, readOnly: readOnly, outcome: VMXTraceRecord.handledInKernel)
+            return
+        }
         pendingMMIOWrites.append((gpa: gpa, data: CPU.bytes(v, size), linear: linear, readOnly: readOnly))
         stopAfterInstruction = true
         eventCheck = true

@@ -132,7 +132,7 @@ public final class RefHypervisor: Hypervisor {
 
     /// KVM_CHECK_EXTENSION values of a VMX KVM (Linux 6.1) for what this engine implements,
     /// and 0 for what it does not (GSI routing is not implemented yet: KVM_CAP_IRQ_ROUTING
-    /// is 0; nor SMM, dirty rings, coalesced MMIO).
+    /// is 0; nor SMM or dirty rings).
     static func capability(_ c: Capability) -> Int32 {
         switch c {
         case .setGuestDebug, .irqchip, .hlt, .userMemory, .setTssAddr, .extCpuid, .pit, .nopIoDelay, .syncMmu,
@@ -143,8 +143,10 @@ public final class RefHypervisor: Hypervisor {
              .reinjectControl, .kvmclockCtrl, .getMsrFeatures, .extEmulCpuid,
              .enableCap, .enableCapVm, .x86UserSpaceMsr, .x86MsrFilter, .enforcePvFeatureCpuid, .msrPlatformInfo,
              .haltPoll, .irqInjectStatus, .pmuEventFilter, .vcpuAttributes, .sysAttributes, .tscControl, .vmTscControl,
-             .ioeventfd, .ioeventfdNoLength, .ioeventfdAnyLength, .irqfd, .irqfdResample:
+             .ioeventfd, .ioeventfdNoLength, .ioeventfdAnyLength, .irqfd, .irqfdResample, .coalescedPio:
             return 1
+        // KVM_COALESCED_MMIO_PAGE_OFFSET on x86: where the ring is in the vCPU mapping.
+        case .coalescedMmio: return 2
         // KVM_EXIT_HYPERCALL_VALID_MASK; KVM_DIRTY_LOG_MANUAL_CAPS (x86 kvm_host.h).
         case .exitHypercall: return Int32(RefVM.hypercallExitValidMask)
         case .manualDirtyLogProtect2: return 3

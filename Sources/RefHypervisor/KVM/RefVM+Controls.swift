@@ -9,6 +9,8 @@ final class VMControls {
     let ioeventfds = IOEventFDs()
     /// KVM_IRQFD's eventfds.
     let irqfds = IRQFDs()
+    /// Coalesced MMIO/PIO zones and their ring.
+    let coalesced = CoalescedMMIO()
     /// KVM_MSR_EXIT_REASON_* that go to userspace instead of a #GP.
     var userSpaceMSRMask: UInt32 = 0
     /// nil: no filter (every MSR allowed).
@@ -112,6 +114,24 @@ extension RefVM {
         let status = chip.setIRQLineStatus(gsi: gsi, level: level, now: now)
         for v in vcpus { v.cpu.eventCheck = true }
         return Int32(status)
+    }
+
+    /// KVM_REGISTER_COALESCED_MMIO: KVM's own devices on the bus count against its size (the
+    /// IOAPIC on the MMIO bus; the two 8259s, ELCR, the PIT and its speaker port on PIO).
+    public func registerCoalescedMMIO(_ zone: CoalescedMMIOZone) throws(KVMError) {
+        var kernel = 0
+        if let chip {
+            kernel = zone.pio == 1 ? 3 + (chip.pitCreated ? 1 : 0) + (chip.pitCreated && chip.speakerInKernel ? 1 : 0) : 1
+        }
+        try controls.coalesced.register(zone, kernelDevices: kernel)
+    }
+
+    public func unregisterCoalescedMMIO(_ zone: CoalescedMMIOZone) throws(KVMError) {
+        try controls.coalesced.unregister(zone)
+    }
+
+    public func takeCoalescedMMIO() -> [CoalescedMMIOEntry] {
+        vcpus.isEmpty ? [] : controls.coalesced.take()
     }
 
     /// KVM_IRQFD (kvm_irqfd in virt/kvm/eventfd.c).
