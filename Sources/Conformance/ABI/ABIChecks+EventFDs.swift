@@ -92,6 +92,13 @@ extension ABICatalogue {
             ioeventfdGuest(h, outThenMMIOWrite) { [IOEventFD(address: 0x10, length: 1, fd: $0, flags: IOEventFD.pio),
                                                     IOEventFD(address: 0x20010, length: 1, fd: $0)] }
         },
+        ABICheck("ioeventfd.rep_outsb", "REP OUTSB of 3 bytes to a port with an ioeventfd: no exit (the HLT exits), the eventfd reads 3",
+                 cite: "arch/x86/kvm/x86.c kernel_pio (each element through kvm_io_bus_write)", expect: .text("KVM_EXIT_HLT 3")) { h in
+            // mov si,1100h / mov cx,3 / mov dx,10h / rep outsb / hlt
+            ioeventfdGuest(h, [0xBE, 0x00, 0x11, 0xB9, 0x03, 0x00, 0xBA, 0x10, 0x00, 0xF3, 0x6E, 0xF4]) {
+                [IOEventFD(address: 0x10, length: 1, fd: $0, flags: IOEventFD.pio)]
+            }
+        },
         ABICheck("ioeventfd.datamatch_miss", "DATAMATCH 41H and the OUT writes 42H: KVM_EXIT_IO, the eventfd reads 0",
                  cite: "virt/kvm/eventfd.c ioeventfd_in_range", expect: .text("KVM_EXIT_IO 0")) { h in
             ioeventfdGuest(h, outThenMMIOWrite) { [IOEventFD(address: 0x10, length: 1, fd: $0, flags: IOEventFD.pio | IOEventFD.datamatch, datamatchValue: 0x41)] }
@@ -255,8 +262,8 @@ extension ABICatalogue {
 
     /// Runs `code` with `zones` registered; "exit-name, then the ring's entries".
     static func coalescedGuest(_ h: any Hypervisor, _ code: [UInt8], _ zones: [CoalescedMMIOZone],
-                               unregister: [CoalescedMMIOZone] = []) -> ABIAnswer {
-        guest(h, code, setup: { vm, _ throws(KVMError) in
+                               unregister: [CoalescedMMIOZone] = [], prepare: [(Int, [UInt8])] = []) -> ABIAnswer {
+        guest(h, code + [UInt8](repeating: 0xF4, count: prepare.isEmpty ? 0 : 0x100 - code.count) + prepare.flatMap { $0.1 }, setup: { vm, _ throws(KVMError) in
             for z in zones { try vm.registerCoalescedMMIO(z) }
             for z in unregister { try vm.unregisterCoalescedMMIO(z) }
         }) { exit, vm, _ in
@@ -298,6 +305,13 @@ extension ABICatalogue {
         ABICheck("coalesced.pio_write", "an OUT to a PIO zone makes no exit and is in the ring with pio 1",
                  cite: "virt/kvm/coalesced_mmio.c coalesced_mmio_write (dev->zone.pio)", expect: .text("KVM_EXIT_HLT; 0x10 len 1 pio 1 data 42")) { h in
             coalescedGuest(h, outByte, [CoalescedMMIOZone(address: 0x10, size: 1, pio: 1)])
+        },
+        ABICheck("coalesced.rep_outsb", "REP OUTSB of 3 bytes (1, 2, 3) to a PIO zone: no exit, three ring entries",
+                 cite: "arch/x86/kvm/x86.c kernel_pio; virt/kvm/coalesced_mmio.c coalesced_mmio_write",
+                 expect: .text("KVM_EXIT_HLT; 0x10 len 1 pio 1 data 1; 0x10 len 1 pio 1 data 2; 0x10 len 1 pio 1 data 3")) { h in
+            // the bytes 1, 2, 3 at 1100H; mov si,1100h / mov cx,3 / mov dx,10h / rep outsb / hlt
+            coalescedGuest(h, [0xBE, 0x00, 0x11, 0xB9, 0x03, 0x00, 0xBA, 0x10, 0x00, 0xF3, 0x6E, 0xF4], [CoalescedMMIOZone(address: 0x10, size: 1, pio: 1)],
+                           prepare: [(0x1100, [1, 2, 3])])
         },
         ABICheck("coalesced.outside_zone", "a write just past the zone's end (zone 20000H-2000FH, write at 20010H) exits",
                  cite: "virt/kvm/coalesced_mmio.c coalesced_mmio_in_range", expect: .text("KVM_EXIT_MMIO")) { h in

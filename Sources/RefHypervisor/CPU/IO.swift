@@ -69,12 +69,15 @@ extension CPU {
         let repd = rep != 0
         if repd && reg(1, asz) == 0 { rip = nextRIP; return }
         let kernel = devices?.handlesPort(port) ?? false
+        // OUTS elements go one by one through KVM's PIO bus (kernel_pio, count 1 each): an
+        // ioeventfd or a coalesced zone on the port takes them without an exit.
+        let busTakes = !isIn && !kernel && (vmControls.ioeventfds.hasPIO(UInt64(port)) || vmControls.coalesced.hasPIO(UInt64(port)))
         if !ioResume {
             let q = VMXQualification.io(size: size, isIn: isIn, string: true, rep: repd, immediate: false, port: port)
             stats.ioExits &+= 1
             countEmulation()
             let la = isIn ? segs[S.es].base &+ (regs[7] & asMask) : segs[dataSeg].base &+ (regs[6] & asMask)
-            vmExit(.ioInstruction, qual: q, gla: la, outcome: kernel ? VMXTraceRecord.handledInKernel : "KVM_EXIT_IO")
+            vmExit(.ioInstruction, qual: q, gla: la, outcome: kernel || busTakes ? VMXTraceRecord.handledInKernel : "KVM_EXIT_IO")
         }
         var n: UInt64 = 0
         while true {
@@ -106,6 +109,10 @@ extension CPU {
                 if kernel, let d = devices {
                     d.portWrite(port, size: size, value: UInt32(truncatingIfNeeded: v), now: now)
                     eventCheck = true
+                } else if busTakes && vmControls.ioeventfds.signal(pio: true, address: UInt64(port), size: size, value: v) {
+                    if !vmControls.irqfds.isEmpty && vmControls.irqfds.poll(now: now) { eventCheck = true }
+                } else if busTakes && vmControls.coalesced.write(pio: true, address: UInt64(port), size: size, value: v) {
+                    // batched in the coalesced ring
                 } else {
                     pendingIOOut = (port, size, CPU.bytes(v, size))
                     stopAfterInstruction = true

@@ -3,13 +3,15 @@ import KVMABI
 /// KVM_REGISTER/UNREGISTER_COALESCED_MMIO (Linux 6.1 virt/kvm/coalesced_mmio.c): zones on
 /// the MMIO or PIO bus whose guest writes KVM appends to a ring (the page at
 /// KVM_COALESCED_MMIO_PAGE_OFFSET of the vCPU mapping) instead of exiting; reads in a zone
-/// still exit. The engine checks them where KVM's io bus sees a write (an OUT, an MMIO
-/// write), after its devices and ioeventfds; string OUTS are not yet batched (they exit).
+/// still exit. The engine checks them where KVM's io bus sees a write (an OUT or an OUTS
+/// element, an MMIO write), after its devices and ioeventfds.
 final class CoalescedMMIO {
     struct Zone: Equatable { var address: UInt64; var size: UInt32; var pio: Bool }
 
     private(set) var zones: [Zone] = []
     var isEmpty: Bool { zones.isEmpty }
+    /// Whether a PIO zone covers this port (for one byte; the size decides per write).
+    func hasPIO(_ port: UInt64) -> Bool { zones.contains { $0.pio && Self.inRange($0, port, 1) } }
     /// The ring as KVM lays it out: `first` belongs to userspace, `last` to KVM.
     private var ring = [CoalescedMMIOEntry?](repeating: nil, count: CoalescedMMIOEntry.ringEntries)
     private var first: UInt32 = 0, last: UInt32 = 0

@@ -52,9 +52,8 @@ enum EventFDIdentity {
 
 /// KVM_IOEVENTFD (Linux 6.1 virt/kvm/eventfd.c): eventfds on the PIO and MMIO buses that a
 /// matching guest write signals in the kernel, with no exit to userspace. The engine checks
-/// them where KVM's io bus would: an OUT (portIO) and an MMIO write (CPU.mmioWrite), after
-/// its own devices and before KVM_EXIT_IO / KVM_EXIT_MMIO. String OUTS are not yet checked
-/// against them (they exit to userspace as before).
+/// them where KVM's io bus would: an OUT or each element of an OUTS (portIO, stringIO) and an
+/// MMIO write (CPU.mmioWrite), after its own devices and before KVM_EXIT_IO / KVM_EXIT_MMIO.
 final class IOEventFDs {
     /// KVM's buses an ioeventfd can sit on (ioeventfd_bus_from_flags).
     enum Bus: Equatable { case mmio, pio, virtioCCWNotify }
@@ -77,6 +76,8 @@ final class IOEventFDs {
 
     private(set) var entries: [Entry] = []
     var isEmpty: Bool { entries.isEmpty }
+    /// Whether any ioeventfd sits at this port (its length and value decide per write).
+    func hasPIO(_ port: UInt64) -> Bool { entries.contains { $0.bus == .pio && $0.address == port } }
 
     deinit { closeAll() }
 
