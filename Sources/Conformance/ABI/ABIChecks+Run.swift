@@ -65,6 +65,7 @@ extension ABICatalogue {
             return "mmio \(m.isWrite ? "write" : "read") \(hex(m.physicalAddress)) len \(m.length)"
                 + (m.isWrite ? " data \(bytes(Array(m.data.prefix(Int(m.length)))))" : "")
         case .internalError(let sub, _): return "internal error suberror \(sub)"
+        case .failEntry(let reason, _): return "fail entry reason " + hex(reason)
         case .rdmsr(let index, let reason): return "rdmsr index \(hex(UInt64(index))) reason \(reason)"
         case .wrmsr(let index, let data, let reason): return "wrmsr index \(hex(UInt64(index))) data \(hex(data)) reason \(reason)"
         case .hypercall(let nr, let args, _, let longMode):
@@ -189,6 +190,30 @@ extension ABICatalogue {
                 s.cs = .realMode(selector: 0x8000, code: true)
                 try vcpu.setSregs(s)
                 r.rip = 0
+                try vcpu.setRegs(r)
+            }) { exit, _, _ in .text(describe(exit)) }
+        },
+        ABICheck("run.fail_entry_rip_high", "real mode with RIP 100001000H (bits 63:32 set, which KVM_SET_REGS does not check): KVM_EXIT_FAIL_ENTRY, invalid guest state",
+                 cite: "arch/x86/kvm/vmx/vmx.c __vmx_handle_exit (failed_vmentry); SDM Vol. 3C 26.3.1.4 (RIP)",
+                 expect: .text("fail entry reason 0x80000021")) { h in
+            guest(h, hlt, setup: { _, vcpu throws(KVMError) in
+                var r = try vcpu.regs()
+                r.rip = 0x1_0000_1000
+                try vcpu.setRegs(r)
+            }) { exit, _, _ in .text(describe(exit)) }
+        },
+        ABICheck("run.fail_entry_noncanonical", "64-bit mode with a non-canonical RIP (8000000000001000H): KVM_EXIT_FAIL_ENTRY, invalid guest state",
+                 cite: "arch/x86/kvm/vmx/vmx.c __vmx_handle_exit (failed_vmentry); SDM Vol. 3C 26.3.1.4 (RIP)",
+                 expect: .text("fail entry reason 0x80000021")) { h in
+            guest(h, hlt, setup: { _, vcpu throws(KVMError) in
+                var s = try vcpu.sregs()
+                s.cr0 = 0x8000_0011; s.cr4 = 0x20; s.efer = 0x500; s.cr3 = 0x2000
+                s.cs = Segment(base: 0, limit: 0xFFFF_FFFF, selector: 8, type: 0xB, db: 0, l: 1, g: 1)
+                let data = Segment(base: 0, limit: 0xFFFF_FFFF, selector: 0x10, type: 0x3, db: 1, g: 1)
+                s.ds = data; s.es = data; s.ss = data; s.fs = data; s.gs = data
+                try vcpu.setSregs(s)
+                var r = try vcpu.regs()
+                r.rip = 0x8000_0000_0000_1000
                 try vcpu.setRegs(r)
             }) { exit, _, _ in .text(describe(exit)) }
         },

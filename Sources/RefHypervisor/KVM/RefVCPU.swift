@@ -158,6 +158,13 @@ public final class RefVCPU: VirtualCPU {
             // Blocked until a start-up IPI: KVM_RUN only returns on a signal (watchdog).
             if waitingForSIPI { return .timeout }
         }
+        // VM entry checks RIP (SDM Vol. 3C 26.3.1.4): in 64-bit mode bits 63:47 must be a
+        // sign extension (48 linear bits), otherwise bits 63:32 must be 0. KVM_SET_REGS does
+        // not check it, so a VMM's bad RIP fails the entry: KVM_EXIT_FAIL_ENTRY with exit
+        // reason 33 (invalid guest state) | 80000000H (vmx.c __vmx_handle_exit).
+        if cpu.code64 ? !CPU.canonical(cpu.rip) : cpu.rip >> 32 != 0 {
+            return .failEntry(hardwareEntryFailureReason: 0x8000_0021, cpu: 0)
+        }
         cpu.eventCheck = true
         while true {
             // The watchdog of HostKVM, without a thread: the clock is read once per
