@@ -13,17 +13,16 @@ extension ABICatalogue {
     static let userMSRSource = "arch/x86/kvm/x86.c kvm_emulate_rdmsr, kvm_msr_user_space"
     static let hypercallSource = "arch/x86/kvm/x86.c kvm_emulate_hypercall"
 
-    static func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> UInt32(8 * $0)) } }
     /// mov ecx, index / rdmsr / hlt (real mode, 66-prefixed 32-bit moves).
-    static func rdmsrCode(_ index: UInt32) -> [UInt8] { [0x66, 0xB9] + le32(index) + [0x0F, 0x32, 0xF4] }
+    static func rdmsrCode(_ index: UInt32) -> [UInt8] { [0x66, 0xB9] + LittleEndian.bytes(index) + [0x0F, 0x32, 0xF4] }
     /// mov ecx, index / mov eax, low / mov edx, high / wrmsr / hlt.
     static func wrmsrCode(_ index: UInt32, _ value: UInt64) -> [UInt8] {
-        [0x66, 0xB9] + le32(index) + [0x66, 0xB8] + le32(UInt32(truncatingIfNeeded: value))
-            + [0x66, 0xBA] + le32(UInt32(truncatingIfNeeded: value >> 32)) + [0x0F, 0x30, 0xF4]
+        [0x66, 0xB9] + LittleEndian.bytes(index) + [0x66, 0xB8] + LittleEndian.bytes(UInt32(truncatingIfNeeded: value))
+            + [0x66, 0xBA] + LittleEndian.bytes(UInt32(truncatingIfNeeded: value >> 32)) + [0x0F, 0x30, 0xF4]
     }
     /// mov eax, nr / mov ebx, a0 / mov ecx, a1 / mov edx, a2 / vmcall / hlt.
     static func vmcallCode(_ nr: UInt32, _ a0: UInt32, _ a1: UInt32, _ a2: UInt32) -> [UInt8] {
-        [0x66, 0xB8] + le32(nr) + [0x66, 0xBB] + le32(a0) + [0x66, 0xB9] + le32(a1) + [0x66, 0xBA] + le32(a2)
+        [0x66, 0xB8] + LittleEndian.bytes(nr) + [0x66, 0xBB] + LittleEndian.bytes(a0) + [0x66, 0xB9] + LittleEndian.bytes(a1) + [0x66, 0xBA] + LittleEndian.bytes(a2)
             + [0x0F, 0x01, 0xC1, 0xF4]
     }
     /// An MSR KVM does not know on any x86 host.

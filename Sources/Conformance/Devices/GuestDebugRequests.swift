@@ -26,12 +26,11 @@ enum GuestDebugRequests {
             throw Refused(why: "guest debug block at 0x\(String(blockGPA, radix: 16)) is not an aligned 72-byte block in RAM")
         }
         let b = ram.read(at: Int(blockGPA), count: blockSize)
-        func u64(_ o: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(b[o + $1]) << (8 * $1) } }
-        let control = UInt32(truncatingIfNeeded: u64(0))
-        let debug = GuestDebug(control: control, debugreg: (0..<8).map { u64(8 + 8 * $0) })
+        let control = LittleEndian.u32(b, 0)
+        let debug = GuestDebug(control: control, debugreg: (0..<8).map { LittleEndian.u64(b, 8 + 8 * $0) })
         var result: Int32 = 0
         do { try vcpu.setGuestDebug(debug) } catch { result = -error.errno }
-        _ = ram.write((0..<4).map { UInt8(truncatingIfNeeded: UInt32(bitPattern: result) >> UInt32(8 * $0)) }, at: Int(blockGPA) + 4)
+        _ = ram.write(LittleEndian.bytes(UInt32(bitPattern: result)), at: Int(blockGPA) + 4)
         return "KVM_SET_GUEST_DEBUG 0x\(String(control, radix: 16)): \(result)"
     }
 

@@ -52,8 +52,8 @@ final class RuntimeMemslots {
             throw Refused(why: "memslot request block at 0x\(String(blockGPA, radix: 16)) is not an aligned 40-byte block in RAM")
         }
         let b = ram.read(at: Int(blockGPA), count: Self.blockSize)
-        func u32(_ o: Int) -> UInt32 { (0..<4).reduce(UInt32(0)) { $0 | UInt32(b[o + $1]) << (8 * $1) } }
-        func u64(_ o: Int) -> UInt64 { UInt64(u32(o)) | UInt64(u32(o + 4)) << 32 }
+        func u32(_ o: Int) -> UInt32 { LittleEndian.u32(b, o) }
+        func u64(_ o: Int) -> UInt64 { LittleEndian.u64(b, o) }
         let op = u32(0), id = u32(4), gpa = u64(8), size = u64(16), flagBits = u32(24), share = u32(28)
         guard Self.slotIDs.contains(id) else { throw Refused(why: "memslot request for slot \(id): payloads use slots 16..31") }
         let flags = MemoryRegion.Flags(rawValue: flagBits & 0xFF)   // bits 0-7 go to KVM as given
@@ -126,7 +126,7 @@ final class RuntimeMemslots {
             throw Refused(why: "memslot request op \(op): want 1 create, 2 delete, 3 move, 4 set flags or 5 get dirty log")
         }
         var out: [UInt8] = []
-        for v in [UInt32(bitPattern: result), words] { out += (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        for v in [UInt32(bitPattern: result), words] { out += LittleEndian.bytes(v) }
         _ = ram.write(out, at: Int(blockGPA) + 32)
         return "memslot \(note): \(result == 0 ? "0" : "-" + Errno.name(-result))" + (op == 5 && result == 0 ? " (\(words) words)" : "")
     }

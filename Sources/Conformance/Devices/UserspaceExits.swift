@@ -47,17 +47,13 @@ final class UserspaceExits {
         return ram.read(at: Int(gpa), count: bytes)
     }
 
-    private static func u32(_ b: [UInt8], _ o: Int) -> UInt32 {
-        (0..<4).reduce(UInt32(0)) { $0 | UInt32(b[o + $1]) << (8 * $1) }
-    }
-
     /// Carries out the request at `blockGPA`; returns the trace note, or throws when the
     /// block itself is unusable (the run then ends with an error).
     func handle(blockGPA: UInt64) throws(Refused) -> String {
         guard blockGPA % 8 == 0 else { throw Refused(why: "VM control block at 0x\(String(blockGPA, radix: 16)) is not 8-aligned") }
         let b = try words(blockGPA, Self.blockSize)
-        let what = Self.u32(b, 0), reasons = Self.u32(b, 4), flags = Self.u32(b, 8)
-        let count = Self.u32(b, 12), hypercalls = Self.u32(b, 16), rangesGPA = Self.u32(b, 24)
+        let what = LittleEndian.u32(b, 0), reasons = LittleEndian.u32(b, 4), flags = LittleEndian.u32(b, 8)
+        let count = LittleEndian.u32(b, 12), hypercalls = LittleEndian.u32(b, 16), rangesGPA = LittleEndian.u32(b, 24)
         guard what & ~7 == 0 else { throw Refused(why: "VM control block: unknown request bits 0x\(String(what, radix: 16))") }
         var filter = MSRFilter(flags: flags)
         if what & 2 != 0 {
@@ -65,10 +61,10 @@ final class UserspaceExits {
             let r = try words(UInt64(rangesGPA), Int(count) * Self.rangeSize)
             for i in 0..<Int(count) {
                 let o = i * Self.rangeSize
-                var range = MSRFilter.Range(flags: Self.u32(r, o), base: Self.u32(r, o + 4), nmsrs: Self.u32(r, o + 8), bitmap: [])
+                var range = MSRFilter.Range(flags: LittleEndian.u32(r, o), base: LittleEndian.u32(r, o + 4), nmsrs: LittleEndian.u32(r, o + 8), bitmap: [])
                 // KVM reads the bitmap only for sizes it accepts; a larger range is refused unread.
                 if range.nmsrs != 0 && range.kernelBitmapBytes <= MSRFilter.maximumBitmapBytes {
-                    range.bitmap = try words(UInt64(Self.u32(r, o + 12)), range.kernelBitmapBytes)
+                    range.bitmap = try words(UInt64(LittleEndian.u32(r, o + 12)), range.kernelBitmapBytes)
                 }
                 filter.ranges.append(range)
             }
@@ -92,7 +88,7 @@ final class UserspaceExits {
                 try vm.enableCap(EnableCap(.exitHypercall, args: [UInt64(hypercalls)]))
             }
         }
-        _ = ram.write((0..<4).map { UInt8(truncatingIfNeeded: UInt32(bitPattern: result) >> UInt32(8 * $0)) }, at: Int(blockGPA) + 20)
+        _ = ram.write(LittleEndian.bytes(UInt32(bitPattern: result)), at: Int(blockGPA) + 20)
         return "VM control: " + done.joined(separator: ", ")
     }
 

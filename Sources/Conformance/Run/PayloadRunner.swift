@@ -303,7 +303,7 @@ struct PayloadRunner {
             // Host request 0x11 enabled these exits (UserspaceExits): the kept value or an error.
             let answer = loaded.userspaceExits.read(index: msr)
             vcpu.completeMSR(error: answer.error, data: answer.data)
-            state.latches[index].write(port: ABIPort.latch.lowerBound, data: Self.bytes(UserspaceExits.latch(reason: reason, index: msr)))
+            state.latches[index].write(port: ABIPort.latch.lowerBound, data: LittleEndian.bytes(UserspaceExits.latch(reason: reason, index: msr)))
             var event = TraceEvent(exit: exit)
             event.note = answer.error ? "error" : "data 0x" + String(answer.data, radix: 16)
             return event
@@ -314,14 +314,14 @@ struct PayloadRunner {
                 return TraceEvent(exit: exit)
             }
             vcpu.completeMSR(error: refused, data: data)
-            state.latches[index].write(port: ABIPort.latch.lowerBound, data: Self.bytes(UserspaceExits.latch(reason: reason, index: msr)))
+            state.latches[index].write(port: ABIPort.latch.lowerBound, data: LittleEndian.bytes(UserspaceExits.latch(reason: reason, index: msr)))
             var event = TraceEvent(exit: exit)
             event.note = refused ? "error" : "kept"
             return event
         case .hypercall(let nr, let args, _, let longMode):
             let ret = UserspaceExits.ret(args)
             vcpu.completeHypercall(ret: ret)
-            state.latches[index].write(port: ABIPort.latch.lowerBound, data: Self.bytes(UserspaceExits.latch(nr: nr, longMode: longMode)))
+            state.latches[index].write(port: ABIPort.latch.lowerBound, data: LittleEndian.bytes(UserspaceExits.latch(nr: nr, longMode: longMode)))
             var event = TraceEvent(exit: exit)
             event.note = "ret 0x" + String(ret, radix: 16)
             return event
@@ -329,7 +329,7 @@ struct PayloadRunner {
             // Host request 0x12 asked for these (GuestDebugRequests): step over and go on.
             switch GuestDebugRequests.resume(vcpu, exception: exception, pc: pc, dr6: dr6) {
             case .success(let latch):
-                state.latches[index].write(port: ABIPort.latch.lowerBound, data: Self.bytes(latch))
+                state.latches[index].write(port: ABIPort.latch.lowerBound, data: LittleEndian.bytes(latch))
             case .failure(let error):
                 state.end = .error("resuming after KVM_EXIT_DEBUG: \(error)")
             }
@@ -356,9 +356,6 @@ struct PayloadRunner {
             return TraceEvent(exit: exit)
         }
     }
-
-    /// The latch's four bytes for a 32-bit value.
-    static func bytes(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> UInt32(8 * $0)) } }
 
     /// Carries out a host request of `vcpu`; returns what the trace should say about it.
     private func hostRequest(_ value: UInt32, vcpu: any VirtualCPU, _ state: inout RunState) -> String {
