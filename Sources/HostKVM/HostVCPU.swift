@@ -186,6 +186,12 @@ public final class HostVCPU: VirtualCPU {
     }
     public var readyForInterruptInjection: Bool { run.pointee.ready_for_interrupt_injection != 0 }
     public var ifFlag: Bool { run.pointee.if_flag != 0 }
+    public var cr8: UInt64 {
+        get { run.pointee.cr8 }
+        set { run.pointee.cr8 = newValue }
+    }
+    public var apicBase: UInt64 { run.pointee.apic_base }
+    public var runFlags: UInt16 { run.pointee.flags }
 
     // MARK: state ioctls
 
@@ -296,6 +302,19 @@ public final class HostVCPU: VirtualCPU {
         d.dr6 = regs.dr6; d.dr7 = regs.dr7; d.flags = regs.flags
         try check(ckvm_set_debugregs(fd, &d), "KVM_SET_DEBUGREGS")
     }
+    public func xsave() throws(KVMError) -> XSaveState {
+        var x = kvm_xsave()
+        try check(ckvm_get_xsave(fd, &x), "KVM_GET_XSAVE")
+        return XSaveState(region: withUnsafeBytes(of: &x.region) { Array($0.prefix(XSaveState.size)) })
+    }
+    public func setXSave(_ state: XSaveState) throws(KVMError) {
+        var x = kvm_xsave()
+        withUnsafeMutableBytes(of: &x.region) { dst in
+            state.region.withUnsafeBytes { src in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src.prefix(min(dst.count, src.count)))) }
+        }
+        try check(ckvm_set_xsave(fd, &x), "KVM_SET_XSAVE")
+    }
+
     public func xcrs() throws(KVMError) -> XCRs {
         var x = kvm_xcrs()
         try check(ckvm_get_xcrs(fd, &x), "KVM_GET_XCRS")

@@ -165,6 +165,11 @@ public protocol VirtualCPU: AnyObject {
     func setDebugRegisters(_ regs: DebugRegisters) throws(KVMError)
     func xcrs() throws(KVMError) -> XCRs
     func setXCRs(_ xcrs: XCRs) throws(KVMError)
+    /// KVM_GET_XSAVE / KVM_SET_XSAVE (KVM_CAP_XSAVE): what a VMM saves instead of KVM_GET_FPU
+    /// on an XSAVE host, because it carries XSTATE_BV (x86.c kvm_vcpu_ioctl_x86_get_xsave,
+    /// fpu_copy_uabi_to_guest_fpstate: EINVAL for a header KVM does not accept).
+    func xsave() throws(KVMError) -> XSaveState
+    func setXSave(_ state: XSaveState) throws(KVMError)
     /// KVM_GET_CPUID2 with room for `capacity` entries: the table KVM_SET_CPUID2 set (E2BIG
     /// when it has more entries than `capacity`).
     func cpuid(capacity: Int) throws(KVMError) -> [CPUIDEntry]
@@ -205,6 +210,15 @@ public protocol VirtualCPU: AnyObject {
     var readyForInterruptInjection: Bool { get }
     /// kvm_run.if_flag (out).
     var ifFlag: Bool { get }
+    /// kvm_run.cr8 (in and out). Without an in-kernel LAPIC every KVM_RUN first sets CR8
+    /// from it (EINVAL above 15), and every return writes CR8 back (x86.c
+    /// kvm_arch_vcpu_ioctl_run, post_kvm_run_save): a VMM that restores CR8 with
+    /// KVM_SET_SREGS must put it here too, or the next KVM_RUN undoes it.
+    var cr8: UInt64 { get set }
+    /// kvm_run.apic_base (out): IA32_APIC_BASE at the last return of KVM_RUN.
+    var apicBase: UInt64 { get }
+    /// kvm_run.flags (out): KVM_RUN_X86_SMM (bit 0), KVM_RUN_X86_BUS_LOCK (bit 1).
+    var runFlags: UInt16 { get }
 }
 
 /// How long one KVM_RUN may go on before the watchdog ends it. HostKVM enforces the wall

@@ -161,6 +161,28 @@ public struct VCPUEvents: Equatable, Sendable {
     public static let validTripleFault: UInt32 = 0x20
 }
 
+/// `struct kvm_xsave` (KVM_GET/SET_XSAVE): the vCPU's x87, SSE and extended state as one
+/// XSAVE image in the standard form (SDM Vol. 1 13.4): the 512-byte legacy region (the
+/// FXSAVE layout), the 64-byte header (XSTATE_BV at 512, XCOMP_BV at 520, which KVM wants
+/// 0) and the components at their CPUID.(0DH,i) offsets.
+public struct XSaveState: Equatable, Sendable {
+    public static let size = 4096
+    public var region: [UInt8]
+    public init(region: [UInt8] = [UInt8](repeating: 0, count: XSaveState.size)) {
+        self.region = region.count == Self.size ? region : Array((region + [UInt8](repeating: 0, count: Self.size)).prefix(Self.size))
+    }
+    /// The components whose state the image holds (bit 0 x87, 1 SSE, 2 AVX, ...).
+    public var xstateBV: UInt64 {
+        get { (0..<8).reduce(UInt64(0)) { $0 | UInt64(region[512 + $1]) << UInt64(8 * $1) } }
+        set { for i in 0..<8 { region[512 + i] = UInt8(truncatingIfNeeded: newValue >> UInt64(8 * i)) } }
+    }
+    public var xcompBV: UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(region[520 + $1]) << UInt64(8 * $1) } }
+    public var fcw: UInt16 { UInt16(region[0]) | UInt16(region[1]) << 8 }
+    public var mxcsr: UInt32 { (0..<4).reduce(UInt32(0)) { $0 | UInt32(region[24 + $1]) << UInt32(8 * $1) } }
+    /// XMM register `i` (0-15), 16 bytes at 160 + 16 i.
+    public func xmm(_ i: Int) -> [UInt8] { Array(region[(160 + 16 * i)..<(176 + 16 * i)]) }
+}
+
 /// KVM_SET_GUEST_DEBUG (`struct kvm_guest_debug`).
 public struct GuestDebug: Equatable, Sendable {
     public static let enable: UInt32 = 0x1

@@ -218,6 +218,7 @@ static void every_wrapper_returns(int fd, int want) {
     struct kvm_mp_state mp = {0};
     struct kvm_debugregs dbg = {0};
     struct kvm_xcrs xcrs = {0};
+    static struct kvm_xsave xsave;
     struct kvm_translation tr = {0};
     struct kvm_reinject_control reinject = {0};
     struct kvm_clock_data clock = {0};
@@ -290,6 +291,8 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_set_debugregs(fd, &dbg));
     EXPECT(ckvm_get_xcrs(fd, &xcrs));
     EXPECT(ckvm_set_xcrs(fd, &xcrs));
+    EXPECT(ckvm_get_xsave(fd, &xsave));
+    EXPECT(ckvm_set_xsave(fd, &xsave));
     EXPECT(ckvm_get_cpuid2(fd, &cpuid.hdr));
     EXPECT(ckvm_translate(fd, &tr));
     EXPECT(ckvm_kvmclock_ctrl(fd));

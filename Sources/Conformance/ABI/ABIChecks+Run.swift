@@ -250,23 +250,24 @@ extension ABICatalogue {
         ABICheck("run.fpu_roundtrip", "KVM_SET_FPU FCW = 0x27f then KVM_GET_FPU reads it back", cite: "arch/x86/kvm/x86.c kvm_arch_vcpu_ioctl_set_fpu",
                  expect: .value(0x27F)) { h in
             Ask.withVCPU(h) { _, vcpu, _ throws(KVMError) in
-                var f = try vcpu.fpu()
-                f.fcw = 0x27F
-                try vcpu.setFPU(f)
+                try setFPUControlWord(vcpu, 0x27F)
                 return .bits(try vcpu.fpu().fcw)
             }
         },
-        ABICheck("run.mxcsr_reset", "KVM_GET_FPU on a new vCPU reads MXCSR 0x1f80 (the reset value)",
-                 cite: "arch/x86/kvm/x86.c kvm_arch_vcpu_ioctl_get_fpu (guest FPU initialised from init_fpstate, MXCSR_DEFAULT)", expect: .value(0x1F80)) { h in
+        ABICheck("run.mxcsr_reset", "KVM_GET_FPU reads MXCSR 0: get_fpu does not copy it, and the kvm_fpu it fills is zeroed",
+                 cite: "arch/x86/kvm/x86.c kvm_arch_vcpu_ioctl_get_fpu (no mxcsr line), virt/kvm/kvm_main.c kvm_vcpu_ioctl KVM_GET_FPU (kzalloc)",
+                 expect: .value(0)) { h in
             Ask.withVCPU(h) { _, vcpu, _ throws(KVMError) in .bits(try vcpu.fpu().mxcsr) }
         },
-        ABICheck("run.mxcsr_roundtrip", "KVM_SET_FPU MXCSR = 0x1f00 then KVM_GET_FPU reads it back", cite: "arch/x86/kvm/x86.c kvm_arch_vcpu_ioctl_set_fpu",
-                 expect: .value(0x1F00)) { h in
-            Ask.withVCPU(h) { _, vcpu, _ throws(KVMError) in
+        ABICheck("run.mxcsr_roundtrip", "KVM_SET_FPU with MXCSR 1F00H does not store it: KVM_GET_XSAVE still reads 1F80H",
+                 cite: "arch/x86/kvm/x86.c kvm_arch_vcpu_ioctl_set_fpu (no mxcsr line); arch/x86/kernel/fpu/xstate.c __copy_xstate_to_uabi_buf",
+                 expect: .value(0x1F80)) { h in
+            guard h.checkExtension(.xsave) != 0 else { return .setupFailed("no KVM_CAP_XSAVE") }
+            return Ask.withVCPU(h) { _, vcpu, _ throws(KVMError) in
                 var f = try vcpu.fpu()
                 f.mxcsr = 0x1F00
                 try vcpu.setFPU(f)
-                return .bits(try vcpu.fpu().mxcsr)
+                return .bits(try vcpu.xsave().mxcsr)
             }
         },
     ]

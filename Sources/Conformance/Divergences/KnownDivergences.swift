@@ -157,7 +157,10 @@ public struct KnownDivergences: Sendable {
         if let l = UInt32(s) { return .line(l) }
         if s.hasPrefix("check="), s.count > 6 { return .label(String(s.dropFirst(6))) }
         if aspects.contains(s) { return .aspect(s) }
-        throw Why(text: "WHAT \(s): want check=LABEL, a line number, *, or one of \(aspects.joined(separator: ", "))")
+        // `migrate:ASPECT`: a run saved and restored (`kvm-unit run --migrate`) differs from
+        // the plain run in ASPECT, because the implementation loses some state.
+        if s.hasPrefix("migrate:"), s == "migrate:*" || aspects.contains(String(s.dropFirst(8))) { return .aspect(s) }
+        throw Why(text: "WHAT \(s): want check=LABEL, a line number, *, one of \(aspects.joined(separator: ", ")), or migrate: and one of them")
     }
 
     /// The stable label of a check: its message, lower case, runs of anything but `[a-z0-9]`

@@ -191,6 +191,11 @@ final class CPU {
     // SSE state as FXSAVE/FXRSTOR and KVM_GET/SET_FPU carry it (no SSE instruction uses it).
     var xmm = [UInt8](repeating: 0, count: 256)
     var mxcsr: UInt32 = 0x1F80
+    /// XINUSE[1:0] (SDM Vol. 1 13.6): whether the x87 (bit 0) and SSE (bit 1) state has been
+    /// in use, which is the XSTATE_BV the host's XSAVE writes into the guest FPU image.
+    /// Set by x87 instructions and FXRSTOR, and by KVM_SET_XSAVE; a KVM_RUN restores the
+    /// image with XRSTOR, which gives a component whose bit is clear its init state.
+    var xinuse: UInt64 = 0
 
     // MARK: event state
     var nmiMasked = false

@@ -263,6 +263,7 @@ extension CPU {
     /// D8-DF after the ModRM byte has been decoded and CR0.EM/TS checked.
     func x87(_ op: UInt8) throws(Fault) {
         let r = mrReg & 7
+        xinuse |= 1
         // Non-waiting control instructions: no pending-exception check (SDM Vol. 1 8.3.11).
         if op == 0xDB && modrm == 0xE3 { fcw = 0x37F; fsw = 0; ftw = 0; return }              // FNINIT
         if op == 0xDB && modrm == 0xE2 { fsw &= 0x7F00; return }                               // FNCLEX
@@ -462,6 +463,7 @@ extension CPU {
             }
             fcw = cw; fsw = sw; ftw = tw; mxcsr = mx; xmm = x
             for i in 0..<8 { fpr[x87Phys(i)] = st[i] }
+            xinuse |= 3
             return
         }
         try probeWrite(eaSeg, a, 512)

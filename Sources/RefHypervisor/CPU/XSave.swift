@@ -1,6 +1,8 @@
 // XCR0 and the instructions that read and write it (SDM Vol. 1 ch. 13, Vol. 2 XGETBV/XSETBV).
-// The engine keeps no x87/SSE/AVX register state, so XSAVE/XRSTOR stay #UD; what is modelled
-// is the part KVM owns: CR4.OSXSAVE, XCR0's validity rules and CPUID leaf 0DH following it.
+// The engine keeps x87 and SSE state (X87.swift, FXSAVE/FXRSTOR) but no AVX or later
+// registers, so the XSAVE family stays #UD; what is modelled is the part KVM owns:
+// CR4.OSXSAVE, XCR0's validity rules, CPUID leaf 0DH following it, and the guest's XSAVE
+// image with its XSTATE_BV (KVM/RefVCPU+FPUState.swift).
 
 extension CPU {
     /// The guest's CPUID (KVM_SET_CPUID2) has XSAVE (1:ECX[26]): CR4.OSXSAVE is then not

@@ -139,7 +139,7 @@ public final class RefHypervisor: Hypervisor {
              .destroyMemoryRegionWorks, .userNmi, .joinMemoryRegionsWorks, .pit2,
              .vcpuEvents, .internalErrorData, .readonlyMem, .signalMsi, .immediateExit,
              .tscDeadlineTimer, .checkExtensionVm, .binaryStatsFd, .setBootCpuId, .pitState2,
-             .getTscKhz, .mpState, .debugregs, .xcrs, .setIdentityMapAddr, .sregs2,
+             .getTscKhz, .mpState, .debugregs, .xcrs, .xsave, .setIdentityMapAddr, .sregs2,
              .reinjectControl, .kvmclockCtrl, .getMsrFeatures, .extEmulCpuid,
              .enableCap, .enableCapVm, .x86UserSpaceMsr, .x86MsrFilter, .enforcePvFeatureCpuid, .msrPlatformInfo,
              .haltPoll, .irqInjectStatus, .pmuEventFilter, .vcpuAttributes, .sysAttributes, .tscControl, .vmTscControl,

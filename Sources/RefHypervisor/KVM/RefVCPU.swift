@@ -14,6 +14,11 @@ public final class RefVCPU: VirtualCPU {
 
     public var requestInterruptWindow = false { didSet { cpu.eventCheck = true } }
     public var immediateExit = false
+    /// kvm_run.cr8, .apic_base and .flags (see VirtualCPU): written at every return of
+    /// KVM_RUN (post_kvm_run_save); cr8 is also read at its start without an in-kernel LAPIC.
+    public var cr8: UInt64 = 0
+    public private(set) var apicBase: UInt64 = 0
+    public private(set) var runFlags: UInt16 = 0
 
     /// KVM_INTERRUPT without an in-kernel irqchip: vcpu->arch.interrupt (injected at the next entry).
     var queuedInterrupt: UInt8?
@@ -29,7 +34,12 @@ public final class RefVCPU: VirtualCPU {
     /// KVM_REQ_TRIPLE_FAULT made outside KVM_RUN (KVM_X86_SET_MCE): the next run shuts down.
     var pendingTripleFault = false
     var hasRun = false
+    /// FOP, FIP and FDP as KVM_SET_FPU left them (the engine's x87 does not track them).
     var fpuState = FPU()
+    /// The XSAVE components beyond SSE (AVX, MPX, AVX-512, PKRU) as KVM_SET_XSAVE gave them:
+    /// the engine has no such registers, but a VMM reads back what it set (XSaveState bytes
+    /// 576 and up, and their XSTATE_BV bits).
+    var extendedXState: (bits: UInt64, bytes: ArraySlice<UInt8>) = (0, [])
     /// Set when the VM was closed: the vCPU fd is gone.
     var closed = false
     /// KVM_MP_STATE_INIT_RECEIVED / UNINITIALIZED: an application processor with an in-kernel
@@ -111,10 +121,19 @@ public final class RefVCPU: VirtualCPU {
         // RefVM.close (also run by its deinit) sets `closed`: no load of the weak `vm` here.
         guard !closed else { throw KVMError(errno: Errno.EBADF, operation: "KVM_RUN") }
         let chip = self.chip
+        // kvm_arch_vcpu_ioctl_run clears kvm_run->flags on entry and post_kvm_run_save fills
+        // the out fields on every way out, errors included.
+        runFlags = 0
+        defer {
+            cr8 = cpu.readCR8()
+            apicBase = cpu.apicBase
+        }
         // The VM's clock (VMClock): catch up on entry, publish on every way out.
         if cpu.now < vmClock.now { cpu.skippedTime &+= vmClock.now &- cpu.now }
         defer { if cpu.now > vmClock.now { vmClock.now = cpu.now } }
         hasRun = true
+        // kvm_load_guest_fpu: XRSTOR of the guest image (RefVCPU+FPUState.swift).
+        if cpu.xinuse & 3 != 3 { loadGuestFPU() }
         cpu.devices = chip
         // The host may have written guest memory since the last run (DecodeCache.swift).
         cpu.decodeCache.epoch &+= 1
@@ -125,6 +144,12 @@ public final class RefVCPU: VirtualCPU {
         // irqfds signalled since the last look (IRQFDs.swift).
         if !cpu.vmControls.irqfds.isEmpty && cpu.vmControls.irqfds.poll(now: cpu.now) { cpu.eventCheck = true }
         if pendingTripleFault { pendingTripleFault = false; return shutdown() }
+        // "re-sync apic's tpr": without an in-kernel LAPIC, kvm_run->cr8 is the TPR the VMM
+        // wants (kvm_set_cr8 refuses bits above 3:0), before any completion runs.
+        if chip == nil {
+            guard cr8 <= 15 else { throw KVMError(errno: Errno.EINVAL, operation: "KVM_RUN") }
+            if cr8 != cpu.readCR8() { cpu.writeCR8(cr8) }
+        }
         var remaining = budget.instructions
         var clock = WallClockBound(budget.wallClockNanoseconds)
         // complete_userspace_io: re-execute the instruction that exited, with the data.
@@ -617,32 +642,6 @@ public final class RefVCPU: VirtualCPU {
         c.eventCheck = true
     }
 
-    public func fpu() throws(KVMError) -> FPU {
-        var f = fpuState
-        f.fcw = cpu.fcw; f.fsw = cpu.fsw; f.ftwx = cpu.ftw
-        // fpr holds ST(0)..ST(7) in stack order, 16 bytes each (the FXSAVE layout).
-        for i in 0..<8 {
-            let (lo, hi) = CPU.bits80(cpu.fpr[cpu.x87Phys(i)])
-            for k in 0..<8 { f.fpr[16 * i + k] = UInt8(truncatingIfNeeded: lo >> UInt64(8 * k)) }
-            f.fpr[16 * i + 8] = UInt8(truncatingIfNeeded: hi); f.fpr[16 * i + 9] = UInt8(truncatingIfNeeded: hi >> 8)
-        }
-        f.xmm = cpu.xmm; f.mxcsr = cpu.mxcsr
-        return f
-    }
-
-    public func setFPU(_ fpu: FPU) throws(KVMError) {
-        fpuState = fpu
-        cpu.fcw = fpu.fcw; cpu.fsw = fpu.fsw; cpu.ftw = fpu.ftwx
-        if fpu.xmm.count == 256 { cpu.xmm = fpu.xmm }
-        cpu.mxcsr = fpu.mxcsr
-        for i in 0..<8 where fpu.fpr.count >= 16 * i + 10 {
-            var lo: UInt64 = 0
-            for k in 0..<8 { lo |= UInt64(fpu.fpr[16 * i + k]) << UInt64(8 * k) }
-            let hi = UInt16(fpu.fpr[16 * i + 8]) | UInt16(fpu.fpr[16 * i + 9]) << 8
-            cpu.fpr[cpu.x87Phys(i)] = CPU.float80(lo: lo, hi: hi)
-        }
-    }
-
     /// msr_io (x86.c): at most MAX_IO_MSRS - 1 = 255 entries per call, else E2BIG.
     static let maximumMSRsPerCall = 255
 
@@ -692,6 +691,13 @@ public final class RefVCPU: VirtualCPU {
     }
 
     public func vcpuEvents() throws(KVMError) -> VCPUEvents {
+        // kvm_vcpu_ioctl_x86_get_vcpu_events starts with process_nmi: NMIs the LAPIC queued
+        // (nmi_queued) become pending, at most two, one while NMIs are masked. Without it a
+        // saved vCPU loses an NMI sent by another vCPU or an MSI it has not run since.
+        if let chip {
+            while chip.takePendingNMI(vcpu: index) { nmiPending += 1 }
+            nmiPending = min(nmiPending, cpu.nmiMasked ? 1 : 2)
+        }
         var e = VCPUEvents()
         if let v = queuedInterrupt { e.interrupt.injected = 1; e.interrupt.nr = v }
         e.interrupt.shadow = cpu.shadow == 1 ? 2 : (cpu.shadow == 2 ? 1 : 0)
