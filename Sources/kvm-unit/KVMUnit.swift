@@ -23,11 +23,25 @@ struct KVMUnit: ParsableCommand {
     /// (the status the README promises for every subcommand), not EX_USAGE (64).
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(optionalValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             exit(withError: error, usageStatus: 2)
         }
+    }
+
+    /// `run --migrate` may stand without its value (ArgumentParser options always take one):
+    /// it is spelt `--migrate=1` here; `--migrate N` and `--migrate=N` pass as they are.
+    static func optionalValues(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        for (i, a) in arguments.enumerated() {
+            if a == "--migrate" && (i + 1 == arguments.count || Int(arguments[i + 1]) == nil) {
+                out.append("--migrate=\(Run.defaultMigrateEvery)")
+            } else {
+                out.append(a)
+            }
+        }
+        return out
     }
 
     static func exit(withError error: Error, usageStatus: Int32) -> Never {

@@ -49,6 +49,12 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Run the vCPUs of several-vCPU payloads on the reference engine in a shuffled order drawn from this seed (default: round robin, 1000 instructions a turn), to find payloads whose verdict depends on the order.", valueName: "seed"))
     var interleaveSeed: UInt64?
 
+    @Option(name: .long, help: ArgumentHelp("Also run each payload saved and restored into a new VM after every N exits (--migrate alone: every exit), within each backend and, with two, between them; each migrated run must end as the plain run did.", valueName: "N"))
+    var migrate: Int?
+
+    /// `--migrate` without a value (KVMUnit.main spells it `--migrate=1`).
+    static let defaultMigrateEvery = 1
+
     @Option(name: .long, help: "Wall-clock limit of one payload run, in seconds (default: 4 µs per budgeted instruction, 2 to 20 s).")
     var timeout: Double?
 
@@ -72,12 +78,15 @@ struct Run: ParsableCommand {
         guard jobs >= 1 else { fail("-j wants a positive number of jobs") }
         guard self.repeat >= 1 else { fail("--repeat wants a positive number of runs") }
         if self.repeat > 1 && (tap || junit != nil || json != nil) { fail("--repeat reports counts only: it cannot be combined with --tap, --junit or --json") }
+        if let m = migrate, m < 1 { fail("--migrate wants a positive number of exits between migrations") }
+        if migrate != nil && self.repeat > 1 { fail("--migrate and --repeat cannot be combined") }
         let timeoutNanoseconds: UInt64?
         do { timeoutNanoseconds = try timeout.map(RunLimits.nanoseconds(seconds:)) } catch { fail(error.description) }
         let selected: [Payload]
         do { selected = try Selection.resolve(payloads, group: g) } catch { fail(error.description) }
         var options = RunReporter.Options(format: tap ? .tap : .text, verbose: verbose, strict: strict, junitPath: junit, jsonPath: json)
         options.interleaveSeed = interleaveSeed
+        options.migrate = migrate != nil
         let reporter: RunReporter
         do { reporter = try RunReporter(options) } catch { fail(error.description) }  // before any payload runs
         let logs = logDir.map { LogDirectory($0, payloads: selected) }
@@ -86,6 +95,7 @@ struct Run: ParsableCommand {
         let backends = openBackends(backend, device: device)
 
         var runner = SuiteRunner(divergences: table, timeoutNanoseconds: timeoutNanoseconds)
+        runner.migrateEvery = migrate
         if let seed = interleaveSeed {
             runner.interleaving = .shuffled(seed: seed)
             // On stderr, so TAP on stdout stays pure; every report format is affected alike.

@@ -22,6 +22,9 @@ public struct Comparison: Sendable, Codable {
     public var recorded: [String] = []
     /// The reason of each entry in `recorded`, by its key.
     public var recordedReasons: [String: String] = [:]
+    /// What was compared, when it is not the payload's runs on two backends: a migrated run
+    /// against a plain one (`kvm-unit run --migrate`).
+    public var label: String? = nil
 }
 
 /// A register that differs, with the RFLAGS bits named when it is RFLAGS.

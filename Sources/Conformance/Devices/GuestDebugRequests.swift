@@ -20,8 +20,9 @@ enum GuestDebugRequests {
 
     struct Refused: Error { let why: String }
 
-    /// Carries out the request at `blockGPA` for `vcpu`; returns the trace note.
-    static func handle(blockGPA: UInt64, vcpu: any VirtualCPU, ram: GuestMemory) throws(Refused) -> String {
+    /// Carries out the request at `blockGPA` for `vcpu`; returns the trace note and the
+    /// debug state KVM accepted (nil if it refused it), which a migration sets again.
+    static func handle(blockGPA: UInt64, vcpu: any VirtualCPU, ram: GuestMemory) throws(Refused) -> (note: String, applied: GuestDebug?) {
         guard blockGPA % 8 == 0, blockGPA <= UInt64(ram.size), UInt64(blockSize) <= UInt64(ram.size) - blockGPA else {
             throw Refused(why: "guest debug block at 0x\(String(blockGPA, radix: 16)) is not an aligned 72-byte block in RAM")
         }
@@ -31,7 +32,7 @@ enum GuestDebugRequests {
         var result: Int32 = 0
         do { try vcpu.setGuestDebug(debug) } catch { result = -error.errno }
         _ = ram.write(LittleEndian.bytes(UInt32(bitPattern: result)), at: Int(blockGPA) + 4)
-        return "KVM_SET_GUEST_DEBUG 0x\(String(control, radix: 16)): \(result)"
+        return ("KVM_SET_GUEST_DEBUG 0x\(String(control, radix: 16)): \(result)", result == 0 ? debug : nil)
     }
 
     /// Resumes the guest after a KVM_EXIT_DEBUG; returns the latch value, or an error

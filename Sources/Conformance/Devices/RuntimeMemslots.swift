@@ -33,10 +33,14 @@ final class RuntimeMemslots {
     static let maximumBytes: UInt64 = 256 << 20
     static let blockSize = 40
 
-    private let vm: any VirtualMachine
-    private let ram: GuestMemory
+    private var vm: any VirtualMachine
+    private var ram: GuestMemory
     private var slots: [UInt32: Slot] = [:]
     private var allocated: UInt64 = 0
+    /// Dirty bits a migration read from the old VM's log (KVM_GET_DIRTY_LOG), by slot: the
+    /// next dirty-log request of the payload gets them with the new VM's, as a VMM that
+    /// migrates a VM which logs its own writes must hand them on.
+    private var carriedDirty: [UInt32: [UInt64]] = [:]
 
     init(vm: any VirtualMachine, ram: GuestMemory) {
         self.vm = vm
@@ -104,10 +108,16 @@ final class RuntimeMemslots {
                                                         memorySize: next.size, userspaceAddress: next.memory.hostAddress))
             }
             if result == 0 { if op == 2 { slots[id] = nil } else { slots[id] = next } }
+            // A slot that stops logging (or goes) loses its bitmap in KVM (kvm_main.c
+            // kvm_prepare_memory_region); a move keeps it.
+            if result == 0 && (op == 2 || !next.flags.contains(.logDirtyPages)) { carriedDirty[id] = nil }
         case 5:
             note = "dirty log \(id) to 0x\(String(size, radix: 16))"
             do {
-                let bitmap = try vm.dirtyLog(slot: id)
+                var bitmap = try vm.dirtyLog(slot: id)
+                if let carried = carriedDirty.removeValue(forKey: id) {
+                    for i in bitmap.indices where i < carried.count { bitmap[i] |= carried[i] }
+                }
                 let bytes = bitmap.flatMap { w in (0..<8).map { UInt8(truncatingIfNeeded: w >> (8 * $0)) } }
                 guard size % 8 == 0, size + UInt64(bytes.count) <= UInt64(ram.size) else {
                     throw Refused(why: "memslot dirty log of \(bitmap.count) words does not fit at 0x\(String(size, radix: 16)) in RAM")
@@ -129,6 +139,38 @@ final class RuntimeMemslots {
         for v in [UInt32(bitPattern: result), words] { out += LittleEndian.bytes(v) }
         _ = ram.write(out, at: Int(blockGPA) + 32)
         return "memslot \(note): \(result == 0 ? "0" : "-" + Errno.name(-result))" + (op == 5 && result == 0 ? " (\(words) words)" : "")
+    }
+
+    /// Migration, on the old VM: reads (and so clears) the dirty log of every logging slot
+    /// into `carriedDirty`.
+    func carryDirtyLogs() throws(KVMError) {
+        for (id, s) in slots where s.flags.contains(.logDirtyPages) {
+            let bitmap = try vm.dirtyLog(slot: id)
+            let old = carriedDirty[id] ?? []
+            carriedDirty[id] = bitmap.indices.map { $0 < old.count ? bitmap[$0] | old[$0] : bitmap[$0] }
+        }
+    }
+
+    /// Migration, on the new VM: every slot again, at its GPA with its flags, backed by new
+    /// memory holding the old contents. Slots that shared host memory share the new memory.
+    func rebuild(in next: any VirtualMachine, ram newRAM: GuestMemory) throws(KVMError) {
+        var copies: [ObjectIdentifier: GuestMemory] = [:]
+        for id in slots.keys.sorted() {
+            var s = slots[id]!
+            let key = ObjectIdentifier(s.memory)
+            let memory: GuestMemory
+            if let m = copies[key] { memory = m } else {
+                memory = try next.allocateGuestMemory(size: s.memory.size)
+                LoadedPayload.copyTouchedPages(from: s.memory, to: memory)
+                copies[key] = memory
+            }
+            try next.setUserMemoryRegion(MemoryRegion(slot: id, flags: s.flags, guestPhysicalAddress: s.gpa,
+                                                      memorySize: s.size, userspaceAddress: memory.hostAddress))
+            s.memory = memory
+            slots[id] = s
+        }
+        vm = next
+        ram = newRAM
     }
 
     private func call(_ body: () throws(KVMError) -> Void) -> Int32 {

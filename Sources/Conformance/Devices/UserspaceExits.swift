@@ -29,9 +29,14 @@ final class UserspaceExits {
     /// The high half of a WRMSR value the harness refuses.
     static let refusedHigh: UInt64 = 0xDEAD_BEEF
 
-    private let vm: any VirtualMachine
-    private let ram: GuestMemory
+    private var vm: any VirtualMachine
+    private var ram: GuestMemory
     private var values: [UInt32: UInt64] = [:]
+    /// What KVM accepted, for a migration to set again on the new VM (VMM state: KVM has no
+    /// ioctl that reads these back).
+    private var userSpaceMSRReasons: UInt32?
+    private var filter: MSRFilter?
+    private var hypercallMask: UInt32?
 
     init(vm: any VirtualMachine, ram: GuestMemory) {
         self.vm = vm
@@ -78,18 +83,32 @@ final class UserspaceExits {
         if what & 1 != 0 {
             attempt("user-space MSR 0x\(String(reasons, radix: 16))") { () throws(KVMError) in
                 try vm.enableCap(EnableCap(.x86UserSpaceMsr, args: [UInt64(reasons)]))
+                userSpaceMSRReasons = reasons
             }
         }
         if what & 2 != 0 {
-            attempt("MSR filter (\(count) ranges, flags \(flags))") { () throws(KVMError) in try vm.setMSRFilter(filter) }
+            attempt("MSR filter (\(count) ranges, flags \(flags))") { () throws(KVMError) in
+                try vm.setMSRFilter(filter)
+                self.filter = filter
+            }
         }
         if what & 4 != 0 {
             attempt("exit hypercall 0x\(String(hypercalls, radix: 16))") { () throws(KVMError) in
                 try vm.enableCap(EnableCap(.exitHypercall, args: [UInt64(hypercalls)]))
+                hypercallMask = hypercalls
             }
         }
         _ = ram.write(LittleEndian.bytes(UInt32(bitPattern: result)), at: Int(blockGPA) + 20)
         return "VM control: " + done.joined(separator: ", ")
+    }
+
+    /// Migration: what the payload had KVM accept, set again on the new VM.
+    func apply(to next: any VirtualMachine, ram newRAM: GuestMemory) throws(KVMError) {
+        if let r = userSpaceMSRReasons { try next.enableCap(EnableCap(.x86UserSpaceMsr, args: [UInt64(r)])) }
+        if let f = filter { try next.setMSRFilter(f) }
+        if let m = hypercallMask { try next.enableCap(EnableCap(.exitHypercall, args: [UInt64(m)])) }
+        vm = next
+        ram = newRAM
     }
 
     /// The answer to KVM_EXIT_X86_RDMSR: (msr.error, msr.data).

@@ -22,14 +22,24 @@ public enum LoadFailure: Error, CustomStringConvertible {
 /// windows as userspace MMIO, the irqchip/PIT if asked, one vCPU in the entry state.
 final class LoadedPayload {
     let payload: Payload
-    let vm: any VirtualMachine
+    /// The backend the VM is on (a cross-backend migration changes it).
+    var hypervisor: any Hypervisor
+    /// The VM, its vCPUs and its memory. A migration (`migrate(to:)`, `kvm-unit run
+    /// --migrate`) replaces all of them with a new VM's, perhaps on another backend.
+    var vm: any VirtualMachine
     /// vCPU ids 0..n-1 (the header's vcpu_count); vCPU 0 is the BSP.
-    let vcpus: [any VirtualCPU]
+    var vcpus: [any VirtualCPU]
     var vcpu: any VirtualCPU { vcpus[0] }
-    let ram: GuestMemory
+    var ram: GuestMemory
     /// Userspace MMIO windows (ram, log, absent) and the write side of rom windows.
     let windows: [MMIOWindow]
-    let romMemories: [(PayloadHeader.Window, GuestMemory)]
+    var romMemories: [(PayloadHeader.Window, GuestMemory)]
+    /// The CPUID table the vCPUs were given (before the per-vCPU APIC IDs): what a VMM
+    /// gives the vCPUs of the VM it restores into.
+    let cpuidTable: [CPUIDEntry]
+    /// The KVM_SET_GUEST_DEBUG each vCPU has (host request 0x12): VMM state, which a
+    /// migration applies again on the new vCPUs (KVM has no ioctl to read it back).
+    var guestDebug: [GuestDebug?]
     /// Slots the payload adds at run time (host request 0x10).
     lazy var memslots = RuntimeMemslots(vm: vm, ram: ram)
     lazy var userspaceExits = UserspaceExits(vm: vm, ram: ram)
@@ -46,6 +56,7 @@ final class LoadedPayload {
             throw .missingCapability("needs \(cap.name), which \(hypervisor.identity.implementation) does not report")
         }
         self.payload = payload
+        self.hypervisor = hypervisor
         do {
             vm = try hypervisor.createVM()
             if h.flags.contains(.irqchip) { try vm.createIRQChip() }
@@ -78,6 +89,8 @@ final class LoadedPayload {
                 created.append(v)
             }
             vcpus = created
+            cpuidTable = cpuid
+            guestDebug = Array(repeating: nil, count: created.count)
             try Self.setEntryState(vcpus[0], entry: PayloadHeader.loadAddress + UInt64(h.entry))
             if let apEntry = h.apEntry {
                 // v3 `ap_entry`: the harness starts the APs itself, as a VMM that boots a

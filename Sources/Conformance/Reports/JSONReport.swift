@@ -53,6 +53,9 @@ public final class JSONReport {
             ("comparisons", .object([("agree", .int(tally.comparisons.agree)), ("diverge", .int(tally.comparisons.diverge)),
                                      ("expected_divergence", .int(tally.comparisons.expectedDivergence)),
                                      ("skip", .int(tally.comparisons.skip)), ("total", .int(tally.comparisons.total))])),
+            ("migrated_runs", .object([("agree", .int(tally.migrations.agree)), ("diverge", .int(tally.migrations.diverge)),
+                                       ("expected_divergence", .int(tally.migrations.expectedDivergence)),
+                                       ("skip", .int(tally.migrations.skip)), ("total", .int(tally.migrations.total))])),
             ("checks", Self.encode(tally.checks)),
         ])
         emit("\n],\n\"summary\":\(summary.text),\n\"exit_status\":\(tally.failed(strict: strict) ? 1 : 0)}\n")
@@ -98,6 +101,7 @@ public final class JSONReport {
             ("group", .string(r.group)),
             ("runs", .array(r.results.map(encode))),
             ("comparison", r.comparison.map(encode) ?? .null),
+            ("migrations", .array(r.migrations.map(encode))),
         ])
     }
 
@@ -113,7 +117,8 @@ public final class JSONReport {
 
     static func encode(_ c: Comparison) -> JSONValue {
         .object([("verdict", .string(c.verdict.rawValue)), ("differing_aspects", .strings(c.differingAspects)),
-                 ("details", .strings(c.details)), ("reason", .optional(c.reason))])
+                 ("details", .strings(c.details)), ("reason", .optional(c.reason))]
+                + (c.label.map { [("label", JSONValue.string($0))] } ?? []))
     }
 
     static func encode(_ o: Outcome) -> JSONValue {

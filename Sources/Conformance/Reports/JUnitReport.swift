@@ -39,6 +39,7 @@ public final class JUnitReport {
         if let c = report.comparison {
             testcase(c, name: "\(report.payload) [\(report.results.map(\.backend).joined(separator: " vs "))]", suite: s)
         }
+        for m in report.migrations { testcase(m, name: "\(report.payload) [\(m.label ?? "migrated")]", suite: s) }
     }
 
     public func render() -> String {

@@ -20,6 +20,8 @@ public final class RunReporter: @unchecked Sendable {
         public var jsonPath: String?
         /// `--interleave-seed`, recorded in the JSON report's header.
         public var interleaveSeed: UInt64?
+        /// `--migrate`: the TAP plan counts the migrated runs.
+        public var migrate = false
         /// The suite's own version and commit for the JSON report's `suite` field: null until
         /// this binary's `SuiteVersion` unless a caller says otherwise.
         public var suite = JSONReport.SuiteIdentity(version: SuiteVersion.version, commit: SuiteVersion.commit, buildDate: SuiteVersion.buildDate)
@@ -57,7 +59,7 @@ public final class RunReporter: @unchecked Sendable {
         switch options.format {
         case .text: out("kvm-unit: suite \(SuiteVersion.description)"); identities.forEach(out)
         case .tap:
-            tap = TAPReport(plan: RunTally.plannedTestPoints(payloads: payloads, backends: backends.count),
+            tap = TAPReport(plan: RunTally.plannedTestPoints(payloads: payloads, backends: backends.count, migrate: options.migrate),
                             backends: backends, strict: options.strict, emit: out)
         }
         if junitFile != nil { junit = JUnitReport(backends: backends, strict: options.strict) }
@@ -68,7 +70,7 @@ public final class RunReporter: @unchecked Sendable {
     /// One payload's report; callers deliver them one at a time (SuiteRunner does).
     public func add(_ report: PayloadReport) {
         tally.add(report)
-        if let c = report.comparison { recordedReasons.merge(c.recordedReasons) { a, _ in a } }
+        for c in [report.comparison].compactMap({ $0 }) + report.migrations { recordedReasons.merge(c.recordedReasons) { a, _ in a } }
         switch options.format {
         case .text: TextReport.lines(report, verbose: options.verbose).forEach(out)
         case .tap: tap?.add(report)

@@ -2,6 +2,8 @@
 /// TAP, JUnit, JSON) states the same counts in the same units without keeping the results:
 /// - payload runs: one payload on one backend (a TAP test point, a JUnit testcase);
 /// - comparisons: one payload's outcomes on two backends (also a test point / testcase);
+/// - migrated runs (`--migrate`): a run saved and restored into new VMs, compared with a
+///   plain run (also a test point / testcase);
 /// - checks: the records a payload run reported (plus the harness's lines about the run).
 public struct RunTally: Sendable, Equatable {
     /// Counts by verdict, in one unit.
@@ -46,6 +48,7 @@ public struct RunTally: Sendable, Equatable {
     public var runs = Counts()
     public var checks = Counts()
     public var comparisons = ComparisonCounts()
+    public var migrations = ComparisonCounts()
     /// In the order they first completed.
     public private(set) var groups: [Group] = []
 
@@ -70,20 +73,23 @@ public struct RunTally: Sendable, Equatable {
             comparisons.add(c.verdict)
             groups[g].comparisons.add(c.verdict)
         }
+        for m in report.migrations { migrations.add(m.verdict) }
     }
 
-    /// Test points (TAP) and testcases (JUnit): payload runs plus comparisons.
-    public var testPoints: Int { runs.total + comparisons.total }
+    /// Test points (TAP) and testcases (JUnit): payload runs, comparisons, migrated runs.
+    public var testPoints: Int { runs.total + comparisons.total + migrations.total }
 
     /// Whether the run fails: an unexpected failure or divergence, or with `strict` an XPASS.
     /// The exit status and the TAP/JUnit verdicts all follow this rule.
     public func failed(strict: Bool) -> Bool {
-        runs.fail > 0 || comparisons.diverge > 0 || (strict && runs.xpass > 0)
+        runs.fail > 0 || comparisons.diverge > 0 || migrations.diverge > 0 || (strict && runs.xpass > 0)
     }
 
-    /// How many test points a run of `payloads` payloads on `backends` backends has: the TAP plan.
-    public static func plannedTestPoints(payloads: Int, backends: Int) -> Int {
-        payloads * (backends + (backends >= 2 ? 1 : 0))
+    /// How many test points a run of `payloads` payloads on `backends` backends has: the TAP
+    /// plan. With `migrate`, each payload adds one migrated run per backend and, with two
+    /// backends, two that go back and forth between them (MigratedRuns).
+    public static func plannedTestPoints(payloads: Int, backends: Int, migrate: Bool = false) -> Int {
+        payloads * (backends + (backends >= 2 ? 1 : 0) + (migrate ? backends + (backends >= 2 ? 2 : 0) : 0))
     }
 }
 

@@ -35,6 +35,7 @@ public final class TAPReport {
         if let c = report.comparison {
             point(c, name: "\(report.qualifiedName) [\(report.results.map(\.backend).joined(separator: " vs "))]")
         }
+        for m in report.migrations { point(m, name: "\(report.qualifiedName) [\(m.label ?? "migrated")]") }
     }
 
     /// The run's counts as closing comments (the same numbers as the text SUMMARY).

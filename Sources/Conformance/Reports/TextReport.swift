@@ -42,7 +42,25 @@ public enum TextReport {
                 if c.verdict == .diverge || verbose { out += c.details.map { "    " + $0 } }
             }
         }
+        for m in report.migrations { out += migrationLines(m, report.qualifiedName, verbose: verbose) }
         return out
+    }
+
+    /// `MIGRATE AGREE exits.x [ref migrated every exit within ref] (12 migrations)`.
+    static func migrationLines(_ m: Comparison, _ name: String, verbose: Bool) -> [String] {
+        let label = m.label ?? "migrated"
+        let summary = m.details.last ?? ""
+        switch m.verdict {
+        case .agree:
+            return ["MIGRATE AGREE \(name) [\(label)] (\(summary))"] + (verbose ? m.details.dropLast().map { "    " + $0 } : [])
+        case .skip:
+            return ["MIGRATE SKIP \(name) [\(label)] (\(m.details.first ?? ""))"]
+        case .diverge, .expectedDivergence:
+            let word = m.verdict == .diverge ? "DIVERGE" : "XDIVERGE"
+            var out = ["MIGRATE \(word) \(name) [\(label)] (\(m.differingAspects.joined(separator: ", ")))" + (m.reason.map { " [\($0)]" } ?? "")]
+            if m.verdict == .diverge || verbose { out += m.details.map { "    " + $0 } }
+            return out
+        }
     }
 
     /// The run's counts, each with its unit, in the words of the group table's columns:
@@ -56,6 +74,10 @@ public enum TextReport {
         if t.comparisons.total > 0 {
             let c = t.comparisons
             parts.append("\(c.total) comparisons (\(c.agree) agree, \(c.diverge) diverge, \(c.expectedDivergence) expected-diverge, \(c.skip) skip)")
+        }
+        if t.migrations.total > 0 {
+            let m = t.migrations
+            parts.append("\(m.total) migrated runs (\(m.agree) agree, \(m.diverge) diverge, \(m.expectedDivergence) expected-diverge, \(m.skip) skip)")
         }
         parts.append("\(t.checks.total) checks (\(counts(t.checks)))")
         return ["SUMMARY: " + parts.joined(separator: "; ")]

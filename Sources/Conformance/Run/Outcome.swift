@@ -62,6 +62,10 @@ public struct Outcome: Sendable, Codable {
     public var traceDigest: String = ""
     /// Host requests (port 0xE4) the payload made, wherever they fall in the trace.
     public var hostRequests: Int = 0
+    /// Save/restore cycles of the run (`kvm-unit run --migrate`), and what they did not
+    /// carry over (MSRs a backend would not read or write), each line once.
+    public var migrations: Int = 0
+    public var migrationNotes: [String] = []
 
     private enum CodingKeys: String, CodingKey {
         case end, checks, trace, console, registers, ramDigest, windowDigests, stats, hostErrors, wallNanoseconds

@@ -8,6 +8,8 @@ public struct PayloadReport: Sendable, Codable {
     public var results: [PayloadResult]
     /// Present when two backends ran.
     public var comparison: Comparison?
+    /// `kvm-unit run --migrate`: each migrated run compared with a plain one (labelled).
+    public var migrations: [Comparison] = []
 
     public var qualifiedName: String { "\(group).\(payload)" }
 }
@@ -22,20 +24,28 @@ extension SuiteRunner {
         let results = backends.map { run(payload, on: $0.hypervisor, backend: $0.name, cpuid: cpuid) }
         var report = PayloadReport(payload: payload.name, group: payload.group.description, results: results, comparison: nil)
         if results.count >= 2 { report.comparison = compare(results[0], results[1], payload: payload) }
+        if let every = migrateEvery {
+            report.migrations = migratedRuns(payload, on: backends, cpuid: cpuid, plain: report, every: every)
+        }
         return report
+    }
+
+    /// Whether two outcomes of `payload` are compared by their invariants only (the end and
+    /// the checks): interrupts from timers and from host requests arrive when the backend's
+    /// timing lets them, and several vCPUs interleave as the host schedules them.
+    static func invariantsOnly(_ payload: Payload, _ outcome: Outcome) -> Bool {
+        payload.header.flags.contains(.irqchip) || payload.header.flags.contains(.pit)
+            || payload.header.vcpuCount > 1
+            || outcome.hostRequests > 0
+            || outcome.trace.contains { $0.exit == "KVM_EXIT_IO" && $0.address == UInt64(ABIPort.hostRequest) && !$0.note.hasPrefix("memslot") }
     }
 
     func compare(_ a: PayloadResult, _ b: PayloadResult, payload: Payload) -> Comparison {
         guard let oa = a.outcome, let ob = b.outcome else {
             return Comparison(verdict: .skip, differingAspects: [], details: ["not run on both backends"], reason: nil)
         }
-        // Interrupts from timers and from host requests arrive when the backend's timing
-        // lets them: compare what arrived (the checks), not how many polls it took.
-        // Several vCPUs interleave as the host schedules them: the same.
-        let invariantsOnly = payload.header.flags.contains(.irqchip) || payload.header.flags.contains(.pit)
-            || payload.header.vcpuCount > 1
-            || oa.hostRequests > 0
-            || oa.trace.contains { $0.exit == "KVM_EXIT_IO" && $0.address == UInt64(ABIPort.hostRequest) && !$0.note.hasPrefix("memslot") }
+        // Compare what arrived (the checks), not how many polls it took (invariantsOnly).
+        let invariantsOnly = Self.invariantsOnly(payload, oa)
         let (aspects, details) = OutcomeComparison.compare(oa, ob, names: (a.backend, b.backend), invariantsOnly: invariantsOnly)
         if aspects.isEmpty { return Comparison(verdict: .agree, differingAspects: [], details: [], reason: nil) }
 

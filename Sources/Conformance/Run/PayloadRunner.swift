@@ -35,6 +35,8 @@ struct PayloadRunner {
     var recordsTrace = true
     /// The order in which the reference engine runs several vCPUs (one-vCPU runs ignore it).
     var interleaving = Interleaving.fixed
+    /// Save and restore the whole VM every so many exits (`kvm-unit run --migrate`).
+    var migration: MigrationPlan?
 
     init(_ loaded: LoadedPayload, wallBudgetNanoseconds: UInt64? = nil) {
         self.loaded = loaded
@@ -48,10 +50,17 @@ struct PayloadRunner {
         let deadline = coarseNanoseconds() &+ wallBudgetNanoseconds
         if loaded.vcpus.count == 1 {
             runOne(&state, deadline: deadline)
-        } else if loaded.vm.runsVCPUsConcurrently {
-            runThreads(&state, deadline: deadline)
         } else {
-            runInTurn(&state, deadline: deadline)
+            // A migration to the other backend changes how the vCPUs must be run: each
+            // loop returns with `switchLoops` set and the run goes on in the other.
+            repeat {
+                state.switchLoops = false
+                if loaded.vm.runsVCPUsConcurrently {
+                    runThreads(&state, deadline: deadline)
+                } else {
+                    runInTurn(&state, deadline: deadline)
+                }
+            } while state.switchLoops && state.end == nil
         }
         let wall = DispatchTime.now().uptimeNanoseconds &- start
         completePendingExit()
@@ -61,8 +70,9 @@ struct PayloadRunner {
                            + (state.consoleDropped > 0 ? "\n[kvm-unit: \(state.consoleDropped) more console bytes not kept]" : ""),
                        registers: finalRegisters(), ramDigest: digest(loaded.ram.pointer, count: loaded.ram.size),
                        ramPageDigests: pageDigests(loaded.ram.pointer, count: loaded.ram.size),
-                       windowDigests: windowDigests(), stats: exitStats(), hostErrors: state.hostErrors, wallNanoseconds: wall,
-                       traceCut: state.trace.cut, traceDigest: state.trace.digest, hostRequests: state.hostRequests)
+                       windowDigests: windowDigests(), stats: exitStats().merging(state.carriedStats, uniquingKeysWith: &+), hostErrors: state.hostErrors, wallNanoseconds: wall,
+                       traceCut: state.trace.cut, traceDigest: state.trace.digest, hostRequests: state.hostRequests,
+                       migrations: state.migrations, migrationNotes: state.migrationNotes)
     }
 
     /// What a run gathers, whichever loop runs it.
@@ -80,11 +90,21 @@ struct PayloadRunner {
         var end: RunEnd?
         /// Exits handled so far, against `exitCap`.
         var exits = 0
+        /// Migrations done (`migration`), and what they did not carry over, each line once.
+        var migrations = 0
+        var migrationNotes: [String] = []
+        /// Set by a migration to a VM whose vCPUs run the other way (threads or turns).
+        var switchLoops = false
+        /// The exit statistics of the VMs migrated away from.
+        var carriedStats: [String: UInt64] = [:]
+        /// Wall-clock time spent saving and restoring: host work, not the guest's, so the
+        /// watchdog's deadline moves on by it.
+        var migrationNanoseconds: UInt64 = 0
     }
 
     /// The one-vCPU loop: the ABI v1 run, exit by exit.
     private func runOne(_ state: inout RunState, deadline: UInt64) {
-        let vcpu = loaded.vcpu
+        var vcpu = loaded.vcpu
         let hardware = traceSink == nil ? nil : vcpu as? HardwareExitTracing
         hardware?.hardwareTraceEnabled = true
         defer {
@@ -104,7 +124,7 @@ struct PayloadRunner {
                     vcpu.requestInterruptWindow = true
                 }
             }
-            let now = coarseNanoseconds()
+            let now = coarseNanoseconds() &- state.migrationNanoseconds
             guard now < deadline else {
                 state.end = .timeout
                 record(&state, TraceEvent(exit: .timeout), hardware: hardware)
@@ -120,6 +140,10 @@ struct PayloadRunner {
                 break
             }
             if let event = handle(exit, vcpu: 0, &state) { record(&state, event, hardware: hardware) }
+            if migrationDue(state) {
+                migrate(&state)
+                vcpu = loaded.vcpu
+            }
         }
     }
 
@@ -141,8 +165,8 @@ struct PayloadRunner {
             }
             hardware.forEach { $0?.hardwareTraceEnabled = false }
         }
-        while state.end == nil {
-            let now = coarseNanoseconds()
+        while state.end == nil && !state.switchLoops {
+            let now = coarseNanoseconds() &- state.migrationNanoseconds
             guard now < deadline else {
                 state.end = .timeout
                 record(&state, TraceEvent(exit: .timeout), hardware: nil)
@@ -166,6 +190,7 @@ struct PayloadRunner {
                 event.vcpu = i
                 record(&state, event, hardware: hardware[i], vcpu: i)
             }
+            if migrationDue(state) { migrate(&state) }
         }
     }
 
@@ -176,16 +201,53 @@ struct PayloadRunner {
         final class Shared: Sendable {
             let state: Mutex<RunState>
             let stop = Atomic<Bool>(false)
+            /// Set when an exit made a migration due: every vCPU thread then parks, and the
+            /// last to park migrates the VM while no KVM_RUN is in flight.
+            let migrationDue = Atomic<Bool>(false)
+            /// Threads parked for the migration, and how many migrations have been done.
+            let parking = Mutex<(arrived: Int, generation: Int)>((0, 0))
+            /// RunState.migrationNanoseconds, for the deadline checks outside the lock.
+            let migrationNanoseconds = Atomic<UInt64>(0)
             init(_ s: sending RunState) { state = Mutex(s) }
         }
         let box = Shared(state)
         let budget = loaded.instructionBudget
         let sliceNanoseconds: UInt64 = 50_000_000
         let this = UnsafeSendable(self)
+        let threadCount = loaded.vcpus.count
+        @Sendable func park() {
+            var generation = 0, last = false
+            box.parking.withLock { p in
+                p.arrived += 1
+                generation = p.generation
+                last = p.arrived == threadCount
+            }
+            if last {
+                box.state.withLock { s in
+                    if s.end == nil { this.value.migrate(&s) }
+                    box.migrationNanoseconds.store(s.migrationNanoseconds, ordering: .releasing)
+                    // Every thread leaves; run() goes on with the loop the new VM needs.
+                    if s.switchLoops { box.stop.store(true, ordering: .releasing) }
+                }
+                // Cleared before the generation moves on: a thread let go must not park again.
+                box.migrationDue.store(false, ordering: .releasing)
+                box.parking.withLock { p in p.arrived = 0; p.generation += 1 }
+            } else {
+                // A thread that ends the run sets `stop`, which also lets the parked ones go.
+                while box.parking.withLock({ $0.generation }) == generation && !box.stop.load(ordering: .acquiring) {
+                    usleep(100)
+                }
+            }
+        }
         @Sendable func loop(_ i: Int) {
-            let vcpu = this.value.loaded.vcpus[i]
             while !box.stop.load(ordering: .acquiring) {
-                let now = coarseNanoseconds()
+                if box.migrationDue.load(ordering: .acquiring) {
+                    park()
+                    continue
+                }
+                // Read each time: a migration replaces the vCPUs.
+                let vcpu = this.value.loaded.vcpus[i]
+                let now = coarseNanoseconds() &- box.migrationNanoseconds.load(ordering: .acquiring)
                 guard now < deadline else {
                     box.state.withLock { s in
                         if s.end == nil { s.end = .timeout; this.value.record(&s, TraceEvent(exit: .timeout), hardware: nil) }
@@ -214,6 +276,7 @@ struct PayloadRunner {
                         event.vcpu = i
                         this.value.record(&s, event, hardware: nil)
                     }
+                    if this.value.migrationDue(s) { box.migrationDue.store(true, ordering: .releasing) }
                     return s.end != nil
                 }
                 if ended { break }
@@ -368,7 +431,11 @@ struct PayloadRunner {
             }
         }
         if case .guestDebug(let gpa) = request {
-            do { return try GuestDebugRequests.handle(blockGPA: gpa, vcpu: vcpu, ram: loaded.ram) } catch {
+            do {
+                let (note, applied) = try GuestDebugRequests.handle(blockGPA: gpa, vcpu: vcpu, ram: loaded.ram)
+                if let applied { loaded.guestDebug[Int(vcpu.id)] = applied }
+                return note
+            } catch {
                 state.end = .error(error.why)
                 return "guest debug request refused: \(error.why)"
             }
@@ -453,6 +520,67 @@ struct PayloadRunner {
         var out: [String: UInt64] = [:]
         for name in Self.exitStatNames { if let v = stats[name] { out[name] = v } }
         return out
+    }
+
+    /// Before a save: each vCPU completes the exit userspace handled last with a KVM_RUN
+    /// that has immediate_exit set, as Documentation/virt/kvm/api.rst asks of a VMM that
+    /// saves state. That KVM_RUN returns EINTR without entering the guest, unless finishing
+    /// the instruction needs userspace again (the next chunk of a REP INS/OUTS, x86.c
+    /// kvm_arch_vcpu_ioctl_run runs complete_userspace_io before it looks at
+    /// immediate_exit): such an exit is the guest's, handled and recorded as any other.
+    private func quiesce(_ state: inout RunState) {
+        for (i, vcpu) in loaded.vcpus.enumerated() {
+            vcpu.immediateExit = true
+            defer { vcpu.immediateExit = false }
+            while state.end == nil {
+                let exit: Exit
+                do {
+                    exit = try vcpu.run(budget: RunBudget(wallClockNanoseconds: 100_000_000, instructions: 1_000))
+                } catch {
+                    if error.errno == Errno.EAGAIN { break }
+                    state.end = .error("vCPU \(i): KVM_RUN with immediate_exit before a migration: \(error)")
+                    return
+                }
+                if exit == .intr || exit == .timeout { break }
+                state.exits += 1
+                guard state.exits <= exitCap else { state.end = .error("more than \(exitCap) exits"); return }
+                if var event = handle(exit, vcpu: i, &state) {
+                    if loaded.vcpus.count > 1 { event.vcpu = i }
+                    record(&state, event, hardware: nil, vcpu: loaded.vcpus.count > 1 ? i : nil)
+                }
+            }
+        }
+    }
+
+    /// Whether the exit just handled makes a migration due.
+    func migrationDue(_ state: RunState) -> Bool {
+        guard let m = migration, state.end == nil else { return false }
+        return state.exits % m.every == 0
+    }
+
+    /// Saves the VM, restores it into a new one (on the plan's next target) and goes on
+    /// there; the exit counters of the statistics go on from the old VM's. A save or
+    /// restore that fails ends the run with its error.
+    func migrate(_ state: inout RunState) {
+        guard let m = migration else { return }
+        let start = coarseNanoseconds()
+        defer { state.migrationNanoseconds &+= coarseNanoseconds() &- start }
+        quiesce(&state)
+        guard state.end == nil else { return }
+        let before = exitStats()
+        let target = m.targets[state.migrations % m.targets.count]
+        let concurrent = loaded.vm.runsVCPUsConcurrently
+        var notes: [String] = []
+        do {
+            try loaded.migrate(to: target, notes: &notes)
+        } catch {
+            state.end = .error(error.description)
+            return
+        }
+        state.migrations += 1
+        if loaded.vcpus.count > 1 && loaded.vm.runsVCPUsConcurrently != concurrent { state.switchLoops = true }
+        for (k, v) in before { state.carriedStats[k, default: 0] &+= v }
+        for n in notes where !state.migrationNotes.contains(n) { state.migrationNotes.append(n) }
     }
 }
 

@@ -21,6 +21,9 @@ public struct SuiteRunner: Sendable {
     /// How the reference engine interleaves the vCPUs of a several-vCPU payload
     /// (`--interleave-seed`); /dev/kvm runs them on threads, as the host schedules them.
     public var interleaving = Interleaving.fixed
+    /// `kvm-unit run --migrate=N`: also run each payload saved and restored into a new VM
+    /// after every N exits, and compare with its plain run (MigratedRuns).
+    public var migrateEvery: Int?
 
     public init(divergences: KnownDivergences = .builtIn, timeoutNanoseconds: UInt64? = nil) {
         self.divergences = divergences
@@ -31,6 +34,11 @@ public struct SuiteRunner: Sendable {
     /// `traceSink` receives the exit trace as it happens (`kvm-unit trace`).
     public func run(_ payload: Payload, on hypervisor: any Hypervisor, backend: String, cpuid: [CPUIDEntry]? = nil,
                     traceSink: ((String) -> Void)? = nil) -> PayloadResult {
+        run(payload, on: hypervisor, backend: backend, cpuid: cpuid, traceSink: traceSink, migration: nil)
+    }
+
+    func run(_ payload: Payload, on hypervisor: any Hypervisor, backend: String, cpuid: [CPUIDEntry]? = nil,
+             traceSink: ((String) -> Void)? = nil, migration: MigrationPlan?) -> PayloadResult {
         let implementation = hypervisor.identity.implementation
         let loaded: LoadedPayload
         do {
@@ -46,6 +54,7 @@ public struct SuiteRunner: Sendable {
         var runner = PayloadRunner(loaded, wallBudgetNanoseconds: timeoutNanoseconds)
         runner.traceSink = traceSink
         runner.interleaving = interleaving
+        runner.migration = migration
         let outcome = runner.run()
         loaded.vm.close()
         return Judge.judge(outcome, payload: payload, backend: backend, implementation: implementation, divergences: divergences)
