@@ -81,6 +81,23 @@ extension ABICatalogue {
                 return .value(Int(s.cs.base | UInt64(s.cs.selector) | (try ap.regs().rip)))
             }
         },
+        ABICheck("mp_state.init_resets_at_accept", "an INIT MSI to a running AP in protected mode (LAPIC enabled): KVM_GET_MP_STATE takes it (INIT_RECEIVED, 2) and the AP is already reset: CR0 10H (CD and NW kept clear from CR0 11H), RIP FFF0H",
+                 cite: "arch/x86/kvm/lapic.c kvm_apic_accept_events (kvm_vcpu_reset(vcpu, true) on INIT), x86.c kvm_vcpu_reset (CR0.CD/NW preserved on INIT)",
+                 expect: .text("mp 2 cr0 0x10 rip 0xfff0")) { h in
+            Ask.withVM(h) { vm throws(KVMError) in
+                try vm.createIRQChip()
+                _ = try vm.createVCPU(id: 0)
+                let ap = try vm.createVCPU(id: 1)
+                try ap.setMPState(.runnable)
+                var s = try ap.sregs(); s.cr0 = 0x11; try ap.setSregs(s)
+                var r = try ap.regs(); r.rip = 0x1234; try ap.setRegs(r)
+                var l = try ap.lapic(); l.setRegister(0xF0, 0x1FF); try ap.setLAPIC(l)   // SVR: software-enabled
+                // Delivery mode INIT (5), physical destination APIC ID 1.
+                _ = try vm.signalMSI(address: 0xFEE0_0000 | 1 << 12, data: 5 << 8)
+                let mp = try ap.mpState()
+                return .text("mp \(mp.rawValue) cr0 0x\(String(try ap.sregs().cr0, radix: 16)) rip 0x\(String(try ap.regs().rip, radix: 16))")
+            }
+        },
         ABICheck("mp_state.reset_sregs_unhalt_bsp", "a HALTED BSP given the reset CS (F000H, base FFFF0000H) at RIP FFF0H by KVM_SET_SREGS is RUNNABLE (0)",
                  cite: "arch/x86/kvm/x86.c __set_sregs_common", expect: .value(0)) { h in
             haltedBSPAfterSetSregs(h, rip: 0xFFF0) { $0.cs.selector = 0xF000; $0.cs.base = 0xFFFF_0000; $0.cr0 &= ~1 }

@@ -147,6 +147,35 @@ extension ABICatalogue {
                  cite: "arch/x86/kvm/x86.c kvm_vcpu_ioctl_interrupt", expect: .ok) { h in
             Ask.withVCPU(h) { _, vcpu, _ in Ask.call { () throws(KVMError) in try vcpu.interrupt(vector: 0x30) } }
         },
+        ABICheck("interrupt.in_events", "that queued vector is in KVM_GET_VCPU_EVENTS: interrupt.injected 1, nr 30H (what a VMM saves)",
+                 cite: "arch/x86/kvm/x86.c kvm_vcpu_ioctl_interrupt (kvm_queue_interrupt), kvm_vcpu_ioctl_x86_get_vcpu_events",
+                 expect: .text("injected 1 nr 0x30")) { h in
+            Ask.withVCPU(h) { _, vcpu, _ throws(KVMError) in
+                try vcpu.interrupt(vector: 0x30)
+                let e = try vcpu.vcpuEvents()
+                return .text("injected \(e.interrupt.injected) nr 0x\(String(e.interrupt.nr, radix: 16))")
+            }
+        },
+        ABICheck("interrupt.restored_delivered", "KVM_SET_VCPU_EVENTS with interrupt.injected (nr 30H) on a vCPU with IF=1: the guest takes vector 30H (real-mode IVT handler runs)",
+                 cite: "arch/x86/kvm/x86.c kvm_vcpu_ioctl_x86_set_vcpu_events (vcpu->arch.interrupt), inject_pending_event",
+                 expect: .value(0x5A)) { h in
+            Ask.withVCPU(h) { _, vcpu, ram throws(KVMError) in
+                // IVT entry 30H -> 0000:2000, where the handler writes 5AH to 0x3000 and halts.
+                _ = ram.write([0x00, 0x20, 0x00, 0x00], at: 0x30 * 4)
+                _ = ram.write([0xC6, 0x06, 0x00, 0x30, 0x5A, 0xF4], at: 0x2000)
+                _ = ram.write([0xF4], at: 0x1000)
+                var r = try vcpu.regs()
+                r.rflags = 0x202
+                r.rsp = 0x8000
+                try vcpu.setRegs(r)
+                var e = try vcpu.vcpuEvents()
+                e.interrupt.injected = 1
+                e.interrupt.nr = 0x30
+                try vcpu.setVCPUEvents(e)
+                _ = try vcpu.run(budget: .milliseconds(2000))
+                return .value(Int(ram.read(at: 0x3000, count: 1).first ?? 0))
+            }
+        },
         ABICheck("nmi.queue", "KVM_NMI always succeeds", cite: "arch/x86/kvm/x86.c kvm_vcpu_ioctl_nmi", expect: .ok) { h in
             Ask.withVCPU(h) { _, vcpu, _ in Ask.call { () throws(KVMError) in try vcpu.nmi() } }
         },

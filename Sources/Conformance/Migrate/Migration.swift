@@ -81,6 +81,16 @@ extension LoadedPayload {
             for chip in chips { try next.setIRQChip(chip) }
             if let pit { try next.setPIT2(pit) }
             if let clock { try next.setClock(ClockData(clock: clock.clock)) }
+            // kvm_run's out fields (ready_for_interrupt_injection, if_flag, cr8, apic_base)
+            // are written by KVM_RUN (post_kvm_run_save); a new vCPU's are zero until then.
+            // One KVM_RUN with immediate_exit fills them without entering the guest, so the
+            // harness does not take a restored vCPU for one that cannot take an interrupt
+            // (with a migration after every exit, it then asked for the window for ever).
+            for v in created {
+                v.immediateExit = true
+                _ = try? v.run(budget: RunBudget(wallClockNanoseconds: 100_000_000, instructions: 1_000))
+                v.immediateExit = false
+            }
             source.close()
             hypervisor = target
             vm = next

@@ -283,16 +283,28 @@ public final class RefVCPU: VirtualCPU {
     /// starts a waiting vCPU and is dropped by any other (SDM Vol. 3A 10.6.1: a running
     /// processor ignores a start-up IPI).
     func acceptINITAndSIPI(_ chip: IRQChip) {
-        if chip.takePendingINIT(vcpu: index) { waitingForSIPI = true; apResetHold = false }
+        if chip.takePendingINIT(vcpu: index) {
+            // kvm_apic_accept_events resets the vCPU when it takes the INIT
+            // (kvm_vcpu_reset(vcpu, true)), not at the SIPI: KVM_GET_SREGS of a vCPU in
+            // INIT_RECEIVED shows the reset state, and a VMM that restores it elsewhere
+            // relies on that (the SIPI then only sets CS and RIP).
+            let apic = cpu.apicBase
+            // CR0.CD and NW are set on RESET and kept on INIT (kvm_vcpu_reset, SDM Vol. 3A
+            // Table 9-1).
+            let cacheBits = cpu.cr0 & 0x6000_0000
+            cpu.reset()
+            cpu.cr0 = cpu.cr0 & ~0x6000_0000 | cacheBits
+            cpu.apicBase = apic
+            cpu.updateMode()
+            waitingForSIPI = true; apResetHold = false
+        }
         if let v = chip.takePendingSIPI(vcpu: index), waitingForSIPI { startUp(vector: v) }
     }
 
-    /// INIT then SIPI: the reset state with CS = vector << 8, RIP = 0 (SDM Vol. 3A 9.4.4).
+    /// The SIPI after INIT: CS = vector << 8 with base vector << 12, RIP = 0 (SDM Vol. 3A
+    /// 9.4.4; kvm_vcpu_deliver_sipi_vector sets nothing else).
     private func startUp(vector: UInt8) {
         sipiVector = vector
-        let apic = cpu.apicBase
-        cpu.reset()
-        cpu.apicBase = apic
         var cs = Seg(); cs.sel = UInt16(vector) << 8; cs.base = UInt64(vector) << 12; cs.type = 0xB
         cpu.segs[S.cs] = cs
         cpu.derive(S.cs)
