@@ -17,7 +17,7 @@ import KVMABI
         }
     }
 
-    @Test("500 random LAPIC pages, 8259, IOAPIC and PIT states, SREGS2 with PDPTEs, debug registers, XCRs and MP states: errno or a running vCPU")
+    @Test("500 random LAPIC pages, 8259, IOAPIC and PIT states, SREGS2 with PDPTEs, debug registers, XCRs, XSAVE and FPU images, kvm_run.cr8 and MP states: errno or a running vCPU")
     func randomRestores() throws {
         var g = SplitMix64(state: 0x1A91C)
         var accepted = 0
@@ -72,8 +72,24 @@ import KVMABI
                 if g.next() & 1 == 0 { s2.sregs.cr0 |= 0x8000_0001; s2.sregs.cr4 |= 0x20; s2.sregs.cr3 = g.next() & 0xFFFF_F000 }
                 try? vcpu.setSregs2(s2)
             }
+            // An XSAVE image as another backend may hand over: random bytes, the header
+            // cleared in most rounds (so it passes validation), random XSTATE_BV bits.
+            var x = XSaveState(region: (0..<(XSaveState.size / 8)).flatMap { _ in
+                let v = g.next(); return (0..<8).map { UInt8(truncatingIfNeeded: v >> UInt64(8 * $0)) } })
+            if round % 4 != 0 { for i in 520..<576 { x.region[i] = 0 } }
+            x.xstateBV = g.next() & (round % 3 == 0 ? ~0 : 0x2FF)
+            try? vcpu.setXSave(x)
+            if round % 5 == 0 {
+                var f = FPU()
+                f.fpr = (0..<128).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+                f.fcw = UInt16(truncatingIfNeeded: g.next()); f.fsw = UInt16(truncatingIfNeeded: g.next())
+                f.ftwx = UInt8(truncatingIfNeeded: g.next())
+                try? vcpu.setFPU(f)
+            }
+            vcpu.cr8 = g.next() & (round % 5 == 1 ? ~0 : 0xF)
             _ = try? vcpu.run(budget: RunBudget(wallClockNanoseconds: 50_000_000, instructions: 20_000))
             _ = try vcpu.lapic()
+            _ = try vcpu.xsave()
         }
         #expect(accepted == 500, "KVM_SET_LAPIC takes any page in xAPIC mode")
     }
