@@ -221,6 +221,19 @@ public protocol VirtualCPU: AnyObject {
     var runFlags: UInt16 { get }
 }
 
+extension VirtualCPU {
+    /// One KVM_RUN with kvm_run.immediate_exit set, cleared again afterwards: KVM completes
+    /// the exit userspace last handled (complete_userspace_io) and fills kvm_run's out fields,
+    /// then returns EINTR (`.intr`) without entering the guest, unless completing the
+    /// instruction needs userspace again, in which case that exit is returned
+    /// (x86.c kvm_arch_vcpu_ioctl_run).
+    public func runWithImmediateExit(budget: RunBudget = .milliseconds(100, instructions: 1_000)) throws(KVMError) -> Exit {
+        immediateExit = true
+        defer { immediateExit = false }
+        return try run(budget: budget)
+    }
+}
+
 /// How long one KVM_RUN may go on before the watchdog ends it. HostKVM enforces the wall
 /// clock; the reference engine enforces the instruction count (it is deterministic).
 public struct RunBudget: Sendable, Equatable {

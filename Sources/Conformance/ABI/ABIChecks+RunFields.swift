@@ -14,9 +14,7 @@ extension ABICatalogue {
                              inspect: @escaping (any VirtualCPU) throws(KVMError) -> ABIAnswer) -> ABIAnswer {
         Ask.withVCPU(h, irqchip: irqchip) { _, vcpu, _ throws(KVMError) in
             try setup(vcpu)
-            vcpu.immediateExit = true
-            defer { vcpu.immediateExit = false }
-            do throws(KVMError) { _ = try vcpu.run(budget: .milliseconds(2000)) } catch { return .errno(error.errno) }
+            do throws(KVMError) { _ = try vcpu.runWithImmediateExit(budget: .milliseconds(2000)) } catch { return .errno(error.errno) }
             return try inspect(vcpu)
         }
     }

@@ -86,11 +86,7 @@ extension LoadedPayload {
             // One KVM_RUN with immediate_exit fills them without entering the guest, so the
             // harness does not take a restored vCPU for one that cannot take an interrupt
             // (with a migration after every exit, it then asked for the window for ever).
-            for v in created {
-                v.immediateExit = true
-                _ = try? v.run(budget: RunBudget(wallClockNanoseconds: 100_000_000, instructions: 1_000))
-                v.immediateExit = false
-            }
+            for v in created { _ = try? v.runWithImmediateExit() }
             source.close()
             hypervisor = target
             vm = next

@@ -478,10 +478,7 @@ struct PayloadRunner {
     /// pending), then returns EINTR without running the guest. Only after that is the
     /// vCPU state architecturally consistent and comparable across implementations.
     private func completePendingExit() {
-        let vcpu = loaded.vcpu
-        vcpu.immediateExit = true
-        _ = try? vcpu.run(budget: RunBudget(wallClockNanoseconds: 100_000_000, instructions: 1_000))
-        vcpu.immediateExit = false
+        _ = try? loaded.vcpu.runWithImmediateExit()
     }
 
     private func finalRegisters() -> [RegisterValue] {
@@ -530,12 +527,10 @@ struct PayloadRunner {
     /// immediate_exit): such an exit is the guest's, handled and recorded as any other.
     private func quiesce(_ state: inout RunState) {
         for (i, vcpu) in loaded.vcpus.enumerated() {
-            vcpu.immediateExit = true
-            defer { vcpu.immediateExit = false }
             while state.end == nil {
                 let exit: Exit
                 do {
-                    exit = try vcpu.run(budget: RunBudget(wallClockNanoseconds: 100_000_000, instructions: 1_000))
+                    exit = try vcpu.runWithImmediateExit()
                 } catch {
                     if error.errno == Errno.EAGAIN { break }
                     state.end = .error("vCPU \(i): KVM_RUN with immediate_exit before a migration: \(error)")

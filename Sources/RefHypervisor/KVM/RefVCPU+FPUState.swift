@@ -29,6 +29,7 @@ extension RefVCPU {
     /// never in use the next KVM_RUN's XRSTOR puts that component back to its init state.
     public func setFPU(_ fpu: FPU) throws(KVMError) {
         fpuState = fpu
+        if cpu.xinuse & 3 != 3 { fpuWrittenNotInUse = true }
         cpu.fcw = fpu.fcw; cpu.fsw = fpu.fsw; cpu.ftw = fpu.ftwx
         if fpu.xmm.count == 256 { cpu.xmm = fpu.xmm }
         for i in 0..<8 where fpu.fpr.count >= 16 * i + 10 {
@@ -43,6 +44,7 @@ extension RefVCPU {
     /// XSTATE_BV bit is clear get their init state (SDM Vol. 1 13.8.1): x87 FCW 37FH and
     /// the rest 0; XMM registers 0 (MXCSR is loaded from the image either way).
     func loadGuestFPU() {
+        fpuWrittenNotInUse = false
         if cpu.xinuse & 1 == 0 {
             cpu.fcw = 0x37F; cpu.fsw = 0; cpu.ftw = 0
             for i in 0..<8 { cpu.fpr[i] = 0 }

@@ -36,6 +36,9 @@ public final class RefVCPU: VirtualCPU {
     var hasRun = false
     /// FOP, FIP and FDP as KVM_SET_FPU left them (the engine's x87 does not track them).
     var fpuState = FPU()
+    /// KVM_SET_FPU wrote a component whose XSTATE_BV bit is clear: the next KVM_RUN's XRSTOR
+    /// puts it back to its init state (loadGuestFPU).
+    var fpuWrittenNotInUse = false
     /// The XSAVE components beyond SSE (AVX, MPX, AVX-512, PKRU) as KVM_SET_XSAVE gave them:
     /// the engine has no such registers, but a VMM reads back what it set (XSaveState bytes
     /// 576 and up, and their XSTATE_BV bits).
@@ -132,8 +135,9 @@ public final class RefVCPU: VirtualCPU {
         if cpu.now < vmClock.now { cpu.skippedTime &+= vmClock.now &- cpu.now }
         defer { if cpu.now > vmClock.now { vmClock.now = cpu.now } }
         hasRun = true
-        // kvm_load_guest_fpu: XRSTOR of the guest image (RefVCPU+FPUState.swift).
-        if cpu.xinuse & 3 != 3 { loadGuestFPU() }
+        // kvm_load_guest_fpu: XRSTOR of the guest image (RefVCPU+FPUState.swift); only a
+        // KVM_SET_FPU can have left a component not in use with values other than its init.
+        if fpuWrittenNotInUse { loadGuestFPU() }
         cpu.devices = chip
         // The host may have written guest memory since the last run (DecodeCache.swift).
         cpu.decodeCache.epoch &+= 1
