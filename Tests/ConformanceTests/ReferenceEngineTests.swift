@@ -75,6 +75,20 @@ struct ReferenceEngineTests {
         #expect(SuiteRunner().run(payload, on: broken, backend: "ref-stale").verdict == .fail)
     }
 
+    /// emulator.flags_at_fault passes on the engine and fails when the decoded-instruction
+    /// cache's dead-flag elimination forgets that a fault can come between an instruction and
+    /// the one that overwrites its flags (FlagLiveness.swift).
+    @Test("flags_at_fault catches dead-flag elimination across a fault")
+    func deadFlagsAcrossStopsCaught() throws {
+        let payload = try #require(Catalogue.named("flags_at_fault"))
+        #expect(SuiteRunner().run(payload, on: try Backends.openReference(), backend: "ref").verdict == .pass)
+        let broken = RefHypervisor(injectedFaults: [.deadFlagsAcrossStops])
+        let report = SuiteRunner().run(payload, on: broken, backend: "ref-dead-flags")
+        #expect(report.verdict == .fail)
+        // Every case with a fault between the writer and the overwriting instruction fails.
+        #expect(report.count.fail >= 6, "\(report.lines.map(\.text))")
+    }
+
     /// `kvm-unit trace` on ref: an EPT violation names its qualification bits and the GPA
     /// (README, "trace"), and the later access to an unbacked GPA is an EPT misconfiguration.
     @Test("the trace decodes EPT-violation qualifications and shows the GPA")

@@ -134,6 +134,54 @@ import KVMABI
         #expect(a.2 == b.2, "memory differs for seed \(seed)")
     }
 
+    /// Dead-flag elimination (FlagLiveness.swift) must never show: stopped after any number
+    /// of instructions (the limit cuts blocks anywhere, as a timer deadline or a vCPU's
+    /// quantum does), the cached run's registers and RFLAGS equal step()'s. The programs are
+    /// long runs of register arithmetic, where most flags are dead, in a counted loop.
+    static func flagProgram(_ bits: Int, seed: UInt64) -> String {
+        var g = Rng(s: seed)
+        let regs = bits == 64 ? ["rax", "rbx", "rdx", "rsi", "rdi", "r8", "r9"] : ["eax", "ebx", "edx", "esi", "edi", "ebp"]
+        let counter = bits == 64 ? "rcx" : "ecx"
+        var out = regs.enumerated().map { "mov \($1), \(0x1234_5678 &* ($0 + 3))\n" }.joined()
+        out += "mov \(counter), 40\n.top:\n"
+        for _ in 0..<(8 + Int(g.next() % 24)) {
+            let d = g.pick(regs), s = g.pick(regs)
+            switch g.next() % 10 {
+            case 0, 1, 2: out += "\(g.pick(["add", "sub", "xor", "and", "or", "cmp", "test"])) \(d), \(s)\n"
+            case 3: out += "\(g.pick(["add", "sub", "xor", "and", "or", "cmp"])) \(d), \(Int(g.next() % 0x7FFF_FFFF) - 0x4000_0000)\n"
+            case 4: out += "\(g.pick(["inc", "dec", "neg", "not"])) \(d)\n"
+            case 5: out += "imul \(d), \(s), \(Int(g.next() % 1000) - 500)\n"
+            case 6: out += "\(g.pick(["shl", "shr", "sar"])) \(d), \(1 + g.next() % 31)\n"
+            case 7: out += "mov \(d), \(s)\n"
+            case 8: out += "\(g.pick(["adc", "sbb"])) \(d), \(s)\n"
+            default: out += "lea \(d), [\(d) + \(s) * 2 + 7]\n"
+            }
+        }
+        out += "dec \(counter)\njnz .top\nhlt\n"
+        return out
+    }
+
+    static func compareAtStops(_ mode: Snippet.Mode, bits: Int, seed: UInt64) throws {
+        let asm = flagProgram(bits, seed: seed)
+        var g = Rng(s: seed ^ 0x5107)
+        for _ in 0..<16 {
+            let stop = 1 + g.next() % 600
+            let a = try runStopped(mode, asm, cached: true, stop)
+            let b = try runStopped(mode, asm, cached: false, stop)
+            #expect(a == b, "registers/flags differ for seed \(seed) stopped after \(stop): \(a) vs \(b)")
+        }
+    }
+
+    static func runStopped(_ mode: Snippet.Mode, _ asm: String, cached: Bool, _ stop: UInt64) throws -> Regs {
+        let s = try Snippet(mode, asm)
+        s.ref.cpu.fastPath = cached
+        try s.run(stop)
+        return try s.regs()
+    }
+
+    @Test(arguments: 0..<8) func stopsAnywhere64(_ seed: Int) throws { try Self.compareAtStops(.long64, bits: 64, seed: 0xDF64_0000 &+ UInt64(seed)) }
+    @Test(arguments: 0..<8) func stopsAnywhere32(_ seed: Int) throws { try Self.compareAtStops(.prot32, bits: 32, seed: 0xDF32_0000 &+ UInt64(seed)) }
+
     @Test(arguments: 0..<24) func realMode(_ seed: Int) throws { try Self.compare(Self.real, seed: 0xDC16_0000 &+ UInt64(seed)) }
     @Test(arguments: 0..<24) func protectedMode32(_ seed: Int) throws { try Self.compare(Self.prot32, seed: 0xDC32_0000 &+ UInt64(seed)) }
     @Test(arguments: 0..<24) func longMode64(_ seed: Int) throws { try Self.compare(Self.long64, seed: 0xDC64_0000 &+ UInt64(seed)) }

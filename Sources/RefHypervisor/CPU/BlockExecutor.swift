@@ -78,12 +78,39 @@ extension CPU {
 
     /// Register-register (`imm` false) or register-immediate ALU operation `k` at a fixed size:
     /// inlined with constants, so alu()'s switch and the size masks fold away.
-    @inline(__always) func blockALU(_ o: UnsafePointer<DecodedOp>, _ k: Int, _ size: Int, imm: Bool) {
+    /// With `dead` (FlagLiveness.swift) only the result: CMP does nothing at all.
+    @inline(__always) func blockALU(_ o: UnsafePointer<DecodedOp>, _ k: Int, _ size: Int, imm: Bool, dead: Bool) {
         let d = Int(o.pointee.rm)
         let m: UInt64 = size == 8 ? ~0 : 0xFFFF_FFFF
         let b = imm ? o.pointee.imm : regs[Int(o.pointee.reg)] & m
+        if dead {
+            if k != 7 { regs[d] = CPU.aluResult(k, regs[d] & m, b) & m }
+            return
+        }
         let v = alu(k, regs[d] & m, b, size)
         if k != 7 { regs[d] = v }
+    }
+
+    /// The result of ALU operation `k` (not ADC/SBB, which are never dead: they read CF),
+    /// unmasked, without flags.
+    @inline(__always) static func aluResult(_ k: Int, _ a: UInt64, _ b: UInt64) -> UInt64 {
+        switch k {
+        case 0: return a &+ b
+        case 1: return a | b
+        case 4: return a & b
+        case 6: return a ^ b
+        default: return a &- b
+        }
+    }
+
+    /// SHL/SAL/SHR/SAR of 32/64 bits by a count that is not 0 (FlagUse.kills), without flags.
+    @inline(__always) static func shiftResult(_ k: Int, _ a: UInt64, _ countIn: UInt64, _ size: Int) -> UInt64 {
+        let count = countIn & (size == 8 ? 63 : 31)
+        switch k {
+        case 5: return a &>> count
+        case 7: return UInt64(bitPattern: Int64(bitPattern: CPU.sext(a, size)) &>> Int64(count)) & CPU.mask(size)
+        default: return (a &<< count) & CPU.mask(size)
+        }
     }
 
     /// Runs up to `limit` instructions from decoded blocks; returns how many retired. The
@@ -132,6 +159,8 @@ extension CPU {
             let end = o + Int(min(UInt64(b.opCount), limit &- n))
             let lastByte = ip &+ UInt64(b.byteCount) &- 1
             let checkCS = lastByte > csHi || lastByte < ip
+            // A block run only in part computes every flag (FlagLiveness.swift).
+            let precise = checkCS || UInt64(b.opCount) > limit &- n
             while o < end {
                 let len = UInt64(o.pointee.len)
                 if checkCS && ip &+ len &- 1 > csHi { break blocks }
@@ -141,38 +170,38 @@ extension CPU {
                 switch o.pointee.kind {
                 // Size-specialised register forms (DecodedOp.specialise): the same helpers with
                 // a constant size, so masks and sign bits fold.
-                case .addRR8: blockALU(o, 0, 8, imm: false)
-                case .orRR8: blockALU(o, 1, 8, imm: false)
-                case .adcRR8: blockALU(o, 2, 8, imm: false)
-                case .sbbRR8: blockALU(o, 3, 8, imm: false)
-                case .andRR8: blockALU(o, 4, 8, imm: false)
-                case .subRR8: blockALU(o, 5, 8, imm: false)
-                case .xorRR8: blockALU(o, 6, 8, imm: false)
-                case .cmpRR8: blockALU(o, 7, 8, imm: false)
-                case .addRR4: blockALU(o, 0, 4, imm: false)
-                case .orRR4: blockALU(o, 1, 4, imm: false)
-                case .adcRR4: blockALU(o, 2, 4, imm: false)
-                case .sbbRR4: blockALU(o, 3, 4, imm: false)
-                case .andRR4: blockALU(o, 4, 4, imm: false)
-                case .subRR4: blockALU(o, 5, 4, imm: false)
-                case .xorRR4: blockALU(o, 6, 4, imm: false)
-                case .cmpRR4: blockALU(o, 7, 4, imm: false)
-                case .addRI8: blockALU(o, 0, 8, imm: true)
-                case .orRI8: blockALU(o, 1, 8, imm: true)
-                case .adcRI8: blockALU(o, 2, 8, imm: true)
-                case .sbbRI8: blockALU(o, 3, 8, imm: true)
-                case .andRI8: blockALU(o, 4, 8, imm: true)
-                case .subRI8: blockALU(o, 5, 8, imm: true)
-                case .xorRI8: blockALU(o, 6, 8, imm: true)
-                case .cmpRI8: blockALU(o, 7, 8, imm: true)
-                case .addRI4: blockALU(o, 0, 4, imm: true)
-                case .orRI4: blockALU(o, 1, 4, imm: true)
-                case .adcRI4: blockALU(o, 2, 4, imm: true)
-                case .sbbRI4: blockALU(o, 3, 4, imm: true)
-                case .andRI4: blockALU(o, 4, 4, imm: true)
-                case .subRI4: blockALU(o, 5, 4, imm: true)
-                case .xorRI4: blockALU(o, 6, 4, imm: true)
-                case .cmpRI4: blockALU(o, 7, 4, imm: true)
+                case .addRR8: blockALU(o, 0, 8, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .orRR8: blockALU(o, 1, 8, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .adcRR8: blockALU(o, 2, 8, imm: false, dead: false)
+                case .sbbRR8: blockALU(o, 3, 8, imm: false, dead: false)
+                case .andRR8: blockALU(o, 4, 8, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .subRR8: blockALU(o, 5, 8, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .xorRR8: blockALU(o, 6, 8, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .cmpRR8: blockALU(o, 7, 8, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .addRR4: blockALU(o, 0, 4, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .orRR4: blockALU(o, 1, 4, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .adcRR4: blockALU(o, 2, 4, imm: false, dead: false)
+                case .sbbRR4: blockALU(o, 3, 4, imm: false, dead: false)
+                case .andRR4: blockALU(o, 4, 4, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .subRR4: blockALU(o, 5, 4, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .xorRR4: blockALU(o, 6, 4, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .cmpRR4: blockALU(o, 7, 4, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .addRI8: blockALU(o, 0, 8, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .orRI8: blockALU(o, 1, 8, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .adcRI8: blockALU(o, 2, 8, imm: true, dead: false)
+                case .sbbRI8: blockALU(o, 3, 8, imm: true, dead: false)
+                case .andRI8: blockALU(o, 4, 8, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .subRI8: blockALU(o, 5, 8, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .xorRI8: blockALU(o, 6, 8, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .cmpRI8: blockALU(o, 7, 8, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .addRI4: blockALU(o, 0, 4, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .orRI4: blockALU(o, 1, 4, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .adcRI4: blockALU(o, 2, 4, imm: true, dead: false)
+                case .sbbRI4: blockALU(o, 3, 4, imm: true, dead: false)
+                case .andRI4: blockALU(o, 4, 4, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .subRI4: blockALU(o, 5, 4, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .xorRI4: blockALU(o, 6, 4, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .cmpRI4: blockALU(o, 7, 4, imm: true, dead: o.pointee.flagsDead && !precise)
                 case .movRR8:
                     regs[Int(o.pointee.rm)] = regs[Int(o.pointee.reg)]
                 case .movRR4:
@@ -181,10 +210,12 @@ extension CPU {
                     regs[Int(o.pointee.reg)] = o.pointee.imm
                 case .incDecR8:
                     let d = Int(o.pointee.rm)
-                    regs[d] = incdec(regs[d], o.pointee.sub == 1, 8)
+                    if o.pointee.flagsDead && !precise { regs[d] = o.pointee.sub == 1 ? regs[d] &- 1 : regs[d] &+ 1 }
+                    else { regs[d] = incdec(regs[d], o.pointee.sub == 1, 8) }
                 case .incDecR4:
                     let d = Int(o.pointee.rm)
-                    regs[d] = incdec(regs[d] & 0xFFFF_FFFF, o.pointee.sub == 1, 4)
+                    if o.pointee.flagsDead && !precise { regs[d] = (o.pointee.sub == 1 ? regs[d] &- 1 : regs[d] &+ 1) & 0xFFFF_FFFF }
+                    else { regs[d] = incdec(regs[d] & 0xFFFF_FFFF, o.pointee.sub == 1, 4) }
                 case .load8:
                     guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), 8, write: false) else { break blocks }
                     regs[Int(o.pointee.reg)] = CPU.load(rp, 8)
@@ -200,13 +231,21 @@ extension CPU {
                 case .aluRegMem8:
                     guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), 8, write: false) else { break blocks }
                     let d = Int(o.pointee.reg), k = Int(o.pointee.sub)
-                    let v = alu(k, regs[d], CPU.load(rp, 8), 8)
-                    if k != 7 { regs[d] = v }
+                    if o.pointee.flagsDead && !precise {
+                        if k != 7 { regs[d] = CPU.aluResult(k, regs[d], CPU.load(rp, 8)) }
+                    } else {
+                        let v = alu(k, regs[d], CPU.load(rp, 8), 8)
+                        if k != 7 { regs[d] = v }
+                    }
                 case .aluRegMem4:
                     guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), 4, write: false) else { break blocks }
                     let d = Int(o.pointee.reg), k = Int(o.pointee.sub)
-                    let v = alu(k, regs[d] & 0xFFFF_FFFF, CPU.load(rp, 4), 4)
-                    if k != 7 { regs[d] = v }
+                    if o.pointee.flagsDead && !precise {
+                        if k != 7 { regs[d] = CPU.aluResult(k, regs[d], CPU.load(rp, 4)) & 0xFFFF_FFFF }
+                    } else {
+                        let v = alu(k, regs[d] & 0xFFFF_FFFF, CPU.load(rp, 4), 4)
+                        if k != 7 { regs[d] = v }
+                    }
                 case .aluMemReg8, .aluMemReg4:
                     // Read-modify-write (CMP reads only): both pointers before anything changes.
                     let sz = o.pointee.kind == .aluMemReg8 ? 8 : 4
@@ -263,8 +302,12 @@ extension CPU {
                     case .movRegRM, .movzx: setBlockReg(d, size, rex, v)
                     case .movsx: setBlockReg(d, size, rex, CPU.sext(v, srcSize) & CPU.mask(size))
                     case .movsxd: setBlockReg(d, size, rex, size == 8 ? CPU.sext(v, 4) : v)
-                    case .imulRegRM: setBlockReg(d, size, rex, imul2(blockReg(d, size, rex), v, size))
-                    case .imulRegRMImm: setBlockReg(d, size, rex, imul2(v, o.pointee.imm, size))
+                    case .imulRegRM:
+                        let a = blockReg(d, size, rex)
+                        setBlockReg(d, size, rex, o.pointee.flagsDead && !precise ? (a &* v) & CPU.mask(size) : imul2(a, v, size))
+                    case .imulRegRMImm:
+                        setBlockReg(d, size, rex, o.pointee.flagsDead && !precise ? (v &* o.pointee.imm) & CPU.mask(size)
+                                                                                 : imul2(v, o.pointee.imm, size))
                     case .bitScan: if let r = bitScan(reverse: o.pointee.sub == 1, v) { setBlockReg(d, size, rex, r) }
                     case .cmovcc:
                         // The source is read even when the condition is false; a 32-bit CMOV
@@ -305,7 +348,8 @@ extension CPU {
                     switch o.pointee.kind {
                     case .incDec: a = incdec(a, k == 1, size)
                     case .notNeg: a = k == 2 ? ~a & CPU.mask(size) : sub(0, a, 0, size)
-                    case .shiftImm: a = shift(k, a, o.pointee.imm, size)
+                    case .shiftImm:
+                        a = o.pointee.flagsDead && !precise ? CPU.shiftResult(k, a, o.pointee.imm, size) : shift(k, a, o.pointee.imm, size)
                     case .shiftCL: a = shift(k, a, regs[1] & 0xFF, size)
                     default:
                         a = doubleShift(a, blockReg(Int(o.pointee.reg), size, rex), k & 2 != 0 ? regs[1] & 0xFF : o.pointee.imm,

@@ -120,6 +120,10 @@ public enum InjectedFault: Hashable, Sendable {
     /// reports W=0 (a read): the engine's old bug that `kvm-unit fuzz`'s faulting programs
     /// exist to catch.
     case readFaultForReadModifyWrite
+    /// The decoded-instruction cache's flag liveness forgets that the block executor may stop
+    /// in front of a memory access (FlagLiveness.swift): an instruction whose flags a later
+    /// one overwrites leaves them uncomputed even when a fault or an exit comes in between.
+    case deadFlagsAcrossStops
 }
 
 final class CPU {
@@ -308,6 +312,9 @@ final class CPU {
     var flipMOVBEAtCPL3 = false
     var skipReadModifyWriteProbe = false
     var staleDecodeCache = false
+    /// Dead-flag elimination in decoded blocks (FlagLiveness.swift); off only to compare.
+    var deadFlagElimination = true
+    var deadFlagsIgnoreStops = false
     var cpuid: CPUIDModel
     /// MAXPHYADDR of the guest's CPUID and the address bits below it (updatePhysicalAddressWidth).
     var maxPhysAddr: UInt64 = 46

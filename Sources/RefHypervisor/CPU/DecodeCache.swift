@@ -53,6 +53,9 @@ struct DecodedOp {
     var imm: UInt64 = 0
     /// The immediate is an operand (BT r/m, imm8 rather than BT r/m, reg).
     var isImm = false
+    /// No one can see the flags this op would compute: the executor computes only its
+    /// result (FlagLiveness.swift).
+    var flagsDead = false
 
     static let noRegister: UInt8 = 0xFF
     static let ripBase: UInt8 = 16
@@ -295,6 +298,7 @@ extension CPU {
             offset += Int(op.len)
             if op.endsBlock { break }
         }
+        if deadFlagElimination { DecodeCache.markDeadFlags(c.ops + first, count: count, ignoringStops: deadFlagsIgnoreStops) }
         // A block of no instruction still records the bytes that made its first one
         // undecodable here, so that step() is chosen at once next time.
         let span = count == 0 ? min(15, room) : offset

@@ -73,6 +73,7 @@ public final class RefVCPU: VirtualCPU {
         cpu.flipMOVBEAtCPL3 = vm.injectedFaults.contains(.flipMOVBEAtCPL3)
         cpu.skipReadModifyWriteProbe = vm.injectedFaults.contains(.readFaultForReadModifyWrite)
         cpu.staleDecodeCache = vm.injectedFaults.contains(.staleDecodeCache)
+        cpu.deadFlagsIgnoreStops = vm.injectedFaults.contains(.deadFlagsAcrossStops)
         // kvm_vcpu_is_reset_bsp: the BSP is the vCPU whose id is the VM's boot CPU id
         // (KVM_SET_BOOT_CPU_ID, 0 by default); the others are APs (kvm_arch_vcpu_create).
         let bsp = id == vm.bootCPUID

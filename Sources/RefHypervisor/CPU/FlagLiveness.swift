@@ -1,0 +1,118 @@
+// Dead-flag elimination for the decoded-instruction cache (DecodeCache.swift): most
+// arithmetic results' flags are overwritten by a later instruction of the same block before
+// anything reads them (`add rax, rcx; xor rbx, rax; ...; cmp rdx, rbx; jb`), and computing
+// SF ZF PF CF OF AF is most of the cost of a register ALU instruction. When a block is
+// built, one backward pass over its ops marks those whose flags are dead; CPU.runBlocks
+// (BlockExecutor.swift) computes only their results. Every other path is unchanged: step()
+// still computes every flag of every instruction it runs.
+//
+// Flags are architectural state that the outside sees whenever execution leaves the block
+// executor: a fault, an exit, an interrupt taken between instructions, KVM_GET_REGS, a
+// trace line. The pass therefore treats the flags as live
+//   - at the end of every block (the next block, or step(), may read them);
+//   - before every op the executor may stop in front of (a memory operand that misses the
+//     TLB or fails a segment check, a stack access, a branch whose target step() must check,
+//     DIV's #DE): step() then runs that instruction, or raises its fault, with the flags of
+//     the instructions before it exact;
+//   - in the whole block when the executor runs only part of it (the instruction limit cuts
+//     it, or CS's limit must be checked per op): runBlocks runs such a block "precise", with
+//     every flag computed.
+// So a dead op's flags are missing only while no one can look, and the instruction that
+// overwrites them (a "killer": it writes all six arithmetic flags and reads none) always
+// runs right after, in the same block, without a way to stop in between.
+
+extension DecodedOp {
+    /// What an op does with the arithmetic flags, for the liveness pass.
+    enum FlagUse {
+        /// Neither reads nor writes them (MOV, LEA, PUSH, ...).
+        case none
+        /// Writes all six and reads none: the flags before it are dead.
+        case kills
+        /// Writes some and keeps the others (INC/DEC keep CF): dead when the flags after it are.
+        case writesSome
+        /// Reads them (Jcc, SETcc, CMOVcc, ADC, SBB, a count-0 shift that keeps them, ...), or
+        /// its effect is not modelled here: the flags before it are live.
+        case reads
+    }
+
+    var flagUse: FlagUse {
+        switch kind {
+        case .addRR8, .orRR8, .andRR8, .subRR8, .xorRR8, .cmpRR8,
+             .addRR4, .orRR4, .andRR4, .subRR4, .xorRR4, .cmpRR4,
+             .addRI8, .orRI8, .andRI8, .subRI8, .xorRI8, .cmpRI8,
+             .addRI4, .orRI4, .andRI4, .subRI4, .xorRI4, .cmpRI4:
+            return .kills
+        case .aluRegMem4, .aluRegMem8, .aluMemReg4, .aluMemReg8, .aluRMReg, .aluRMImm, .aluRegRM:
+            return sub == 2 || sub == 3 ? .reads : .kills   // ADC and SBB read CF
+        case .testRMReg, .testRMImm, .imulRegRM, .imulRegRMImm:
+            return .kills
+        case .notNeg:
+            return sub == 3 ? .kills : .none                // NEG sets all six; NOT none
+        case .shiftImm:
+            // SHL/SHR/SAL/SAR of 32/64 bits by a count that is not 0 after masking set all
+            // six (CPU.shift); a masked count of 0 changes nothing, rotates only CF and OF.
+            let count = imm & (size == 8 ? 63 : 31)
+            return sub >= 4 && size >= 4 && count != 0 ? .kills : .reads
+        case .incDecR4, .incDecR8, .incDec:
+            return .writesSome
+        case .movRR4, .movRR8, .movRI8, .movRegImm, .movRegRM, .movRMReg, .movRMImm, .load4, .load8,
+             .store4, .store8, .movzx, .movsx, .movsxd, .lea, .nop, .bswap, .xchg, .cbw, .cwd,
+             .push, .pop, .pushImm, .leave, .jmp, .call, .ret, .jmpIndirect, .callIndirect:
+            return .none
+        default:
+            return .reads
+        }
+    }
+
+    /// The executor may stop in front of this op (BlockExecutor.swift's `break blocks`).
+    var mayStopBefore: Bool {
+        switch kind {
+        case .lea, .nop, .bswap, .cbw, .cwd, .flagOp, .movRegImm, .movRI8:
+            return false
+        case .push, .pop, .pushImm, .leave, .jcc, .jmp, .call, .ret, .jmpIndirect, .callIndirect,
+             .mulDiv, .generic, .load4, .load8, .store4, .store8, .aluRegMem4, .aluRegMem8,
+             .aluMemReg4, .aluMemReg8:
+            return true
+        default:
+            return !isReg
+        }
+    }
+
+    /// Ops the executor has a flag-free form for (BlockExecutor.swift), when dead.
+    var hasFlagFreeForm: Bool {
+        switch kind {
+        case .addRR8, .orRR8, .andRR8, .subRR8, .xorRR8, .cmpRR8,
+             .addRR4, .orRR4, .andRR4, .subRR4, .xorRR4, .cmpRR4,
+             .addRI8, .orRI8, .andRI8, .subRI8, .xorRI8, .cmpRI8,
+             .addRI4, .orRI4, .andRI4, .subRI4, .xorRI4, .cmpRI4,
+             .incDecR4, .incDecR8, .aluRegMem4, .aluRegMem8, .imulRegRM, .imulRegRMImm:
+            return true
+        case .shiftImm:
+            return flagUse == .kills
+        default:
+            return false
+        }
+    }
+}
+
+extension DecodeCache {
+    /// The backward liveness pass over one block's ops (see the file comment).
+    /// `ignoringStops` is the injected fault InjectedFault.deadFlagsAcrossStops.
+    static func markDeadFlags(_ ops: UnsafeMutablePointer<DecodedOp>, count: Int, ignoringStops: Bool = false) {
+        var live = true
+        var i = count - 1
+        while i >= 0 {
+            let use = ops[i].flagUse
+            switch use {
+            case .none: break
+            case .kills, .writesSome:
+                ops[i].flagsDead = !live && ops[i].hasFlagFreeForm
+                if use == .kills { live = false }
+            case .reads:
+                live = true
+            }
+            if ops[i].mayStopBefore && !ignoringStops { live = true }
+            i -= 1
+        }
+    }
+}
