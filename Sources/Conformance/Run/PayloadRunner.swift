@@ -319,6 +319,12 @@ struct PayloadRunner {
         case .io(let io):
             let size = Int(io.size)
             if io.direction == .out {
+                // The commonest exit of all (every bench_pio_exit iteration): a latch write
+                // that nothing records. No trace event to build.
+                if io.count == 1 && ABIPort.latch.contains(io.port) && !recordsTrace && traceSink == nil {
+                    state.latches[index].write(port: io.port, data: io.data)
+                    return nil
+                }
                 var event = TraceEvent(exit: exit, fields: recordsTrace || traceSink != nil)
                 for i in 0..<Int(io.count) {
                     // One element (every OUT but OUTS) is the data itself: no copy.

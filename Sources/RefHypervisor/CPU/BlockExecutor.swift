@@ -464,6 +464,12 @@ extension CPU {
                     n &+= UInt64(o - first) &+ 1
                     o += 1
                     continue blocks
+                case .portOut:
+                    // The exit to userspace as portIO makes it; batch() completes it through
+                    // handleFault like step()'s. Whatever else an OUT may need is step()'s.
+                    let port = o.pointee.isImm ? UInt16(truncatingIfNeeded: o.pointee.imm) : UInt16(truncatingIfNeeded: regs[2])
+                    if blockPortOut(port: port, size: size, immediate: o.pointee.isImm, at: ip, next: next) { blockExited = true }
+                    break blocks
                 case .generic:
                     break blocks
                 }

@@ -325,6 +325,15 @@ final class CPU {
     /// The instruction at `ioResumeRIP` exited to userspace for I/O and is re-executed to complete.
     var ioResume = false
     var ioData: [UInt8] = []
+    /// OUT data handed to the VMM (outBytes).
+    var outBuffer: [UInt8] = []
+    /// Where RIP goes when the OUT (not OUTS) that exited completes: complete_fast_pio_out
+    /// only skips the instruction. Nil for every other exit.
+    var ioResumeOutNext: UInt64? = nil
+    /// RIP after the OUT whose exit is being requested (set with exitRequest).
+    var outNextRIP: UInt64 = 0
+    /// runBlocks stopped at an OUT that exits (blockPortOut): exitRequest holds the exit.
+    var blockExited = false
     var ioDataPos = 0
     /// OUTS element that must exit to userspace after the instruction (KVM writes back first).
     var pendingIOOut: (port: UInt16, size: Int, data: [UInt8])? = nil

@@ -57,7 +57,7 @@ extension DecodedOp {
             return .writesSome
         case .movRR4, .movRR8, .movRI8, .movRegImm, .movRegRM, .movRMReg, .movRMImm, .load4, .load8,
              .store4, .store8, .movzx, .movsx, .movsxd, .lea, .nop, .bswap, .xchg, .cbw, .cwd,
-             .push, .pop, .pushImm, .leave, .jmp, .call, .ret, .jmpIndirect, .callIndirect:
+             .push, .pop, .pushImm, .leave, .jmp, .call, .ret, .jmpIndirect, .callIndirect, .portOut:
             return .none
         default:
             return .reads
@@ -70,7 +70,7 @@ extension DecodedOp {
         case .lea, .nop, .bswap, .cbw, .cwd, .flagOp, .movRegImm, .movRI8:
             return false
         case .push, .pop, .pushImm, .leave, .jcc, .jmp, .call, .ret, .jmpIndirect, .callIndirect,
-             .mulDiv, .generic, .load4, .load8, .store4, .store8, .aluRegMem4, .aluRegMem8,
+             .portOut, .mulDiv, .generic, .load4, .load8, .store4, .store8, .aluRegMem4, .aluRegMem8,
              .aluMemReg4, .aluMemReg8:
             return true
         default:

@@ -17,6 +17,15 @@ extension CPU {
         if bits & maskBits != 0 { throw gp(0) }
     }
 
+    /// The data of an OUT exit, in one buffer reused from exit to exit: once the VMM has let
+    /// go of the previous exit's copy, the buffer is unique again and is written in place
+    /// (no allocation per exit).
+    func outBytes(_ v: UInt64, _ size: Int) -> [UInt8] {
+        if outBuffer.count != size { outBuffer = [UInt8](repeating: 0, count: size) }
+        for k in 0..<size { outBuffer[k] = UInt8(truncatingIfNeeded: v &>> UInt64(8 * k)) }
+        return outBuffer
+    }
+
     func portIO(_ op: UInt8, port: UInt16, immediate: Bool) throws(Fault) {
         let isIn = op & 2 == 0
         let size = op & 1 == 0 ? 1 : (osz == 2 ? 2 : 4)
@@ -54,8 +63,29 @@ extension CPU {
             return
         }
         vmExit(.ioInstruction, qual: q, outcome: "KVM_EXIT_IO")
+        outNextRIP = nextRIP
         throw requestExit(.io(port: port, size: size, isIn: isIn, count: 1,
-                              data: isIn ? [] : CPU.bytes(regs[0], size), string: false, rep: false, immediate: immediate))
+                              data: isIn ? [] : outBytes(regs[0], size), string: false, rep: false, immediate: immediate))
+    }
+
+    /// An OUT from a decoded block (BlockExecutor.swift): the exit to userspace portIO makes
+    /// for an OUT that nothing in the kernel takes, without decoding it again; the caller
+    /// then completes it as a thrown .vmexit. False, with nothing changed, when step() must
+    /// run it: CPL > IOPL (the TSS bitmap), a port of an in-kernel device, an ioeventfd or a
+    /// coalesced zone on the PIO bus, the OUT 7EH quirk, a completion in progress.
+    func blockPortOut(port: UInt16, size: Int, immediate: Bool, at ip: UInt64, next: UInt64) -> Bool {
+        if pe && cpl > Int((flags >> 12) & 3) || ioResume || port == 0x7E { return false }
+        if let d = devices, d.handlesPort(port) { return false }
+        if !vmControls.ioeventfds.isEmpty || !vmControls.coalesced.isEmpty { return false }
+        instStart = ip
+        stats.ioExits &+= 1
+        vmExit(.ioInstruction, qual: VMXQualification.io(size: size, isIn: false, string: false, rep: false,
+                                                         immediate: immediate, port: port),
+               outcome: "KVM_EXIT_IO")
+        outNextRIP = next
+        exitRequest = .io(port: port, size: size, isIn: false, count: 1, data: outBytes(regs[0], size),
+                          string: false, rep: false, immediate: immediate)
+        return true
     }
 
     /// INS/OUTS: emulated by KVM (insn_emulation); OUTS exits once per element with RSI,

@@ -7,13 +7,24 @@ extension CPU {
     /// shiftOp with SHL/SAL/SHR/SAR of 32- and 64-bit operands inline (the same formulas; the
     /// count is at most 63 after masking, so the masking shifts equal the checked ones). shiftOp
     /// is too big to inline, and a call per SHL cost ~3% of a register ALU loop.
+    /// ROL and ROR of 32/64 bits too (the count, masked, is below the width: no modulo).
     @inline(__always) func shift(_ k: Int, _ a: UInt64, _ countIn: UInt64, _ size: Int) -> UInt64 {
-        if k < 4 || size < 4 { return shiftOp(k, a, countIn, size) }
+        if k == 2 || k == 3 || size < 4 { return shiftOp(k, a, countIn, size) }
         let bits = UInt64(truncatingIfNeeded: size &* 8)
         let count = countIn & (size == 8 ? 63 : 31)
         if count == 0 { return a }
         let m = CPU.mask(size)
         let sb = CPU.signBit(size)
+        if k < 2 {
+            // ROL: CF = bit 0 of the result, OF = its top bit XOR CF; ROR: CF = the top bit,
+            // OF = the top two bits XORed (SDM Vol. 2B RCL/RCR/ROL/ROR; OF as for count 1).
+            let r = k == 0 ? ((a &<< count) | (a &>> (bits &- count))) & m : ((a &>> count) | (a &<< (bits &- count))) & m
+            let top = (r &>> (bits &- 1)) & 1
+            let cf = k == 0 ? r & 1 : top
+            let of = k == 0 ? top ^ cf : top ^ ((r &>> (bits &- 2)) & 1)
+            flags = (flags & ~(F.cf | F.of)) | cf | (of &<< 11)
+            return r
+        }
         var f = flags & ~F.arith
         let r: UInt64
         switch k {

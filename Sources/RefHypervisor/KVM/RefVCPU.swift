@@ -160,13 +160,23 @@ public final class RefVCPU: VirtualCPU {
         // complete_userspace_io: re-execute the instruction that exited, with the data.
         if cpu.ioResume || !cpu.completionData.isEmpty || cpu.msrCompletion != nil || cpu.hypercallCompletion != nil {
             if linearRIP == resumeRIP {
-                cpu.completionPos = 0
-                let (n, e) = try batch(1)
-                remaining = charge(remaining, n, &clock)
-                if let e { return e }
+                if let next = cpu.ioResumeOutNext, cpu.flags & (F.tf | F.rf) == 0, !cpu.hwBreakpoints, guestDebug.control == 0 {
+                    // complete_fast_pio_out: the data left with the exit, so completing an
+                    // OUT is kvm_skip_emulated_instruction alone (no single-step or breakpoint
+                    // to raise here): RIP past it, one instruction retired.
+                    cpu.rip = next
+                    cpu.instructionsRetired &+= 1
+                    remaining = charge(remaining, 1, &clock)
+                } else {
+                    cpu.completionPos = 0
+                    let (n, e) = try batch(1)
+                    remaining = charge(remaining, n, &clock)
+                    if let e { return e }
+                }
                 // kvm_skip_emulated_instruction drops an STI/MOV SS shadow.
                 cpu.shadow = 0
             }
+            cpu.ioResumeOutNext = nil
             cpu.ioResume = false
             cpu.completionData = []
             cpu.ioData = []
@@ -330,6 +340,15 @@ public final class RefVCPU: VirtualCPU {
                 let k = c.runBlocks(limit &- n)
                 n &+= k
                 c.instructionsRetired &+= k
+                if c.blockExited {
+                    // An OUT in a block made its exit (blockPortOut): counted and completed as
+                    // step()'s thrown .vmexit is below.
+                    c.blockExited = false
+                    n &+= 1
+                    if let e = try handleFault(.vmexit) { return (n, e) }
+                    if c.eventCheck { return (n, nil) }
+                    continue
+                }
                 if n >= limit { break }
             }
             n &+= 1
@@ -386,6 +405,7 @@ public final class RefVCPU: VirtualCPU {
                     c.instructionsRetired &+= 1
                     return .io(IOExit(direction: .out, size: UInt8(size), port: port, count: 1, data: data))
                 }
+                c.ioResumeOutNext = isIn || string ? nil : c.outNextRIP
                 c.rip = c.instStart
                 c.ioResume = true
                 c.ioData = isIn ? [UInt8](repeating: 0, count: size * count) : []
