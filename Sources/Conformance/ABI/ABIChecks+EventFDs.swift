@@ -172,6 +172,20 @@ extension ABICatalogue {
                  expect: .errno(Errno.EBADF)) { h in irqfdCall(h) { _ in [IRQFD(fd: -1, gsi: 4)] } },
         ABICheck("irqfd.busy", "one eventfd for GSI 4, then for GSI 5: EBUSY", cite: irqfdSource + " (\"This fd is used for another irq already\")",
                  expect: .errno(Errno.EBUSY)) { h in irqfdCall(h) { [IRQFD(fd: $0, gsi: 4), IRQFD(fd: $0, gsi: 5)] } },
+        ABICheck("irqfd.same_eventfd_two_vms", "one eventfd for an irqfd of a VM, then for one of another VM: 0 (the list looked at is the VM's own)",
+                 cite: irqfdSource + " (list_for_each_entry of kvm->irqfds.items)", expect: .ok) { h in
+            // What a VMM restoring a snapshot into a second VM next to the first does.
+            withEventFD { e throws(KVMError) in
+                Ask.withVM(h) { first throws(KVMError) in
+                    try first.createIRQChip()
+                    try first.irqfd(IRQFD(fd: e.fd, gsi: 4))
+                    return Ask.withVM(h) { second throws(KVMError) in
+                        try second.createIRQChip()
+                        return Ask.call { () throws(KVMError) in try second.irqfd(IRQFD(fd: e.fd, gsi: 4)) }
+                    }
+                }
+            }
+        },
         ABICheck("irqfd.deassign_unknown", "DEASSIGN of an irqfd that was never assigned: 0",
                  cite: "virt/kvm/eventfd.c kvm_irqfd_deassign", expect: .ok) { h in irqfdCall(h) { [IRQFD(fd: $0, gsi: 4, flags: IRQFD.deassign)] } },
         ABICheck("irqfd.resample_bad_fd", "RESAMPLE with resamplefd -1: EBADF", cite: irqfdSource + " (eventfd_ctx_fdget(resamplefd))",

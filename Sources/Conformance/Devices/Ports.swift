@@ -48,6 +48,8 @@ enum HostRequest: Equatable {
     case vmControls(blockGPA: UInt64)
     /// A guest debug block at this GPA (GuestDebugRequests): KVM_SET_GUEST_DEBUG.
     case guestDebug(blockGPA: UInt64)
+    /// An eventfd block at this GPA (EventFDRequests): ioeventfds, irqfds, coalesced zones.
+    case eventFD(blockGPA: UInt64)
     case unknown(UInt32)
 
     init(_ value: UInt32) {
@@ -63,6 +65,7 @@ enum HostRequest: Equatable {
         case RuntimeMemslots.op: self = .memslot(blockGPA: UInt64(arg))
         case UserspaceExits.op: self = .vmControls(blockGPA: UInt64(arg))
         case GuestDebugRequests.op: self = .guestDebug(blockGPA: UInt64(arg))
+        case EventFDRequests.op: self = .eventFD(blockGPA: UInt64(arg))
         default: self = .unknown(value)
         }
     }

@@ -43,6 +43,8 @@ final class LoadedPayload {
     /// Slots the payload adds at run time (host request 0x10).
     lazy var memslots = RuntimeMemslots(vm: vm, ram: ram)
     lazy var userspaceExits = UserspaceExits(vm: vm, ram: ram)
+    /// ioeventfds, irqfds and coalesced zones the payload asks for (host request 0x13).
+    lazy var eventFDs = EventFDRequests(vm: vm, ram: ram)
 
     /// `cpuid` replaces the backend's KVM_GET_SUPPORTED_CPUID (a cross-check gives both
     /// backends the same table).

@@ -19,6 +19,11 @@ extension LoadedPayload {
     func migrate(to target: any Hypervisor, notes: inout [String]) throws(MigrationError) {
         let h = payload.header
         let source = vm
+        // First the irqfds leave the old VM (they are assigned on the new one below): their
+        // deassign completes an injection still in flight (irqfd_shutdown flushes the inject
+        // work), so the interrupt is in the state saved next, not lost. The coalesced ring,
+        // reached through the old VM's vCPU, is kept for the guest's next drain.
+        eventFDs.detach()
         // Save.
         let sourceHypervisorMSRs: [UInt32]
         do { sourceHypervisorMSRs = try sourceMSRIndexList() } catch { throw MigrationError(step: "KVM_GET_MSR_INDEX_LIST", error: error) }
@@ -64,6 +69,7 @@ extension LoadedPayload {
             }
             try memslots.rebuild(in: next, ram: newRAM)
             try userspaceExits.apply(to: next, ram: newRAM)
+            try eventFDs.apply(to: next, ram: newRAM)
             var created: [any VirtualCPU] = []
             for id in 0..<vcpus.count {
                 let v = try next.createVCPU(id: UInt32(id))

@@ -446,6 +446,13 @@ struct PayloadRunner {
                 return "guest debug request refused: \(error.why)"
             }
         }
+        if case .eventFD(let gpa) = request {
+            // Synchronous; what an irqfd then delivers arrives as the backend schedules it.
+            do { return try loaded.eventFDs.handle(blockGPA: gpa, exits: state.exits) } catch {
+                state.end = .error(error.why)
+                return "eventfd request refused: \(error.why)"
+            }
+        }
         if case .memslot(let gpa) = request {
             // Deterministic and synchronous: not counted with the interrupt requests, whose
             // timing makes a comparison fall back to invariants.
@@ -471,7 +478,7 @@ struct PayloadRunner {
                 _ = try loaded.vm.signalMSI(address: address, data: UInt32(vector) | UInt32(mode) << 8)
             case .unknown(let v):
                 state.hostErrors.append("unknown host request 0x\(String(v, radix: 16))")
-            case .memslot, .vmControls, .guestDebug: break
+            case .memslot, .vmControls, .guestDebug, .eventFD: break
             }
         } catch {
             state.hostErrors.append("\(error)")
