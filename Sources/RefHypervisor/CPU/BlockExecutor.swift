@@ -434,6 +434,7 @@ extension CPU {
                     ip = t
                     n &+= UInt64(o - first) &+ 1
                     o += 1
+                    first = o   // counted: the count after the loop must not add them again
                     continue blocks
                 case .jcc, .jmp:
                     if o.pointee.kind == .jmp || cond(Int(o.pointee.sub)) {
@@ -444,6 +445,7 @@ extension CPU {
                     }
                     n &+= UInt64(o - first) &+ 1
                     o += 1
+                    first = o   // counted: the count after the loop must not add them again
                     continue blocks
                 case .call:
                     guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }
@@ -454,6 +456,7 @@ extension CPU {
                     ip = t
                     n &+= UInt64(o - first) &+ 1
                     o += 1
+                    first = o   // counted: the count after the loop must not add them again
                     continue blocks
                 case .ret:
                     let sp = regs[4] & spMask
@@ -463,6 +466,7 @@ extension CPU {
                     ip = t
                     n &+= UInt64(o - first) &+ 1
                     o += 1
+                    first = o   // counted: the count after the loop must not add them again
                     continue blocks
                 case .portOut:
                     // The exit to userspace as portIO makes it; batch() completes it through
