@@ -62,10 +62,16 @@ extension CPU {
             vmExit(.ioInstruction, qual: q, outcome: VMXTraceRecord.handledInKernel)
             return
         }
+        throw userspaceIOExit(q, port: port, size: size, isIn: isIn, immediate: immediate, next: nextRIP)
+    }
+
+    /// The KVM_EXIT_IO of a plain IN/OUT that nothing in the kernel took: its VMX record and
+    /// the exit request (portIO's last step; blockPortOut's whole job).
+    func userspaceIOExit(_ q: UInt64, port: UInt16, size: Int, isIn: Bool, immediate: Bool, next: UInt64) -> Fault {
         vmExit(.ioInstruction, qual: q, outcome: "KVM_EXIT_IO")
-        outNextRIP = nextRIP
-        throw requestExit(.io(port: port, size: size, isIn: isIn, count: 1,
-                              data: isIn ? [] : outBytes(regs[0], size), string: false, rep: false, immediate: immediate))
+        outNextRIP = next
+        return requestExit(.io(port: port, size: size, isIn: isIn, count: 1,
+                               data: isIn ? [] : outBytes(regs[0], size), string: false, rep: false, immediate: immediate))
     }
 
     /// An OUT from a decoded block (BlockExecutor.swift): the exit to userspace portIO makes
@@ -79,12 +85,8 @@ extension CPU {
         if !vmControls.ioeventfds.isEmpty || !vmControls.coalesced.isEmpty { return false }
         instStart = ip
         stats.ioExits &+= 1
-        vmExit(.ioInstruction, qual: VMXQualification.io(size: size, isIn: false, string: false, rep: false,
-                                                         immediate: immediate, port: port),
-               outcome: "KVM_EXIT_IO")
-        outNextRIP = next
-        exitRequest = .io(port: port, size: size, isIn: false, count: 1, data: outBytes(regs[0], size),
-                          string: false, rep: false, immediate: immediate)
+        let q = VMXQualification.io(size: size, isIn: false, string: false, rep: false, immediate: immediate, port: port)
+        _ = userspaceIOExit(q, port: port, size: size, isIn: false, immediate: immediate, next: next)
         return true
     }
 

@@ -345,9 +345,7 @@ public final class RefVCPU: VirtualCPU {
                     // step()'s thrown .vmexit is below.
                     c.blockExited = false
                     n &+= 1
-                    if let e = try handleFault(.vmexit) { return (n, e) }
-                    if c.eventCheck { return (n, nil) }
-                    continue
+                    return (n, try handleFault(.vmexit))
                 }
                 if n >= limit { break }
             }
