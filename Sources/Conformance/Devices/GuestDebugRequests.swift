@@ -11,8 +11,11 @@ import KVMABI
 ///     +8  u64 [8]       debugreg: DR0-DR3, (DR4, DR5 unused), DR6, DR7 for USE_HW_BP
 ///
 /// A debug exit is answered so that the guest goes on: after a #BP (USE_SW_BP) RIP steps
-/// over the INT3; after a #DB the vCPU resumes with RFLAGS.RF set, so an instruction
-/// breakpoint at RIP does not fire again. Each exit leaves exception << 24 | DR6[3:0] << 20
+/// over the INT3; after a breakpoint #DB the vCPU resumes with RFLAGS.RF set, so an
+/// instruction breakpoint at RIP does not fire again; after a single-step #DB (DR6.BS, no
+/// B0-B3) nothing is written: the instruction is done, and KVM_SET_REGS would drop the TF
+/// that KVM_GUESTDBG_SINGLESTEP put in RFLAGS (x86.c __kvm_set_rflags keeps it only at
+/// singlestep_rip, the RIP of the KVM_SET_GUEST_DEBUG), ending the stepping. Each exit leaves exception << 24 | DR6[3:0] << 20
 /// | pc[19:0] in the vCPU's latch (DR6 only for #DB: KVM reports none for #BP).
 enum GuestDebugRequests {
     static let op: UInt32 = 0x12
@@ -38,11 +41,14 @@ enum GuestDebugRequests {
     /// Resumes the guest after a KVM_EXIT_DEBUG; returns the latch value, or an error
     /// message if the vCPU's registers could not be read or written.
     static func resume(_ vcpu: any VirtualCPU, exception: UInt32, pc: UInt64, dr6: UInt64) -> Result<UInt32, KVMError> {
-        do {
-            var r = try vcpu.regs()
-            if exception == 3 { r.rip &+= 1 } else { r.rflags |= 1 << 16 }
-            try vcpu.setRegs(r)
-        } catch { return .failure(error) }
+        let singleStepOnly = exception == 1 && dr6 & 0x4000 != 0 && dr6 & 0xF == 0
+        if !singleStepOnly {
+            do {
+                var r = try vcpu.regs()
+                if exception == 3 { r.rip &+= 1 } else { r.rflags |= 1 << 16 }
+                try vcpu.setRegs(r)
+            } catch { return .failure(error) }
+        }
         let dr = exception == 1 ? UInt32(dr6 & 0xF) << 20 : 0
         return .success(exception << 24 | dr | UInt32(truncatingIfNeeded: pc) & 0xF_FFFF)
     }

@@ -169,19 +169,29 @@ public final class RefVCPU: VirtualCPU {
                     remaining = charge(remaining, 1, &clock)
                 } else {
                     cpu.completionPos = 0
+                    let tf = cpu.flags & F.tf != 0, rf = cpu.flags & F.rf != 0
+                    let retiredBefore = cpu.instructionsRetired
+                    cpu.dataBreakHits = 0
                     let (n, e) = try batch(1)
                     remaining = charge(remaining, n, &clock)
                     if let e { return e }
+                    // The completed instruction single-steps like any other: complete_fast_pio_*,
+                    // complete_fast_*msr*, complete_hypercall_exit end in
+                    // kvm_skip_emulated_instruction, MMIO reads and string I/O in
+                    // x86_emulate_instruction's writeback; both call kvm_vcpu_do_singlestep
+                    // (a KVM_EXIT_DEBUG now, or a #DB for the guest).
+                    if cpu.instructionsRetired != retiredBefore {
+                        cpu.shadow = 0
+                        if let e = trapsAfterInstruction(tf: tf, rf: rf, singleStep: singleStepping) {
+                            cleanUpCompletion()
+                            return e
+                        }
+                    }
                 }
                 // kvm_skip_emulated_instruction drops an STI/MOV SS shadow.
                 cpu.shadow = 0
             }
-            cpu.ioResumeOutNext = nil
-            cpu.ioResume = false
-            cpu.completionData = []
-            cpu.ioData = []
-            cpu.msrCompletion = nil
-            cpu.hypercallCompletion = nil
+            cleanUpCompletion()
         }
         if immediateExit { return .intr }
         if let chip {
@@ -224,7 +234,7 @@ public final class RefVCPU: VirtualCPU {
                 let now = cpu.now
                 if dl <= now { cpu.eventCheck = true; limit = 1 } else { limit = min(limit, dl - now) }
             }
-            let singleStep = guestDebug.control & (GuestDebug.enable | GuestDebug.singleStep) == (GuestDebug.enable | GuestDebug.singleStep)
+            let singleStep = singleStepping
             let tf = cpu.flags & F.tf != 0
             let rf = cpu.flags & F.rf != 0
             if cpu.shadow != 0 || tf || singleStep || rf || cpu.hwBreakpoints { limit = 1 }
@@ -255,33 +265,60 @@ public final class RefVCPU: VirtualCPU {
                 cpu.shadow = 0; cpu.eventCheck = true
             }
             if let e { return e }
-            if cpu.instructionsRetired != retiredBefore {
-                if rf { cpu.flags &= ~F.rf }   // RF is cleared once an instruction completes
-                if cpu.dataBreakHits != 0 && cpu.hostBreakpoints != nil {
-                    let hits = cpu.dataBreakHits
-                    cpu.dataBreakHits = 0
-                    cpu.vmExit(.exceptionOrNMI, vector: Vec.db, outcome: "KVM_EXIT_DEBUG")
-                    return .debug(exception: 1, pc: linearRIP, dr6: 0xFFFF_0FF0 | hits, dr7: cpu.bp[7])
-                }
-                if cpu.dataBreakHits != 0 || (tf && cpu.hwBreakpoints) {
-                    // Data breakpoints (and single-step) trap after the instruction.
-                    cpu.dr[6] = (cpu.dr[6] & ~UInt64(0xF)) | cpu.dataBreakHits | (tf ? 0x4000 : 0)
-                    cpu.dataBreakHits = 0
-                    if !cpu.raiseException(Vec.db, nil) { return shutdown() }
-                    cpu.eventCheck = true
-                    continue
-                }
-                if singleStep {
-                    return .debug(exception: 1, pc: linearRIP, dr6: 0xFFFF_4FF0, dr7: cpu.dr[7])
-                }
-                if tf {
-                    // Single-step trap after the instruction (SDM Vol. 3B 17.3.1.4).
-                    cpu.dr[6] |= 0x4000
-                    if !cpu.raiseException(Vec.db, nil) { return shutdown() }
-                    cpu.eventCheck = true
-                }
-            }
+            if cpu.instructionsRetired != retiredBefore,
+               let e = trapsAfterInstruction(tf: tf, rf: rf, singleStep: singleStep) { return e }
         }
+    }
+
+    /// The debug traps of an instruction that completed (SDM Vol. 3B 17.3.1.2 data
+    /// breakpoints, 17.3.1.4 single-step, both decided by the state before the instruction:
+    /// `tf` and `rf` as it began), for the main loop and for an instruction KVM completes
+    /// after a userspace exit (kvm_skip_emulated_instruction, or x86_emulate_instruction's
+    /// writeback, calls kvm_vcpu_do_singlestep there). Returns the exit to userspace, if any;
+    /// a #DB for the guest is raised here.
+    private func trapsAfterInstruction(tf: Bool, rf: Bool, singleStep: Bool) -> Exit? {
+        if rf { cpu.flags &= ~F.rf }   // RF is cleared once an instruction completes
+        if cpu.dataBreakHits != 0 && cpu.hostBreakpoints != nil {
+            let hits = cpu.dataBreakHits
+            cpu.dataBreakHits = 0
+            cpu.vmExit(.exceptionOrNMI, vector: Vec.db, outcome: "KVM_EXIT_DEBUG")
+            return .debug(exception: 1, pc: linearRIP, dr6: 0xFFFF_0FF0 | hits, dr7: cpu.bp[7])
+        }
+        if cpu.dataBreakHits != 0 || (tf && cpu.hwBreakpoints) {
+            // Data breakpoints (and single-step) trap after the instruction.
+            cpu.dr[6] = (cpu.dr[6] & ~UInt64(0xF)) | cpu.dataBreakHits | (tf ? 0x4000 : 0)
+            cpu.dataBreakHits = 0
+            if !cpu.raiseException(Vec.db, nil) { return shutdown() }
+            cpu.eventCheck = true
+            return nil
+        }
+        if singleStep {
+            // kvm_vcpu_do_singlestep with KVM_GUESTDBG_SINGLESTEP: DR6_BS | DR6_ACTIVE_LOW.
+            return .debug(exception: 1, pc: linearRIP, dr6: 0xFFFF_4FF0, dr7: cpu.dr[7])
+        }
+        if tf {
+            // Single-step trap after the instruction (SDM Vol. 3B 17.3.1.4;
+            // kvm_vcpu_do_singlestep queues #DB with DR6_BS).
+            cpu.dr[6] |= 0x4000
+            if !cpu.raiseException(Vec.db, nil) { return shutdown() }
+            cpu.eventCheck = true
+        }
+        return nil
+    }
+
+    /// KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP.
+    private var singleStepping: Bool {
+        guestDebug.control & (GuestDebug.enable | GuestDebug.singleStep) == (GuestDebug.enable | GuestDebug.singleStep)
+    }
+
+    /// complete_userspace_io ran: nothing of the exit's data is kept for the next entry.
+    private func cleanUpCompletion() {
+        cpu.ioResumeOutNext = nil
+        cpu.ioResume = false
+        cpu.completionData = []
+        cpu.ioData = []
+        cpu.msrCompletion = nil
+        cpu.hypercallCompletion = nil
     }
 
     /// What is left of the instruction budget after `steps` steps and the REP iterations
