@@ -42,6 +42,18 @@ int ckvm_clear_dirty_log(int fd, struct kvm_clear_dirty_log *l) { return ret(ioc
 int ckvm_irq_line_status(int fd, struct kvm_irq_level *l) { return ret(ioctl(fd, KVM_IRQ_LINE_STATUS, l)); }
 int ckvm_ioeventfd(int fd, const struct kvm_ioeventfd *e) { return ret(ioctl(fd, KVM_IOEVENTFD, e)); }
 int ckvm_irqfd(int fd, const struct kvm_irqfd *f) { return ret(ioctl(fd, KVM_IRQFD, f)); }
+int ckvm_set_gsi_routing(int fd, uint32_t nr, uint32_t flags,
+                         const struct kvm_irq_routing_entry *entries, uint32_t given) {
+    uint32_t copied = nr > 4097 ? 4097 : nr;
+    struct kvm_irq_routing *r = calloc(1, sizeof(*r) + (size_t)copied * sizeof(struct kvm_irq_routing_entry));
+    if (!r) return -ENOMEM;
+    r->nr = nr;
+    r->flags = flags;
+    if (entries) memcpy(r->entries, entries, (size_t)(given < copied ? given : copied) * sizeof(*entries));
+    int rc = ret(ioctl(fd, KVM_SET_GSI_ROUTING, r));
+    free(r);
+    return rc;
+}
 int ckvm_register_coalesced_mmio(int fd, const struct kvm_coalesced_mmio_zone *z) { return ret(ioctl(fd, KVM_REGISTER_COALESCED_MMIO, z)); }
 int ckvm_unregister_coalesced_mmio(int fd, const struct kvm_coalesced_mmio_zone *z) { return ret(ioctl(fd, KVM_UNREGISTER_COALESCED_MMIO, z)); }
 int ckvm_eventfd_signal(int fd) {

@@ -196,6 +196,33 @@ extension HostVM {
         a.resamplefd = UInt32(bitPattern: f.resampleFD)
         try check(ckvm_irqfd(fd, &a), "KVM_IRQFD")
     }
+
+    public func setGSIRouting(_ routes: [GSIRoute], count: UInt32, flags: UInt32) throws(KVMError) {
+        let entries = routes.map { route -> kvm_irq_routing_entry in
+            var e = kvm_irq_routing_entry()
+            e.gsi = route.gsi
+            e.flags = route.flags
+            switch route.target {
+            case .irqchip(let chip, let pin):
+                e.type = 1
+                e.u.irqchip.irqchip = chip
+                e.u.irqchip.pin = pin
+            case .msi(let address, let data, let devid):
+                e.type = 2
+                e.u.msi.address_lo = UInt32(truncatingIfNeeded: address)
+                e.u.msi.address_hi = UInt32(truncatingIfNeeded: address >> 32)
+                e.u.msi.data = data
+                e.u.msi.devid = devid
+            case .other(let type):
+                e.type = type
+            }
+            return e
+        }
+        let r = entries.withUnsafeBufferPointer { b in
+            ckvm_set_gsi_routing(fd, count, flags, b.baseAddress, UInt32(clamping: b.count))
+        }
+        try check(r, "KVM_SET_GSI_ROUTING")
+    }
 }
 
 /// An eventfd (non-blocking, close-on-exec) to hand to KVM_IOEVENTFD; `take()` reads and

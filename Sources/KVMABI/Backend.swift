@@ -106,6 +106,10 @@ public protocol VirtualMachine: AnyObject {
     func ioeventfd(_ e: IOEventFD) throws(KVMError)
     /// KVM_IRQFD: assign (or, with the DEASSIGN flag, remove) an irqfd.
     func irqfd(_ f: IRQFD) throws(KVMError)
+    /// KVM_SET_GSI_ROUTING: replaces the VM's routing table with `routes`; `count` is the
+    /// kvm_irq_routing.nr KVM is told (normally routes.count; larger only to test E2BIG-like
+    /// limits: the missing entries are zero), `flags` its flags (must be 0).
+    func setGSIRouting(_ routes: [GSIRoute], count: UInt32, flags: UInt32) throws(KVMError)
     /// KVM_REGISTER_COALESCED_MMIO / KVM_UNREGISTER_COALESCED_MMIO.
     func registerCoalescedMMIO(_ zone: CoalescedMMIOZone) throws(KVMError)
     func unregisterCoalescedMMIO(_ zone: CoalescedMMIOZone) throws(KVMError)
@@ -258,4 +262,11 @@ public protocol HardwareExitTracing: AnyObject {
     var hardwareTraceEnabled: Bool { get set }
     /// The records since the last call, one line each, oldest first.
     func takeHardwareTrace() -> [String]
+}
+
+extension VirtualMachine {
+    /// KVM_SET_GSI_ROUTING with exactly `routes` and no flags.
+    public func setGSIRouting(_ routes: [GSIRoute]) throws(KVMError) {
+        try setGSIRouting(routes, count: UInt32(clamping: routes.count), flags: 0)
+    }
 }

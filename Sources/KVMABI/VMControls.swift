@@ -135,6 +135,28 @@ public struct IRQFD: Equatable, Sendable {
     }
 }
 
+/// One `struct kvm_irq_routing_entry` of KVM_SET_GSI_ROUTING: where a GSI's level goes.
+public struct GSIRoute: Equatable, Sendable {
+    /// KVM_IRQ_ROUTING_* and the union's member.
+    public enum Target: Equatable, Sendable {
+        /// KVM_IRQ_ROUTING_IRQCHIP (1): `chip` KVM_IRQCHIP_PIC_MASTER 0, PIC_SLAVE 1, IOAPIC 2.
+        case irqchip(chip: UInt32, pin: UInt32)
+        /// KVM_IRQ_ROUTING_MSI (2): address_hi:address_lo, data, devid (with KVM_MSI_VALID_DEVID).
+        case msi(address: UInt64, data: UInt32, devid: UInt32)
+        /// Any other type (Hyper-V SINT 3, Xen event channel 4, or none), its union zero.
+        case other(type: UInt32)
+    }
+    public static let picMaster: UInt32 = 0, picSlave: UInt32 = 1, ioapic: UInt32 = 2
+    /// KVM_MSI_VALID_DEVID, the only flag an MSI route may carry.
+    public static let msiValidDevID: UInt32 = 1
+    /// KVM_MAX_IRQ_ROUTES: GSIs are below it, and a table has at most that many entries.
+    public static let maximumRoutes = 4096
+    public var gsi: UInt32
+    public var flags: UInt32
+    public var target: Target
+    public init(gsi: UInt32, flags: UInt32 = 0, _ target: Target) { self.gsi = gsi; self.flags = flags; self.target = target }
+}
+
 /// `struct kvm_coalesced_mmio_zone` (KVM_REGISTER/UNREGISTER_COALESCED_MMIO): guest writes
 /// inside it go to a ring instead of exiting (`pio` 1: the PIO bus).
 public struct CoalescedMMIOZone: Equatable, Sendable {

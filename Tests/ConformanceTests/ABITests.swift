@@ -30,7 +30,7 @@ struct ABITests {
 
     /// The wrappers added with issue 9 map KVM's errno (and values) as the kernel gives
     /// them: every check of their areas answers as Linux on /dev/kvm, or as recorded.
-    @Test("on /dev/kvm: the wrappers of MP state, VM setup, debug registers, XCRs, XSAVE, GET_CPUID2, TRANSLATE, PIT, MMU pages, clock, MCE, kvm_run fields")
+    @Test("on /dev/kvm: the wrappers of MP state, VM setup, debug registers, XCRs, XSAVE, GET_CPUID2, TRANSLATE, PIT, MMU pages, clock, MCE, kvm_run fields, GSI routing")
     func hostWrappers() {
         guard let host = GroupTesting.host.hypervisor else {
             print("skipped: \(GroupTesting.host.reason)")
@@ -40,7 +40,7 @@ struct ABITests {
                      "pit.legacy", "pit.reinject", "mmu_pages.", "clock.", "mce.", "emulated_cpuid.", "tpr_access.", "lapic.", "irqchip_state.", "msi.", "pit_state.", "sregs2.", "cpuid_v1.", "feature_msrs.",
                      "enable_cap.", "msr_filter.", "user_msr.", "platform_info.", "misc_features.", "hypercall.", "clear_dirty.",
                      "manual_dirty.", "irq_line_status.", "pmu_filter.", "sys_attr.", "vcpu_attr.", "set_mce.", "mce_msr.", "ioeventfd.", "irqfd.", "coalesced.",
-                     "xsave.", "run.cr8", "run.apic_base", "run.flags", "run.mxcsr"]
+                     "xsave.", "run.cr8", "run.apic_base", "run.flags", "run.mxcsr", "gsi_routing."]
         let checks = ABICatalogue.all.filter { c in areas.contains { c.name.hasPrefix($0) } }
         #expect(checks.count >= 50)
         for r in ABIRunner.run(checks, on: host, backend: "kvm", divergences: .builtIn) where r.verdict == .fail {

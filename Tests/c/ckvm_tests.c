@@ -239,6 +239,7 @@ static void every_wrapper_returns(int fd, int want) {
     struct kvm_clear_dirty_log clear = {0};
     struct kvm_ioeventfd ioev = {0};
     struct kvm_irqfd irqfd = {0};
+    struct kvm_irq_routing_entry route = {0};
     struct kvm_coalesced_mmio_zone zone = {0};
     struct kvm_enable_cap cap = {0};
     static struct kvm_msr_filter filter;
@@ -331,6 +332,8 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_irq_line_status(fd, &level));
     EXPECT(ckvm_ioeventfd(fd, &ioev));
     EXPECT(ckvm_irqfd(fd, &irqfd));
+    EXPECT(ckvm_set_gsi_routing(fd, 1, 0, &route, 1));
+    EXPECT(ckvm_set_gsi_routing(fd, 5000, 0, NULL, 0));
     EXPECT(ckvm_register_coalesced_mmio(fd, &zone));
     EXPECT(ckvm_unregister_coalesced_mmio(fd, &zone));
     EXPECT(ckvm_set_pmu_event_filter(fd, 0, 0, 0, 1, events1));
@@ -468,6 +471,30 @@ static void kvm_irqchip_after_vcpu_is_einval(void **state) {
     ckvm_close(kvm);
 }
 
+// KVM_SET_GSI_ROUTING through the flexible-array builder (virt/kvm/kvm_main.c
+// kvm_vm_ioctl, irqchip.c kvm_set_irq_routing): EINVAL without an in-kernel irqchip, for
+// flags, for more than KVM_MAX_IRQ_ROUTES entries and for a PIC pin above 7; 0 otherwise.
+static void kvm_gsi_routing_errors(void **state) {
+    (void)state;
+    int kvm = kvm_or_skip();
+    int vm = vm_or_fail(kvm);
+    struct kvm_irq_routing_entry e[2] = {0};
+    e[0].gsi = 5; e[0].type = KVM_IRQ_ROUTING_IRQCHIP;
+    e[0].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC; e[0].u.irqchip.pin = 5;
+    e[1].gsi = 40; e[1].type = KVM_IRQ_ROUTING_MSI;
+    e[1].u.msi.address_lo = 0xFEE00000; e[1].u.msi.data = 0x41;
+    assert_int_equal(ckvm_set_gsi_routing(vm, 2, 0, e, 2), -EINVAL);      // no irqchip yet
+    assert_int_equal(ckvm_create_irqchip(vm), 0);
+    assert_int_equal(ckvm_set_gsi_routing(vm, 2, 0, e, 2), 0);
+    assert_int_equal(ckvm_set_gsi_routing(vm, 2, 1, e, 2), -EINVAL);      // flags
+    assert_int_equal(ckvm_set_gsi_routing(vm, 4097, 0, e, 2), -EINVAL);   // > KVM_MAX_IRQ_ROUTES
+    e[0].u.irqchip.irqchip = KVM_IRQCHIP_PIC_MASTER; e[0].u.irqchip.pin = 8;
+    assert_int_equal(ckvm_set_gsi_routing(vm, 1, 0, e, 1), -EINVAL);      // PIC pins 0-7
+    assert_int_equal(ckvm_set_gsi_routing(vm, 0, 0, NULL, 0), 0);         // an empty table
+    ckvm_close(vm);
+    ckvm_close(kvm);
+}
+
 static void kvm_kick_signal_mask_and_drain(void **state) {
     (void)state;
     int kvm = kvm_or_skip();
@@ -501,6 +528,7 @@ int main(void) {
         cmocka_unit_test(kvm_duplicate_vcpu_is_eexist),
         cmocka_unit_test(kvm_memory_slot_errors),
         cmocka_unit_test(kvm_irqchip_after_vcpu_is_einval),
+        cmocka_unit_test(kvm_gsi_routing_errors),
         cmocka_unit_test(kvm_kick_signal_mask_and_drain),
     };
     return cmocka_run_group_tests_name("CKVM shim", tests, NULL, NULL);

@@ -73,6 +73,11 @@ int ckvm_clear_dirty_log(int vm_fd, struct kvm_clear_dirty_log *log);
 int ckvm_irq_line_status(int vm_fd, struct kvm_irq_level *level);   // level->status is written back
 int ckvm_ioeventfd(int vm_fd, const struct kvm_ioeventfd *e);
 int ckvm_irqfd(int vm_fd, const struct kvm_irqfd *f);
+// KVM_SET_GSI_ROUTING: builds the flexible-array struct kvm_irq_routing with nr (the count
+// KVM is told) and flags, from `given` entries (missing ones are zero; at most 4097 are
+// copied, KVM refuses more than KVM_MAX_IRQ_ROUTES before reading any).
+int ckvm_set_gsi_routing(int vm_fd, uint32_t nr, uint32_t flags,
+                         const struct kvm_irq_routing_entry *entries, uint32_t given);
 int ckvm_register_coalesced_mmio(int vm_fd, const struct kvm_coalesced_mmio_zone *z);
 int ckvm_unregister_coalesced_mmio(int vm_fd, const struct kvm_coalesced_mmio_zone *z);
 // An eventfd (EFD_CLOEXEC | EFD_NONBLOCK) for KVM_IOEVENTFD and the checks; its counter read

@@ -6,7 +6,7 @@ public enum ABICatalogue {
         systemChecks + memslotChecks + vcpuChecks + irqchipChecks + cpuidChecks + sregsChecks + eventChecks + msrChecks + runChecks
             + gprChecks + sregsFieldChecks + msrRoundTrips + eventRoundTrips + mpStateChecks + saveRestoreChecks + vmDeviceChecks + mceChecks + lapicChecks + irqchipStateChecks + pitStateChecks + sregs2Checks
             + enableCapChecks + msrFilterChecks + hypercallChecks + dirtyClearChecks + lineStatusChecks + attributeChecks + setMCEChecks + ioeventfdChecks + irqfdChecks + coalescedChecks
-            + runFieldChecks + xsaveChecks
+            + runFieldChecks + xsaveChecks + gsiRoutingChecks
     }
 }
 

@@ -33,27 +33,29 @@ final class IRQChip {
 
     // MARK: - Interrupt lines (KVM_IRQ_LINE, KVM_SIGNAL_MSI)
 
-    /// GSI 0-15 reach the 8259s and the IOAPIC, 16-23 the IOAPIC only.
+    /// kvm_set_irq from KVM_IRQ_LINE (or an irqfd): the GSI's routes (GSIRouting.swift); a
+    /// GSI without routes goes nowhere (false).
+    @discardableResult
     func setIRQLine(gsi: UInt32, level: Bool, now: UInt64) -> Bool {
-        guard gsi < UInt32(IOAPIC.pinCount) else { return false }
         advance(to: now)
         router.setGSI(Int(gsi), level: level, fromPIT: false)
-        return true
+        return !router.routing.targets(Int(gsi)).isEmpty
     }
 
     /// irqfd_inject for a resampling irqfd: the GSI from KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID.
     func setResampleLine(gsi: UInt32, level: Bool, now: UInt64) {
-        guard gsi < UInt32(IOAPIC.pinCount) else { return }
         advance(to: now)
         router.setGSI(Int(gsi), level: level, fromPIT: false, resample: true)
     }
 
     /// KVM_IRQ_LINE_STATUS: kvm_set_irq with line_status; -1 for a GSI without routes.
     func setIRQLineStatus(gsi: UInt32, level: Bool, now: UInt64) -> Int {
-        guard gsi < UInt32(IOAPIC.pinCount) else { return -1 }
         advance(to: now)
         return router.setGSI(Int(gsi), level: level, fromPIT: false, lineStatus: true)
     }
+
+    /// KVM_SET_GSI_ROUTING: the table replaces the old one as a whole.
+    func setRouting(_ routing: GSIRouting) { router.routing = routing }
 
     /// kvm_set_msi: -1 when no LAPIC matched, else how many accepted.
     @discardableResult

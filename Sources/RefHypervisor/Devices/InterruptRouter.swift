@@ -9,15 +9,22 @@ final class InterruptRouter {
     let pit = PIT8254()
     var pitCreated = false
 
+    /// The GSI routing table: KVM's default until KVM_SET_GSI_ROUTING (GSIRouting.swift).
+    var routing = GSIRouting.kvmDefault()
+
     /// KVM's built-in routing maps GSI n to IOAPIC pin n. Userspace such as QEMU installs a
     /// table with GSI 0 on pin 2 (the ISA timer override in the ACPI MADT), and no GSI 2.
-    var gsi0ToIOAPICPin2 = false
+    var gsi0ToIOAPICPin2 = false {
+        didSet { routing = GSIRouting.kvmDefault(gsi0OnIOAPICPin2: gsi0ToIOAPICPin2) }
+    }
 
-    // A GSI's level is the OR of its sources (KVM irq source IDs): KVM_IRQ_LINE and the PIT.
-    var userLevels: UInt32 = 0
-    var pitLevel = false
-    /// KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID: lines held high by resampling irqfds until acked.
-    var resampleLevels: UInt32 = 0
+    /// A pin's level is the OR of its sources (KVM irq source IDs, kvm_irq_line_state on the
+    /// pin's irq_states): KVM_IRQ_LINE and irqfds (0), the PIT (1), resampling irqfds (2,
+    /// KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID, held high until acked). Bit n = 8259 pin n or
+    /// IOAPIC pin n.
+    enum Source: Int { case user = 0, pit = 1, resample = 2 }
+    private var picSources: [UInt16] = [0, 0, 0]
+    private var ioapicSources: [UInt32] = [0, 0, 0]
     /// The VM's irqfds, told when the guest acknowledges a GSI (kvm_notify_acked_irq).
     weak var irqfds: IRQFDs?
 
@@ -31,24 +38,30 @@ final class InterruptRouter {
 
     // MARK: - GSI lines
 
-    @inline(__always) var ioapicPinForGSI0: Int { gsi0ToIOAPICPin2 ? 2 : 0 }
-
-    /// kvm_set_irq over the GSI's routes (the 8259 for GSI 0-15, the IOAPIC pin): the sum
-    /// of the routes' non-negative statuses, or -1 if none accepted (or the GSI has none).
+    /// kvm_set_irq over the GSI's routes: each irqchip route sets its pin to the OR of the
+    /// pin's sources, an MSI route sends its message on a rising level (kvm_set_msi: -1 for
+    /// level 0). The sum of the routes' non-negative statuses, or -1 if none accepted (or
+    /// the GSI has no route).
     @discardableResult
     func setGSI(_ gsi: Int, level: Bool, fromPIT: Bool, lineStatus: Bool = false, resample: Bool = false) -> Int {
-        let bit = UInt32(1) << UInt32(gsi)
-        if fromPIT { pitLevel = level } else if resample {
-            if level { resampleLevels |= bit } else { resampleLevels &= ~bit }
-        } else {
-            if level { userLevels |= bit } else { userLevels &= ~bit }
-        }
-        let line = (userLevels | resampleLevels) & bit != 0 || (gsi == 0 && pitLevel)
-        if gsi0ToIOAPICPin2 && gsi == 2 { return -1 }    // that routing table has no GSI 2
+        let source = fromPIT ? Source.pit.rawValue : resample ? Source.resample.rawValue : Source.user.rawValue
         var status = -1
         func add(_ r: Int) { if r >= 0 { status = r + max(status, 0) } }
-        add(ioapic.setPin(gsi == 0 ? ioapicPinForGSI0 : gsi, level: line, lineStatus: lineStatus))
-        if gsi < 16 { add(pic.setIRQ(gsi, level: line)) }
+        for t in routing.targets(gsi) {
+            switch t {
+            case .pic(let pin):
+                let bit = UInt16(1) << UInt16(pin)
+                if level { picSources[source] |= bit } else { picSources[source] &= ~bit }
+                add(pic.setIRQ(pin, level: (picSources[0] | picSources[1] | picSources[2]) & bit != 0))
+            case .ioapic(let pin):
+                let bit = UInt32(1) << UInt32(pin)
+                if level { ioapicSources[source] |= bit } else { ioapicSources[source] &= ~bit }
+                add(ioapic.setPin(pin, level: (ioapicSources[0] | ioapicSources[1] | ioapicSources[2]) & bit != 0,
+                                  lineStatus: lineStatus))
+            case .msi(let address, let data):
+                if level { add(signalMSI(address: address, data: data)) }
+            }
+        }
         return status
     }
 
@@ -161,28 +174,30 @@ final class InterruptRouter {
     func lapicEOI(vector: UInt8, levelTriggered: Bool, from vcpu: Int) {
         ioapic.rtcEOI(vector: vector, vcpu: vcpu)
         let pins = ioapic.eoi(vector: vector, levelTriggered: levelTriggered)
-        if pins & (1 << UInt32(ioapicPinForGSI0)) != 0 { pitAcked() }
-        // kvm_ioapic_update_eoi_one -> kvm_notify_acked_irq for each pin with the vector.
-        if let irqfds, !irqfds.isEmpty, pins != 0 {
-            var p = pins
-            while p != 0 {
-                let pin = p.trailingZeroBitCount
-                p &= p - 1
-                irqfds.acked(gsi: pin == ioapicPinForGSI0 ? 0 : pin)
-            }
+        // kvm_ioapic_update_eoi_one -> kvm_notify_acked_irq for each pin with the vector,
+        // which maps the pin back to its GSI: the PIT's notifier is on GSI 0.
+        var p = pins
+        while p != 0 {
+            let pin = p.trailingZeroBitCount
+            p &= p - 1
+            let gsi = routing.ioapicPinGSI[pin]
+            if gsi == 0 { pitAcked() }
+            if gsi >= 0, let irqfds, !irqfds.isEmpty { irqfds.acked(gsi: gsi) }
         }
     }
 
     // MARK: - PIT IRQ0
 
     func picAcked(irq: Int) {
-        if irq == 0 { pitAcked() }
-        // pic_clear_isr -> kvm_notify_acked_irq (KVM_IRQCHIP_PIC_MASTER/SLAVE, pin = GSI).
-        if let irqfds, !irqfds.isEmpty { irqfds.acked(gsi: irq) }
+        // pic_clear_isr -> kvm_notify_acked_irq (KVM_IRQCHIP_PIC_MASTER/SLAVE, the pin's GSI).
+        let gsi = routing.picPinGSI[irq]
+        if gsi == 0 { pitAcked() }
+        if gsi >= 0, let irqfds, !irqfds.isEmpty { irqfds.acked(gsi: gsi) }
     }
-    func picIRQ0Unmasked() { resetPITReinject() }
+    /// kvm_fire_mask_notifiers: the PIT's mask notifier is on GSI 0.
+    func picIRQ0Unmasked() { if routing.picPinGSI[0] == 0 { resetPITReinject() } }
     func ioapicMaskChanged(pin: Int, masked: Bool) {
-        if !masked && pin == ioapicPinForGSI0 { resetPITReinject() }
+        if !masked && routing.ioapicPinGSI[pin] == 0 { resetPITReinject() }
     }
 
     /// KVM_REINJECT_CONTROL (i8254.c kvm_pit_set_reinject): turning reinjection on starts

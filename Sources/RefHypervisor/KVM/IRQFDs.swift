@@ -85,8 +85,8 @@ final class IRQFDs {
             if e.resampleFD != nil {
                 chip.setResampleLine(gsi: e.gsi, level: true, now: now)
             } else {
-                _ = chip.setIRQLine(gsi: e.gsi, level: true, now: now)
-                _ = chip.setIRQLine(gsi: e.gsi, level: false, now: now)
+                chip.setIRQLine(gsi: e.gsi, level: true, now: now)
+                chip.setIRQLine(gsi: e.gsi, level: false, now: now)
             }
         }
         return injected

@@ -131,8 +131,7 @@ public final class RefHypervisor: Hypervisor {
     }
 
     /// KVM_CHECK_EXTENSION values of a VMX KVM (Linux 6.1) for what this engine implements,
-    /// and 0 for what it does not (GSI routing is not implemented yet: KVM_CAP_IRQ_ROUTING
-    /// is 0; nor SMM or dirty rings).
+    /// and 0 for what it does not (SMM, dirty rings).
     static func capability(_ c: Capability) -> Int32 {
         switch c {
         case .setGuestDebug, .irqchip, .hlt, .userMemory, .setTssAddr, .extCpuid, .pit, .nopIoDelay, .syncMmu,
@@ -153,6 +152,8 @@ public final class RefHypervisor: Hypervisor {
         // kvm_vm_ioctl_check_extension: KVM_CAP_MCE is KVM_MAX_MCE_BANKS, KVM_CAP_ADJUST_CLOCK
         // the flags KVM_SET_CLOCK takes (KVM_CLOCK_VALID_FLAGS).
         case .mce: return 32
+        // KVM_CAP_IRQ_ROUTING: KVM_MAX_IRQ_ROUTES (kvm_vm_ioctl_check_extension_generic).
+        case .irqRouting: return Int32(GSIRoute.maximumRoutes)
         case .adjustClock: return Int32(ClockData.tscStable | ClockData.realtimeFlag | ClockData.hostTSCFlag)
         case .nrVcpus: return 2
         case .maxVcpus: return 1024

@@ -140,6 +140,14 @@ extension RefVM {
         for v in vcpus { v.cpu.eventCheck = true }
     }
 
+    /// KVM_SET_GSI_ROUTING (kvm_vm_ioctl, virt/kvm/irqchip.c kvm_set_irq_routing): EINVAL
+    /// without an in-kernel irqchip (kvm_arch_can_set_irq_routing), then GSIRouting.build's
+    /// checks; the new table takes effect for every later line, irqfd and acknowledgement.
+    public func setGSIRouting(_ routes: [GSIRoute], count: UInt32, flags: UInt32) throws(KVMError) {
+        guard let chip else { throw KVMError(errno: Errno.EINVAL, operation: "KVM_SET_GSI_ROUTING") }
+        chip.setRouting(try GSIRouting.build(routes, count: count, flags: flags))
+    }
+
     /// KVM_IOEVENTFD (kvm_ioeventfd in virt/kvm/eventfd.c).
     public func ioeventfd(_ e: IOEventFD) throws(KVMError) {
         try controls.ioeventfds.apply(e)

@@ -88,7 +88,7 @@ public final class RefVM: VirtualMachine {
 
     public func irqLine(_ gsi: UInt32, level: Bool) throws(KVMError) {
         guard let chip else { throw KVMError(errno: Errno.ENXIO, operation: "KVM_IRQ_LINE") }
-        _ = chip.setIRQLine(gsi: gsi, level: level, now: now)
+        chip.setIRQLine(gsi: gsi, level: level, now: now)
         for v in vcpus { v.cpu.eventCheck = true }
     }
 
