@@ -1,4 +1,7 @@
 import KVMABI
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // KVM_SET_GSI_ROUTING: Linux 6.1 virt/kvm/kvm_main.c kvm_vm_ioctl (nr, flags),
 // virt/kvm/irqchip.c kvm_set_irq_routing, setup_routing_entry, kvm_set_irq; arch/x86/kvm/
@@ -145,6 +148,26 @@ extension ABICatalogue {
                 try vm.irqLine(100, level: true)
                 let irr = try v.lapic().register(0x200 + 0x10 * (0x45 / 32))
                 return .value(Int(irr >> (0x45 % 32) & 1))
+            }
+        },
+        ABICheck("gsi_routing.irqfd_msi", "an irqfd on GSI 100 routed to an MSI (vector 46H): a signal puts 46H in the LAPIC's IRR (within 500 ms)",
+                 cite: "virt/kvm/eventfd.c irqfd_wakeup (kvm_arch_set_irq_inatomic for an MSI route); arch/x86/kvm/irq_comm.c kvm_set_msi",
+                 expect: .value(1)) { h in
+            withEventFD { e throws(KVMError) in
+                Ask.withVCPU(h, irqchip: true) { vm, vcpu, _ throws(KVMError) in
+                    var l = try vcpu.lapic()
+                    l.setRegister(0xF0, 0x1FF)          // software-enabled
+                    try vcpu.setLAPIC(l)
+                    try vm.setGSIRouting([msiRoute(100, vector: 0x46)])
+                    try vm.irqfd(IRQFD(fd: e.fd, gsi: 100))
+                    e.signal()
+                    for _ in 0..<50 {
+                        if try vcpu.lapic().register(0x200 + 0x10 * (0x46 / 32)) >> (0x46 % 32) & 1 == 1 { return .value(1) }
+                        var t = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+                        nanosleep(&t, nil)
+                    }
+                    return .value(0)
+                }
             }
         },
     ]
