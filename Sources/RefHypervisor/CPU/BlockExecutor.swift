@@ -127,28 +127,39 @@ extension CPU {
         // before the op at `o` has changed anything).
         var o = UnsafePointer(ops)
         var first = o
+        let cache = decodeCache
+        let stamp = cache.newChainStamp()
+        // CS does not change in a runBlocks call (far transfers and segment loads are step()'s).
+        let csHi: UInt64 = code64 ? ~0 : segs[S.cs].hi
+        var slot = -1                       // the table slot of the block that ran last
         blocks: while n < limit {
             first = o
-            // RIP -> code bytes through the fetch TLB (beginFetch's checks); a miss, a CS limit
-            // or a non-canonical RIP is step()'s.
-            let la: UInt64
-            let csHi: UInt64
-            if code64 {
-                if !CPU.canonical(ip) { break }
-                la = ip
-                csHi = ~0
+            var b: DecodeCache.Entry
+            if slot >= 0, let c = cache.chained(from: slot, ip: ip, stamp: stamp, slot: &slot) {
+                // The last block went here before in this call: same RIP, same code.
+                b = c
             } else {
-                let cs = segs + S.cs
-                csHi = cs.pointee.hi
-                if ip > csHi { break }
-                la = (cs.pointee.base &+ ip) & 0xFFFF_FFFF
+                // RIP -> code bytes through the fetch TLB (beginFetch's checks); a miss, a CS
+                // limit or a non-canonical RIP is step()'s.
+                let la: UInt64
+                if code64 {
+                    if !CPU.canonical(ip) { break }
+                    la = ip
+                } else {
+                    if ip > csHi { break }
+                    la = (segs[S.cs].base &+ ip) & 0xFFFF_FFFF
+                }
+                let page = la >> 12
+                let ti = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
+                if tlbXTag[ti] != page { break }
+                let offset = Int(la & 0xFFF)
+                let host = tlbXHost[ti].unsafelyUnwrapped + offset
+                guard let found = block(at: host, room: 4096 - offset) else { break }
+                b = found
+                let key = UInt(bitPattern: host)
+                if slot >= 0 { cache.recordChain(from: slot, ip: ip, host: key, stamp: stamp) }
+                slot = DecodeCache.slot(key)
             }
-            let page = la >> 12
-            let ti = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
-            if tlbXTag[ti] != page { break }
-            let offset = Int(la & 0xFFF)
-            let host = tlbXHost[ti].unsafelyUnwrapped + offset
-            guard let b = block(at: host, room: 4096 - offset) else { break }
             // No store below can change this block: its page is never write-mapped (a store to
             // it misses the write TLB and is left to step(); DecodeCache.swift).
             o = UnsafePointer(ops + Int(b.firstOp))

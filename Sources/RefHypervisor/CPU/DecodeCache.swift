@@ -173,6 +173,17 @@ final class DecodeCache {
         var epoch: UInt64 = 0
     }
 
+    /// The two most recent successors of a block (by the RIP the block left at and the host
+    /// address of the code there), recorded during one runBlocks call (`stamp`): the next
+    /// block is found from the last one without the fetch TLB and the hash of the table
+    /// (block chaining). A RIP -> host mapping is only trusted within the call that saw it,
+    /// where nothing changes CR3, CS or the memslots (such instructions are step()'s).
+    struct Chain {
+        var stamp: UInt32 = 0
+        var ip0: UInt64 = ~0, ip1: UInt64 = ~0
+        var host0: UInt = 0, host1: UInt = 0
+    }
+
     static let tableSize = 4096
     static let opCapacity = 32768
     static let byteCapacity = 262_144
@@ -181,6 +192,10 @@ final class DecodeCache {
     // Safety: each pool is allocated once with its capacity, initialised, and freed in deinit;
     // every index into it is below the bump pointer, which is kept under the capacity.
     let table: UnsafeMutablePointer<Entry>
+    /// Chain records by table slot (the block that left).
+    let chains: UnsafeMutablePointer<Chain>
+    /// The current runBlocks call's stamp (0 is never current).
+    var chainStamp: UInt32 = 0
     let ops: UnsafeMutablePointer<DecodedOp>
     let bytes: UnsafeMutablePointer<UInt8>
     var opsUsed = 0
@@ -200,6 +215,8 @@ final class DecodeCache {
     init() {
         table = .allocate(capacity: Self.tableSize)
         table.initialize(repeating: Entry(), count: Self.tableSize)
+        chains = .allocate(capacity: Self.tableSize)
+        chains.initialize(repeating: Chain(), count: Self.tableSize)
         ops = .allocate(capacity: Self.opCapacity)
         ops.initialize(repeating: DecodedOp(), count: Self.opCapacity)
         bytes = .allocate(capacity: Self.byteCapacity)
@@ -207,17 +224,50 @@ final class DecodeCache {
     }
 
     deinit {
-        table.deallocate(); ops.deallocate(); bytes.deallocate()
+        table.deallocate(); chains.deallocate(); ops.deallocate(); bytes.deallocate()
     }
 
     /// Bytes the cache holds at most (table and both pools): its memory bound.
     static var footprintBytes: Int {
-        tableSize * MemoryLayout<Entry>.stride + opCapacity * MemoryLayout<DecodedOp>.stride + byteCapacity
+        tableSize * (MemoryLayout<Entry>.stride + MemoryLayout<Chain>.stride) + opCapacity * MemoryLayout<DecodedOp>.stride + byteCapacity
     }
 
     /// High-water mark of the pools in use plus the table.
     var peakBytes: Int {
-        Self.tableSize * MemoryLayout<Entry>.stride + peakOps * MemoryLayout<DecodedOp>.stride + peakBytesUsed
+        Self.tableSize * (MemoryLayout<Entry>.stride + MemoryLayout<Chain>.stride) + peakOps * MemoryLayout<DecodedOp>.stride + peakBytesUsed
+    }
+
+    /// A new runBlocks call: chain records of earlier calls no longer count.
+    @inline(__always) func newChainStamp() -> UInt32 {
+        chainStamp &+= 1
+        if chainStamp == 0 { chainStamp = 1 }
+        return chainStamp
+    }
+
+    /// The block `from` (a table slot) last went to at `ip` in this call, if it is still in
+    /// the table and checked in this epoch; its slot in `slot`.
+    @inline(__always) func chained(from: Int, ip: UInt64, stamp: UInt32, slot: inout Int) -> Entry? {
+        let ch = chains[from]
+        guard ch.stamp == stamp else { return nil }
+        let host = ch.ip0 == ip ? ch.host0 : ch.ip1 == ip ? ch.host1 : 0
+        guard host != 0 else { return nil }
+        let s = Self.slot(host)
+        let e = table[s]
+        // Same mode: nothing in a runBlocks call changes it.
+        guard e.host == host && e.epoch == epoch && e.opCount != 0 else { return nil }
+        slot = s
+        return e
+    }
+
+    /// Block `from` left at `ip` for the block whose code is at `host`.
+    @inline(__always) func recordChain(from: Int, ip: UInt64, host: UInt, stamp: UInt32) {
+        let ch = chains + from
+        if ch.pointee.stamp != stamp {
+            ch.pointee = Chain(stamp: stamp, ip0: ip, ip1: ~0, host0: host, host1: 0)
+        } else if ch.pointee.ip0 != ip {
+            ch.pointee.ip1 = ch.pointee.ip0; ch.pointee.host1 = ch.pointee.host0
+            ch.pointee.ip0 = ip; ch.pointee.host0 = host
+        }
     }
 
     func flush() {
