@@ -171,10 +171,13 @@ public final class RefVCPU: VirtualCPU {
                     cpu.completionPos = 0
                     let tf = cpu.flags & F.tf != 0, rf = cpu.flags & F.rf != 0
                     let retiredBefore = cpu.instructionsRetired
-                    cpu.dataBreakHits = 0
                     let (n, e) = try batch(1)
                     remaining = charge(remaining, n, &clock)
                     if let e { return e }
+                    // KVM finishes these without data breakpoints: its emulator checks code
+                    // breakpoints only (x86.c x86_emulate_instruction), and the fast PIO paths
+                    // write a register.
+                    cpu.dataBreakHits = 0
                     // The completed instruction single-steps like any other: complete_fast_pio_*,
                     // complete_fast_*msr*, complete_hypercall_exit end in
                     // kvm_skip_emulated_instruction, MMIO reads and string I/O in
