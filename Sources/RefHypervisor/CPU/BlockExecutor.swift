@@ -79,16 +79,18 @@ extension CPU {
     /// Register-register (`imm` false) or register-immediate ALU operation `k` at a fixed size:
     /// inlined with constants, so alu()'s switch and the size masks fold away.
     /// With `dead` (FlagLiveness.swift) only the result: CMP does nothing at all.
+    /// A 16-bit result keeps bits 63:16 of the register (SDM Vol. 1 3.4.1.1).
     @inline(__always) func blockALU(_ o: UnsafePointer<DecodedOp>, _ k: Int, _ size: Int, imm: Bool, dead: Bool) {
         let d = Int(o.pointee.rm)
-        let m: UInt64 = size == 8 ? ~0 : 0xFFFF_FFFF
+        let m: UInt64 = size == 8 ? ~0 : size == 4 ? 0xFFFF_FFFF : 0xFFFF
+        let keep: UInt64 = size == 2 ? ~0xFFFF : 0
         let b = imm ? o.pointee.imm : regs[Int(o.pointee.reg)] & m
         if dead {
-            if k != 7 { regs[d] = CPU.aluResult(k, regs[d] & m, b) & m }
+            if k != 7 { regs[d] = regs[d] & keep | CPU.aluResult(k, regs[d] & m, b) & m }
             return
         }
         let v = alu(k, regs[d] & m, b, size)
-        if k != 7 { regs[d] = v }
+        if k != 7 { regs[d] = regs[d] & keep | v }
     }
 
     /// The result of ALU operation `k` (not ADC/SBB, which are never dead: they read CF),
@@ -205,6 +207,22 @@ extension CPU {
                 case .subRI8: blockALU(o, 5, 8, imm: true, dead: o.pointee.flagsDead && !precise)
                 case .xorRI8: blockALU(o, 6, 8, imm: true, dead: o.pointee.flagsDead && !precise)
                 case .cmpRI8: blockALU(o, 7, 8, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .addRR2: blockALU(o, 0, 2, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .orRR2: blockALU(o, 1, 2, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .adcRR2: blockALU(o, 2, 2, imm: false, dead: false)
+                case .sbbRR2: blockALU(o, 3, 2, imm: false, dead: false)
+                case .andRR2: blockALU(o, 4, 2, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .subRR2: blockALU(o, 5, 2, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .xorRR2: blockALU(o, 6, 2, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .cmpRR2: blockALU(o, 7, 2, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .addRI2: blockALU(o, 0, 2, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .orRI2: blockALU(o, 1, 2, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .adcRI2: blockALU(o, 2, 2, imm: true, dead: false)
+                case .sbbRI2: blockALU(o, 3, 2, imm: true, dead: false)
+                case .andRI2: blockALU(o, 4, 2, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .subRI2: blockALU(o, 5, 2, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .xorRI2: blockALU(o, 6, 2, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .cmpRI2: blockALU(o, 7, 2, imm: true, dead: o.pointee.flagsDead && !precise)
                 case .addRI4: blockALU(o, 0, 4, imm: true, dead: o.pointee.flagsDead && !precise)
                 case .orRI4: blockALU(o, 1, 4, imm: true, dead: o.pointee.flagsDead && !precise)
                 case .adcRI4: blockALU(o, 2, 4, imm: true, dead: false)

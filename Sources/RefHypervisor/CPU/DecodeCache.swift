@@ -117,6 +117,9 @@ struct DecodedOp {
         case addRI4, orRI4, adcRI4, sbbRI4, andRI4, subRI4, xorRI4, cmpRI4
         // Memory forms of MOV and of the ALU operations, size fixed the same way.
         case load4, load8, store4, store8, aluRegMem4, aluRegMem8, aluMemReg4, aluMemReg8
+        // 16-bit ALU register forms (real-mode and 16-bit code, 66H-prefixed code elsewhere).
+        case addRR2, orRR2, adcRR2, sbbRR2, andRR2, subRR2, xorRR2, cmpRR2
+        case addRI2, orRI2, adcRI2, sbbRI2, andRI2, subRI2, xorRI2, cmpRI2
     }
 
     /// The size-specialised kind for this op, where there is one.
@@ -142,6 +145,8 @@ struct DecodedOp {
         case (.aluRMReg, 4): first = .addRR4
         case (.aluRMImm, 8): first = .addRI8
         case (.aluRMImm, 4): first = .addRI4
+        case (.aluRMReg, 2): first = .addRR2
+        case (.aluRMImm, 2): first = .addRI2
         default: first = nil
         }
         if let first, let k = Kind(rawValue: first.rawValue + (sub & 7)) { kind = k; return }

@@ -40,7 +40,9 @@ extension DecodedOp {
         case .addRR8, .orRR8, .andRR8, .subRR8, .xorRR8, .cmpRR8,
              .addRR4, .orRR4, .andRR4, .subRR4, .xorRR4, .cmpRR4,
              .addRI8, .orRI8, .andRI8, .subRI8, .xorRI8, .cmpRI8,
-             .addRI4, .orRI4, .andRI4, .subRI4, .xorRI4, .cmpRI4:
+             .addRI4, .orRI4, .andRI4, .subRI4, .xorRI4, .cmpRI4,
+             .addRR2, .orRR2, .andRR2, .subRR2, .xorRR2, .cmpRR2,
+             .addRI2, .orRI2, .andRI2, .subRI2, .xorRI2, .cmpRI2:
             return .kills
         case .aluRegMem4, .aluRegMem8, .aluMemReg4, .aluMemReg8, .aluRMReg, .aluRMImm, .aluRegRM:
             return sub == 2 || sub == 3 ? .reads : .kills   // ADC and SBB read CF
@@ -85,6 +87,8 @@ extension DecodedOp {
              .addRR4, .orRR4, .andRR4, .subRR4, .xorRR4, .cmpRR4,
              .addRI8, .orRI8, .andRI8, .subRI8, .xorRI8, .cmpRI8,
              .addRI4, .orRI4, .andRI4, .subRI4, .xorRI4, .cmpRI4,
+             .addRR2, .orRR2, .andRR2, .subRR2, .xorRR2, .cmpRR2,
+             .addRI2, .orRI2, .andRI2, .subRI2, .xorRI2, .cmpRI2,
              .incDecR4, .incDecR8, .aluRegMem4, .aluRegMem8, .imulRegRM, .imulRegRMImm:
             return true
         case .shiftImm:
