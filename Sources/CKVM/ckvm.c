@@ -148,6 +148,7 @@ int ckvm_set_debugregs(int fd, const struct kvm_debugregs *d) { return ret(ioctl
 int ckvm_get_xcrs(int fd, struct kvm_xcrs *x) { return ret(ioctl(fd, KVM_GET_XCRS, x)); }
 int ckvm_set_xcrs(int fd, const struct kvm_xcrs *x) { return ret(ioctl(fd, KVM_SET_XCRS, x)); }
 int ckvm_get_xsave(int fd, struct kvm_xsave *x) { return ret(ioctl(fd, KVM_GET_XSAVE, x)); }
+int ckvm_get_xsave2(int fd, void *buf) { return ret(ioctl(fd, KVM_GET_XSAVE2, buf)); }
 int ckvm_set_xsave(int fd, const struct kvm_xsave *x) { return ret(ioctl(fd, KVM_SET_XSAVE, x)); }
 int ckvm_get_cpuid2(int fd, struct kvm_cpuid2 *c) { return ret(ioctl(fd, KVM_GET_CPUID2, c)); }
 int ckvm_translate(int fd, struct kvm_translation *t) { return ret(ioctl(fd, KVM_TRANSLATE, t)); }

@@ -307,6 +307,12 @@ public final class HostVCPU: VirtualCPU {
         try check(ckvm_get_xsave(fd, &x), "KVM_GET_XSAVE")
         return XSaveState(region: withUnsafeBytes(of: &x.region) { Array($0.prefix(XSaveState.size)) })
     }
+    public func xsave2(size: Int) throws(KVMError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max(size, XSaveState.size))
+        let r = buffer.withUnsafeMutableBytes { ckvm_get_xsave2(fd, $0.baseAddress) }
+        try check(r, "KVM_GET_XSAVE2")
+        return buffer
+    }
     public func setXSave(_ state: XSaveState) throws(KVMError) {
         var x = kvm_xsave()
         withUnsafeMutableBytes(of: &x.region) { dst in

@@ -174,6 +174,10 @@ public protocol VirtualCPU: AnyObject {
     /// fpu_copy_uabi_to_guest_fpstate: EINVAL for a header KVM does not accept).
     func xsave() throws(KVMError) -> XSaveState
     func setXSave(_ state: XSaveState) throws(KVMError)
+    /// KVM_GET_XSAVE2 into a zeroed buffer of `size` bytes (at least the VM's KVM_CAP_XSAVE2,
+    /// which is at least 4096): KVM writes the guest FPU's uabi_size bytes, the standard
+    /// XSAVE image (x86.c kvm_vcpu_ioctl_x86_get_xsave2). Sizes below 4096 count as 4096.
+    func xsave2(size: Int) throws(KVMError) -> [UInt8]
     /// KVM_GET_CPUID2 with room for `capacity` entries: the table KVM_SET_CPUID2 set (E2BIG
     /// when it has more entries than `capacity`).
     func cpuid(capacity: Int) throws(KVMError) -> [CPUIDEntry]

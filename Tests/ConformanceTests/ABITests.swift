@@ -40,7 +40,7 @@ struct ABITests {
                      "pit.legacy", "pit.reinject", "mmu_pages.", "clock.", "mce.", "emulated_cpuid.", "tpr_access.", "lapic.", "irqchip_state.", "msi.", "pit_state.", "sregs2.", "cpuid_v1.", "feature_msrs.",
                      "enable_cap.", "msr_filter.", "user_msr.", "platform_info.", "misc_features.", "hypercall.", "clear_dirty.",
                      "manual_dirty.", "irq_line_status.", "pmu_filter.", "sys_attr.", "vcpu_attr.", "set_mce.", "mce_msr.", "ioeventfd.", "irqfd.", "coalesced.",
-                     "xsave.", "run.cr8", "run.apic_base", "run.flags", "run.mxcsr", "gsi_routing."]
+                     "xsave.", "run.cr8", "run.apic_base", "run.flags", "run.mxcsr", "gsi_routing.", "xsave2."]
         let checks = ABICatalogue.all.filter { c in areas.contains { c.name.hasPrefix($0) } }
         #expect(checks.count >= 50)
         for r in ABIRunner.run(checks, on: host, backend: "kvm", divergences: .builtIn) where r.verdict == .fail {

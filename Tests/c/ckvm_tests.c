@@ -293,6 +293,7 @@ static void every_wrapper_returns(int fd, int want) {
     EXPECT(ckvm_get_xcrs(fd, &xcrs));
     EXPECT(ckvm_set_xcrs(fd, &xcrs));
     EXPECT(ckvm_get_xsave(fd, &xsave));
+    EXPECT(ckvm_get_xsave2(fd, &xsave));
     EXPECT(ckvm_set_xsave(fd, &xsave));
     EXPECT(ckvm_get_cpuid2(fd, &cpuid.hdr));
     EXPECT(ckvm_translate(fd, &tr));
@@ -495,6 +496,28 @@ static void kvm_gsi_routing_errors(void **state) {
     ckvm_close(kvm);
 }
 
+// KVM_GET_XSAVE2 with a buffer of KVM_CAP_XSAVE2 bytes (x86.c kvm_arch_vcpu_ioctl): 0, and
+// the image is KVM_GET_XSAVE's (a new vCPU: MXCSR 1F80H at byte 24).
+static void kvm_get_xsave2_fills_cap_size(void **state) {
+    (void)state;
+    int kvm = kvm_or_skip();
+    int vm = vm_or_fail(kvm);
+    int size = ckvm_check_extension(vm, KVM_CAP_XSAVE2);
+    assert_true(size >= 4096);
+    int vcpu = ckvm_create_vcpu(vm, 0);
+    assert_true(vcpu >= 0);
+    unsigned char *buf = calloc(1, (size_t)size);
+    assert_non_null(buf);
+    assert_int_equal(ckvm_get_xsave2(vcpu, buf), 0);
+    uint32_t mxcsr;
+    memcpy(&mxcsr, buf + 24, sizeof mxcsr);
+    assert_int_equal(mxcsr, 0x1F80);
+    free(buf);
+    ckvm_close(vcpu);
+    ckvm_close(vm);
+    ckvm_close(kvm);
+}
+
 static void kvm_kick_signal_mask_and_drain(void **state) {
     (void)state;
     int kvm = kvm_or_skip();
@@ -529,6 +552,7 @@ int main(void) {
         cmocka_unit_test(kvm_memory_slot_errors),
         cmocka_unit_test(kvm_irqchip_after_vcpu_is_einval),
         cmocka_unit_test(kvm_gsi_routing_errors),
+        cmocka_unit_test(kvm_get_xsave2_fills_cap_size),
         cmocka_unit_test(kvm_kick_signal_mask_and_drain),
     };
     return cmocka_run_group_tests_name("CKVM shim", tests, NULL, NULL);

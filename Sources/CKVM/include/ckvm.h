@@ -114,6 +114,8 @@ int ckvm_get_xcrs(int vcpu_fd, struct kvm_xcrs *xcrs);
 int ckvm_set_xcrs(int vcpu_fd, const struct kvm_xcrs *xcrs);
 /* KVM_GET_XSAVE / KVM_SET_XSAVE: the 4 KiB XSAVE image in the standard (non-compacted) form. */
 int ckvm_get_xsave(int vcpu_fd, struct kvm_xsave *xsave);
+// KVM_GET_XSAVE2: `buf` must hold KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2) bytes (at least 4096).
+int ckvm_get_xsave2(int vcpu_fd, void *buf);
 int ckvm_set_xsave(int vcpu_fd, const struct kvm_xsave *xsave);
 int ckvm_get_cpuid2(int vcpu_fd, struct kvm_cpuid2 *cpuid);
 int ckvm_translate(int vcpu_fd, struct kvm_translation *tr);

@@ -148,5 +148,27 @@ extension ABICatalogue {
                 return .bits(try v.xsave().mxcsr)
             }
         },
+        ABICheck("xsave2.cap", "KVM_CAP_XSAVE2 on the VM fd is at least 4096 (sizeof(struct kvm_xsave))",
+                 cite: "arch/x86/kvm/x86.c kvm_vm_ioctl_check_extension (KVM_CAP_XSAVE2)", expect: .value(1)) { h in
+            Ask.withVM(h) { vm throws(KVMError) in .value(vm.checkExtension(.xsave2) >= 4096 ? 1 : 0) }
+        },
+        ABICheck("xsave2.same_image", "KVM_GET_XSAVE2 (a KVM_CAP_XSAVE2-sized buffer) holds KVM_GET_XSAVE's 4096 bytes",
+                 cite: "arch/x86/kvm/x86.c kvm_arch_vcpu_ioctl (KVM_GET_XSAVE2), kvm_vcpu_ioctl_x86_get_xsave2", expect: .value(1)) { h in
+            Ask.withVCPU(h) { vm, v, _ throws(KVMError) in
+                let two = try v.xsave2(size: Int(vm.checkExtension(.xsave2)))
+                return .value(Array(two.prefix(XSaveState.size)) == (try v.xsave()).region ? 1 : 0)
+            }
+        },
+        ABICheck("xsave2.after_set", "KVM_SET_XSAVE with XMM0 = 11H.. and XSTATE_BV SSE: KVM_GET_XSAVE2 shows XMM0's first byte 11H and SSE in XSTATE_BV",
+                 cite: "arch/x86/kvm/x86.c kvm_vcpu_ioctl_x86_get_xsave2; " + xsaveGet, expect: .text("xmm0 0x11 bv.sse 1")) { h in
+            withXSave(h) { v throws(KVMError) in
+                var x = try v.xsave()
+                for i in 160..<176 { x.region[i] = 0x11 }
+                x.xstateBV = x.xstateBV | 3
+                try v.setXSave(x)
+                let two = try v.xsave2(size: 4096)
+                return .text("xmm0 0x\(String(two[160], radix: 16)) bv.sse \(two[512] >> 1 & 1)")
+            }
+        },
     ]
 }

@@ -152,6 +152,9 @@ public final class RefHypervisor: Hypervisor {
         // kvm_vm_ioctl_check_extension: KVM_CAP_MCE is KVM_MAX_MCE_BANKS, KVM_CAP_ADJUST_CLOCK
         // the flags KVM_SET_CLOCK takes (KVM_CLOCK_VALID_FLAGS).
         case .mce: return 32
+        // KVM_CAP_XSAVE2: xstate_required_size of the offered XCR0 (x87, SSE, AVX: 832
+        // bytes), at least sizeof(struct kvm_xsave).
+        case .xsave2: return Int32(XSaveState.size)
         // KVM_CAP_IRQ_ROUTING: KVM_MAX_IRQ_ROUTES (kvm_vm_ioctl_check_extension_generic).
         case .irqRouting: return Int32(GSIRoute.maximumRoutes)
         case .adjustClock: return Int32(ClockData.tscStable | ClockData.realtimeFlag | ClockData.hostTSCFlag)

@@ -82,6 +82,14 @@ extension RefVCPU {
         return x
     }
 
+    /// KVM_GET_XSAVE2: the KVM_GET_XSAVE image, as many bytes as the guest FPU's uabi_size
+    /// (4096 here: no component past AVX), in a buffer of `size` (kvm_arch_vcpu_ioctl).
+    public func xsave2(size: Int) throws(KVMError) -> [UInt8] {
+        var buffer = try xsave().region
+        if size > buffer.count { buffer += [UInt8](repeating: 0, count: size - buffer.count) }
+        return buffer
+    }
+
     /// KVM_SET_XSAVE: EINVAL for a component KVM does not offer (AMX needs a permission
     /// this engine's VMM never asks for), a compacted image (XCOMP_BV != 0), non-zero header
     /// reserved bytes, or MXCSR bits outside MXCSR_MASK with x87, SSE or AVX present
