@@ -302,9 +302,12 @@ import KVMABI
         #expect(hv.checkExtension(.readonlyMem) == 1)
         #expect(hv.checkExtension(.immediateExit) == 1)
         #expect(hv.checkExtension(.nrMemslots) == 32764)
-        // KVM_GET/SET_XSAVE are implemented (RefVCPU+FPUState.swift); XSAVE2 is not.
+        // KVM_GET/SET_XSAVE and KVM_GET_XSAVE2 are implemented (RefVCPU+FPUState.swift):
+        // XSAVE2 is the buffer size, at least sizeof(struct kvm_xsave).
         #expect(hv.checkExtension(.xsave) == 1)
-        #expect(hv.checkExtension(.xsave2) == 0)
+        #expect(hv.checkExtension(.xsave2) == 4096)
+        // KVM_SET_GSI_ROUTING (Devices/GSIRouting.swift): KVM_MAX_IRQ_ROUTES.
+        #expect(hv.checkExtension(.irqRouting) == 4096)
         let cpuid = try hv.supportedCPUID()
         let ext = cpuid.first { $0.function == 0x8000_0001 }!
         #expect(ext.edx & (1 << 29) != 0 && ext.edx & (1 << 20) != 0)   // LM, NX
