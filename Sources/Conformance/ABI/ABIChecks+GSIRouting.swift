@@ -141,13 +141,10 @@ extension ABICatalogue {
             Ask.withVM(h) { vm throws(KVMError) in
                 try vm.createIRQChip()
                 let v = try vm.createVCPU(id: 0)
-                var l = try v.lapic()
-                l.setRegister(0xF0, 0x1FF)              // software-enabled
-                try v.setLAPIC(l)
+                try softwareEnableLAPIC(v)
                 try vm.setGSIRouting([msiRoute(100, vector: 0x45)])
                 try vm.irqLine(100, level: true)
-                let irr = try v.lapic().register(0x200 + 0x10 * (0x45 / 32))
-                return .value(Int(irr >> (0x45 % 32) & 1))
+                return .value(try lapicIRRBit(v, vector: 0x45))
             }
         },
         ABICheck("gsi_routing.irqfd_msi", "an irqfd on GSI 100 routed to an MSI (vector 46H): a signal puts 46H in the LAPIC's IRR (within 500 ms)",
@@ -155,14 +152,12 @@ extension ABICatalogue {
                  expect: .value(1)) { h in
             withEventFD { e throws(KVMError) in
                 Ask.withVCPU(h, irqchip: true) { vm, vcpu, _ throws(KVMError) in
-                    var l = try vcpu.lapic()
-                    l.setRegister(0xF0, 0x1FF)          // software-enabled
-                    try vcpu.setLAPIC(l)
+                    try softwareEnableLAPIC(vcpu)
                     try vm.setGSIRouting([msiRoute(100, vector: 0x46)])
                     try vm.irqfd(IRQFD(fd: e.fd, gsi: 100))
                     e.signal()
                     for _ in 0..<50 {
-                        if try vcpu.lapic().register(0x200 + 0x10 * (0x46 / 32)) >> (0x46 % 32) & 1 == 1 { return .value(1) }
+                        if try lapicIRRBit(vcpu, vector: 0x46) == 1 { return .value(1) }
                         var t = timespec(tv_sec: 0, tv_nsec: 10_000_000)
                         nanosleep(&t, nil)
                     }

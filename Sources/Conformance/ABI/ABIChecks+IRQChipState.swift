@@ -15,13 +15,21 @@ extension ABICatalogue {
         Ask.withVM(h) { vm throws(KVMError) in
             try vm.createIRQChip()
             let v = try vm.createVCPU(id: 0)
-            if lapicEnabled {
-                var l = try v.lapic()
-                l.setRegister(0xF0, 0x1FF)
-                try v.setLAPIC(l)
-            }
+            if lapicEnabled { try softwareEnableLAPIC(v) }
             return try body(vm)
         }
+    }
+
+    /// SVR 1FFH: the LAPIC accepts interrupts (a reset LAPIC is software-disabled).
+    static func softwareEnableLAPIC(_ v: any VirtualCPU) throws(KVMError) {
+        var l = try v.lapic()
+        l.setRegister(0xF0, 0x1FF)
+        try v.setLAPIC(l)
+    }
+
+    /// Bit `vector` of the LAPIC's IRR (KVM_GET_LAPIC): 1 if the interrupt is pending.
+    static func lapicIRRBit(_ v: any VirtualCPU, vector: Int) throws(KVMError) -> Int {
+        Int(try v.lapic().register(0x200 + 0x10 * (vector / 32)) >> UInt32(vector % 32) & 1)
     }
 
     static func pic(_ s: IRQChipState) -> PICState? {

@@ -91,7 +91,7 @@ extension ABICatalogue {
                 try ap.setMPState(.runnable)
                 var s = try ap.sregs(); s.cr0 = 0x11; try ap.setSregs(s)
                 var r = try ap.regs(); r.rip = 0x1234; try ap.setRegs(r)
-                var l = try ap.lapic(); l.setRegister(0xF0, 0x1FF); try ap.setLAPIC(l)   // SVR: software-enabled
+                try softwareEnableLAPIC(ap)
                 // Delivery mode INIT (5), physical destination APIC ID 1.
                 _ = try vm.signalMSI(address: 0xFEE0_0000 | 1 << 12, data: 5 << 8)
                 let mp = try ap.mpState()

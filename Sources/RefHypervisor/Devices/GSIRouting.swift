@@ -63,9 +63,6 @@ struct GSIRouting {
         while list.count < Int(count) { list.append(GSIRoute(gsi: 0, .other(type: 0))) }
         if list.contains(where: { $0.gsi >= UInt32(GSIRoute.maximumRoutes) }) { throw invalid }
         var table = GSIRouting()
-        // kvm_set_irq_routing sizes the map by the largest GSI, routes or not.
-        let top = list.map { Int($0.gsi) }.max().map { $0 + 1 } ?? 1
-        table.routes = [[Target]](repeating: [], count: top)
         for e in list {
             let gsi = Int(e.gsi)
             // The flags a route's type allows.
@@ -74,7 +71,7 @@ struct GSIRouting {
             } else if e.flags != 0 { throw invalid }
             // setup_routing_entry: only irqchip routes may share a GSI, on different chips.
             let newChip: UInt32? = { if case .irqchip(let c, _) = e.target { return c } else { return nil } }()
-            for old in table.routes[gsi] {
+            for old in table.targets(gsi) {
                 guard let newChip else { throw invalid }
                 switch old {
                 case .pic(let pin): if newChip == (pin < 8 ? GSIRoute.picMaster : GSIRoute.picSlave) { throw invalid }
