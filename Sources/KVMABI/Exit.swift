@@ -122,11 +122,62 @@ public struct IOExit: Equatable, Sendable {
     public var port: UInt16
     /// Accesses in this exit (more than one for REP INS/OUTS).
     public var count: UInt32
-    /// For OUT: the `size * count` bytes written. Empty for IN.
-    public var data: [UInt8]
+    /// The OUT data of up to 8 bytes, little-endian, kept in the exit itself: the commonest
+    /// exit of all (an OUT of 1-4 bytes) then carries no array, so building, copying and
+    /// dropping it costs no allocation or reference counting (the engine's exit round trip).
+    private var inlineBytes: UInt64
+    private var inlineCount: UInt8
+    /// Longer data (OUTS of more than 8 bytes), or nil.
+    private var spilled: [UInt8]?
 
     public init(direction: Direction, size: UInt8, port: UInt16, count: UInt32, data: [UInt8]) {
-        self.direction = direction; self.size = size; self.port = port; self.count = count; self.data = data
+        self.direction = direction; self.size = size; self.port = port; self.count = count
+        inlineBytes = 0; inlineCount = 0; spilled = nil
+        self.data = data
+    }
+
+    /// An exit whose `byteCount` (at most 8) data bytes are the low bytes of `value`.
+    public init(direction: Direction, size: UInt8, port: UInt16, count: UInt32, value: UInt64, byteCount: Int) {
+        precondition(byteCount >= 0 && byteCount <= 8, "IOExit inline data holds at most 8 bytes")
+        self.direction = direction; self.size = size; self.port = port; self.count = count
+        inlineBytes = byteCount == 8 ? value : value & ((1 << UInt64(8 * byteCount)) - 1)
+        inlineCount = UInt8(byteCount)
+        spilled = nil
+    }
+
+    /// For OUT: the `size * count` bytes written. Empty for IN.
+    public var data: [UInt8] {
+        get {
+            if let spilled { return spilled }
+            return (0..<Int(inlineCount)).map { UInt8(truncatingIfNeeded: inlineBytes >> UInt64(8 * $0)) }
+        }
+        set {
+            if newValue.count <= 8 {
+                var v: UInt64 = 0
+                for (i, b) in newValue.enumerated() { v |= UInt64(b) << UInt64(8 * i) }
+                inlineBytes = v; inlineCount = UInt8(newValue.count); spilled = nil
+            } else {
+                inlineBytes = 0; inlineCount = 0; spilled = newValue
+            }
+        }
+    }
+
+    /// Bytes of data (`data.count`) without building the array.
+    public var dataCount: Int { spilled?.count ?? Int(inlineCount) }
+
+    /// The first (up to) 8 data bytes as a little-endian value, without building an array:
+    /// the whole value of an OUT of one element.
+    public var value: UInt64 {
+        if let spilled {
+            var v: UInt64 = 0
+            for (i, b) in spilled.prefix(8).enumerated() { v |= UInt64(b) << UInt64(8 * i) }
+            return v
+        }
+        return inlineBytes
+    }
+
+    public static func == (a: IOExit, b: IOExit) -> Bool {
+        a.direction == b.direction && a.size == b.size && a.port == b.port && a.count == b.count && a.data == b.data
     }
 }
 

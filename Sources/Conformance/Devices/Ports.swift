@@ -14,13 +14,27 @@ public enum ABIPort {
 
 /// The latch device on ports 0xE0-0xE3: OUT stores bytes, IN reads them back.
 struct LatchDevice {
-    /// Initial value 0x44332211: byte k is at port 0xE0 + k.
-    var bytes: [UInt8] = [0x11, 0x22, 0x33, 0x44]
+    /// Byte k is at port 0xE0 + k; initial value 0x44332211. A plain value, not an array:
+    /// a latch write is the commonest exit of all (every bench_pio_exit iteration).
+    var value: UInt32 = 0x4433_2211
+
+    /// `count` bytes of `data` (little-endian) written at `port`; bytes past 0xE3 go nowhere.
+    mutating func write(port: UInt16, value data: UInt64, count: Int) {
+        var first = Int(port) - Int(ABIPort.latch.lowerBound), data = data, count = min(count, 8)
+        if first < 0 {
+            // Bytes below 0xE0 go nowhere; the rest land from 0xE0 on.
+            if -first >= count { return }
+            data >>= UInt64(8 * -first); count += first; first = 0
+        }
+        guard first < 4 && count > 0 else { return }
+        let bytes = min(count, 4 - first)
+        let mask = (UInt64(1) << UInt64(8 * bytes) - 1) << UInt64(8 * first)
+        value = UInt32(truncatingIfNeeded: UInt64(value) & ~mask | (data << UInt64(8 * first)) & mask)
+    }
 
     mutating func write(port: UInt16, data: [UInt8]) {
-        for (i, b) in data.enumerated() {
-            let k = Int(port) - Int(ABIPort.latch.lowerBound) + i
-            if k >= 0 && k < 4 { bytes[k] = b }
+        for (i, b) in data.enumerated() where i < 8 {
+            write(port: port &+ UInt16(i), value: UInt64(b), count: 1)
         }
     }
 
@@ -28,7 +42,7 @@ struct LatchDevice {
     func read(port: UInt16, size: Int) -> [UInt8] {
         (0..<size).map { i in
             let k = Int(port) - Int(ABIPort.latch.lowerBound) + i
-            return k >= 0 && k < 4 ? bytes[k] : 0xFF
+            return k >= 0 && k < 4 ? UInt8(truncatingIfNeeded: value >> UInt32(8 * k)) : 0xFF
         }
     }
 }

@@ -313,18 +313,19 @@ struct PayloadRunner {
     /// Plays the userspace side of one exit of vCPU `index`: ports, MMIO windows, host
     /// requests. Returns the exit's trace event (nil: nothing to record).
     private func handle(_ exit: Exit, vcpu index: Int, _ state: inout RunState) -> TraceEvent? {
-        let vcpu = loaded.vcpus[index]
         while state.latches.count <= index { state.latches.append(LatchDevice()) }
+        if case .io(let io) = exit, io.direction == .out, io.count == 1, ABIPort.latch.contains(io.port),
+           !recordsTrace && traceSink == nil {
+            // The commonest exit of all (every bench_pio_exit iteration): a latch write that
+            // nothing records. No trace event to build, no array to copy.
+            state.latches[index].write(port: io.port, value: io.value, count: io.dataCount)
+            return nil
+        }
+        let vcpu = loaded.vcpus[index]
         switch exit {
         case .io(let io):
             let size = Int(io.size)
             if io.direction == .out {
-                // The commonest exit of all (every bench_pio_exit iteration): a latch write
-                // that nothing records. No trace event to build.
-                if io.count == 1 && ABIPort.latch.contains(io.port) && !recordsTrace && traceSink == nil {
-                    state.latches[index].write(port: io.port, data: io.data)
-                    return nil
-                }
                 var event = TraceEvent(exit: exit, fields: recordsTrace || traceSink != nil)
                 for i in 0..<Int(io.count) {
                     // One element (every OUT but OUTS) is the data itself: no copy.

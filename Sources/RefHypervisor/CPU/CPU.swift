@@ -71,7 +71,8 @@ enum S { static let es = 0, cs = 1, ss = 2, ds = 3, fs = 4, gs = 5, ldtr = 6, tr
 enum ExitRequest {
     case none
     /// IN/OUT/INS/OUTS to a port no in-kernel device claims.
-    case io(port: UInt16, size: Int, isIn: Bool, count: Int, data: [UInt8], string: Bool, rep: Bool, immediate: Bool)
+    /// `value`: an OUT's data (one element of `size` bytes, little-endian); 0 for IN.
+    case io(port: UInt16, size: Int, isIn: Bool, count: Int, value: UInt64, string: Bool, rep: Bool, immediate: Bool)
     /// An access to a GPA that is not RAM (or a write to a read-only slot).
     case mmio(gpa: UInt64, size: Int, isWrite: Bool, data: [UInt8], linear: UInt64, fetch: Bool, readOnlySlot: Bool)
     case hlt
@@ -325,8 +326,6 @@ final class CPU {
     /// The instruction at `ioResumeRIP` exited to userspace for I/O and is re-executed to complete.
     var ioResume = false
     var ioData: [UInt8] = []
-    /// OUT data handed to the VMM (outBytes).
-    var outBuffer: [UInt8] = []
     /// Where RIP goes when the OUT (not OUTS) that exited completes: complete_fast_pio_out
     /// only skips the instruction. Nil for every other exit.
     var ioResumeOutNext: UInt64? = nil

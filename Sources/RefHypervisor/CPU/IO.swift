@@ -17,15 +17,6 @@ extension CPU {
         if bits & maskBits != 0 { throw gp(0) }
     }
 
-    /// The data of an OUT exit, in one buffer reused from exit to exit: once the VMM has let
-    /// go of the previous exit's copy, the buffer is unique again and is written in place
-    /// (no allocation per exit).
-    func outBytes(_ v: UInt64, _ size: Int) -> [UInt8] {
-        if outBuffer.count != size { outBuffer = [UInt8](repeating: 0, count: size) }
-        for k in 0..<size { outBuffer[k] = UInt8(truncatingIfNeeded: v &>> UInt64(8 * k)) }
-        return outBuffer
-    }
-
     func portIO(_ op: UInt8, port: UInt16, immediate: Bool) throws(Fault) {
         let isIn = op & 2 == 0
         let size = op & 1 == 0 ? 1 : (osz == 2 ? 2 : 4)
@@ -71,7 +62,7 @@ extension CPU {
         vmExit(.ioInstruction, qual: q, outcome: "KVM_EXIT_IO")
         outNextRIP = next
         return requestExit(.io(port: port, size: size, isIn: isIn, count: 1,
-                               data: isIn ? [] : outBytes(regs[0], size), string: false, rep: false, immediate: immediate))
+                               value: isIn ? 0 : regs[0] & CPU.mask(size), string: false, rep: false, immediate: immediate))
     }
 
     /// An OUT from a decoded block (BlockExecutor.swift): the exit to userspace portIO makes
@@ -130,7 +121,7 @@ extension CPU {
                     cnt = min(cnt, inPage, UInt64(1024 / size))
                     if cnt == 0 { cnt = 1 }
                     ioResume = false
-                    throw requestExit(.io(port: port, size: size, isIn: true, count: Int(cnt), data: [],
+                    throw requestExit(.io(port: port, size: size, isIn: true, count: Int(cnt), value: 0,
                                           string: true, rep: repd, immediate: false))
                 }
                 try wr(S.es, regs[7] & asMask, size, v)

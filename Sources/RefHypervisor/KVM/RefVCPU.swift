@@ -139,7 +139,7 @@ public final class RefVCPU: VirtualCPU {
         // kvm_load_guest_fpu: XRSTOR of the guest image (RefVCPU+FPUState.swift); only a
         // KVM_SET_FPU can have left a component not in use with values other than its init.
         if fpuWrittenNotInUse { loadGuestFPU() }
-        cpu.devices = chip
+        if cpu.devices !== chip { cpu.devices = chip }
         // The host may have written guest memory since the last run (DecodeCache.swift).
         cpu.decodeCache.epoch &+= 1
         // Memory slots changed (or the dirty log was read): drop every cached translation.
@@ -318,8 +318,10 @@ public final class RefVCPU: VirtualCPU {
     private func cleanUpCompletion() {
         cpu.ioResumeOutNext = nil
         cpu.ioResume = false
-        cpu.completionData = []
-        cpu.ioData = []
+        // Tested first: an OUT's completion has no data, and storing an empty array over an
+        // empty one still costs a release and a retain per exit.
+        if !cpu.completionData.isEmpty { cpu.completionData = [] }
+        if !cpu.ioData.isEmpty { cpu.ioData = [] }
         cpu.msrCompletion = nil
         cpu.hypercallCompletion = nil
     }
@@ -436,20 +438,21 @@ public final class RefVCPU: VirtualCPU {
                 // The MOV to CR8 completed (RIP is past it); the VMX exit was traced there.
                 c.instructionsRetired &+= 1
                 return .setTPR
-            case .io(let port, let size, let isIn, let count, let data, let string, _, _):
+            case .io(let port, let size, let isIn, let count, let value, let string, _, _):
                 if !isIn && !string && port == 0x7E {
                     // KVM_X86_QUIRK_OUT_7E_INC_RIP: RIP is advanced before exiting.
                     c.rip = c.nextRIP
                     c.instructionsRetired &+= 1
-                    return .io(IOExit(direction: .out, size: UInt8(size), port: port, count: 1, data: data))
+                    return .io(IOExit(direction: .out, size: UInt8(size), port: port, count: 1, value: value, byteCount: size))
                 }
                 c.ioResumeOutNext = isIn || string ? nil : c.outNextRIP
                 c.rip = c.instStart
                 c.ioResume = true
-                c.ioData = isIn ? [UInt8](repeating: 0, count: size * count) : []
+                if isIn { c.ioData = [UInt8](repeating: 0, count: size * count) } else if !c.ioData.isEmpty { c.ioData = [] }
                 c.ioDataPos = 0
                 resumeRIP = linearRIP
-                return .io(IOExit(direction: isIn ? .in : .out, size: UInt8(size), port: port, count: UInt32(count), data: data))
+                return .io(IOExit(direction: isIn ? .in : .out, size: UInt8(size), port: port, count: UInt32(count),
+                                  value: value, byteCount: isIn ? 0 : size))
             case .mmio(let gpa, let size, _, _, let linear, _, _):
                 c.rip = c.instStart
                 c.eptExitTrace(gpa: gpa, linear: linear, write: false, fetch: false, readOnly: false, outcome: "KVM_EXIT_MMIO")

@@ -11,13 +11,16 @@ struct WallClockBound {
     /// Turns that run few instructions each (halted, event-heavy code) still reach a check.
     static let turnsPerCheck: UInt32 = 1024
 
-    private let deadline: UInt64
+    /// The budget counts from the first check, not from KVM_RUN's start: a run that exits
+    /// before its first check (most runs: one per exit) reads no clock at all, and the start
+    /// is late by at most one check's worth of work (~1 ms), nothing for a watchdog of seconds.
+    private let budget: UInt64
+    private var deadline: UInt64 = 0            // 0: not started
     private var instructions: UInt64 = 0
     private var turns: UInt32 = 0
 
     init(_ nanoseconds: UInt64) {
-        let now = Self.now()
-        deadline = nanoseconds > UInt64.max - now ? UInt64.max : now + nanoseconds
+        budget = nanoseconds
     }
 
     @inline(__always) mutating func turn(instructions n: UInt64 = 0) {
@@ -31,7 +34,12 @@ struct WallClockBound {
     mutating func expired() -> Bool {
         instructions = 0
         turns = 0
-        return Self.now() >= deadline
+        let now = Self.now()
+        if deadline == 0 {
+            deadline = budget > UInt64.max - now ? UInt64.max : max(now + budget, 1)
+            return budget == 0
+        }
+        return now >= deadline
     }
 
     /// CLOCK_MONOTONIC_COARSE: the vDSO returns the last tick's time without reading the
