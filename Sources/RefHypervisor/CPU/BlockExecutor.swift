@@ -130,16 +130,17 @@ extension CPU {
         var o = UnsafePointer(ops)
         var first = o
         let cache = decodeCache
-        let stamp = cache.newChainStamp()
+        var stamp = cache.newChainStamp()
         // CS does not change in a runBlocks call (far transfers and segment loads are step()'s).
         let csHi: UInt64 = code64 ? ~0 : segs[S.cs].hi
         var slot = -1                       // the table slot of the block that ran last
         blocks: while n < limit {
             first = o
-            var b: DecodeCache.Entry
-            if slot >= 0, let c = cache.chained(from: slot, ip: ip, stamp: stamp, slot: &slot) {
+            let firstOp: UInt32, opCount: UInt8, byteCount: UInt16
+            if slot >= 0, let c = cache.chained(from: slot, ip: ip, stamp: stamp) {
                 // The last block went here before in this call: same RIP, same code.
-                b = c
+                firstOp = c.firstOp; opCount = c.opCount; byteCount = c.byteCount
+                slot = Int(c.slot)
             } else {
                 // RIP -> code bytes through the fetch TLB (beginFetch's checks); a miss, a CS
                 // limit or a non-canonical RIP is step()'s.
@@ -156,27 +157,32 @@ extension CPU {
                 if tlbXTag[ti] != page { break }
                 let offset = Int(la & 0xFFF)
                 let host = tlbXHost[ti].unsafelyUnwrapped + offset
+                // block(at:) may have built a block and flushed the cache: a new stamp then.
                 guard let found = block(at: host, room: 4096 - offset) else { break }
-                b = found
                 let key = UInt(bitPattern: host)
-                if slot >= 0 { cache.recordChain(from: slot, ip: ip, host: key, stamp: stamp) }
-                slot = DecodeCache.slot(key)
+                let newSlot = DecodeCache.slot(key)
+                if stamp != cache.chainStamp {
+                    stamp = cache.chainStamp
+                } else if slot >= 0 {
+                    cache.recordChain(from: slot, ip: ip, to: found, slot: newSlot, stamp: stamp)
+                }
+                slot = newSlot
+                firstOp = found.firstOp; opCount = found.opCount; byteCount = found.byteCount
             }
+            // A block whose bytes do not all lie inside CS (16/32-bit code at the limit) is
+            // step()'s, one instruction at a time, which checks the limit (SDM Vol. 3A 5.3).
+            let lastByte = ip &+ UInt64(byteCount) &- 1
+            if lastByte > csHi || lastByte < ip { break }
             // No store below can change this block: its page is never write-mapped (a store to
             // it misses the write TLB and is left to step(); DecodeCache.swift).
-            o = UnsafePointer(ops + Int(b.firstOp))
+            o = UnsafePointer(ops + Int(firstOp))
             first = o
-            // The instruction limit and CS's limit are checked once per block: the block is cut
-            // to what is left of the limit, and CS is checked per op only when the block's
-            // bytes do not all lie inside it (16/32-bit code near the limit).
-            let end = o + Int(min(UInt64(b.opCount), limit &- n))
-            let lastByte = ip &+ UInt64(b.byteCount) &- 1
-            let checkCS = lastByte > csHi || lastByte < ip
+            // The instruction limit is checked once per block: the block is cut to what is left.
+            let end = o + Int(min(UInt64(opCount), limit &- n))
             // A block run only in part computes every flag (FlagLiveness.swift).
-            let precise = checkCS || UInt64(b.opCount) > limit &- n
+            let precise = UInt64(opCount) > limit &- n
             while o < end {
                 let len = UInt64(o.pointee.len)
-                if checkCS && ip &+ len &- 1 > csHi { break blocks }
                 let next = (ip &+ len) & ipm
                 let size = Int(o.pointee.size)
                 let rex = o.pointee.rex

@@ -178,15 +178,23 @@ final class DecodeCache {
         var epoch: UInt64 = 0
     }
 
-    /// The two most recent successors of a block (by the RIP the block left at and the host
-    /// address of the code there), recorded during one runBlocks call (`stamp`): the next
-    /// block is found from the last one without the fetch TLB and the hash of the table
-    /// (block chaining). A RIP -> host mapping is only trusted within the call that saw it,
-    /// where nothing changes CR3, CS or the memslots (such instructions are step()'s).
+    /// The two most recent successors of a block (by the RIP the block left at, with the
+    /// successor block's ops and table slot), recorded during one runBlocks call (`stamp`):
+    /// the next block is found from the last one without the fetch TLB, the hash or the
+    /// table (block chaining). A link is only trusted within the call that made it, where
+    /// nothing changes CR3, CS, the memslots or the epoch (such instructions, and stores to
+    /// code pages, are step()'s), and the ops it names stay in the pool until a flush, which
+    /// starts a new stamp.
+    struct Link {
+        var ip: UInt64 = ~0
+        var firstOp: UInt32 = 0
+        var byteCount: UInt16 = 0
+        var slot: UInt16 = 0
+        var opCount: UInt8 = 0
+    }
     struct Chain {
         var stamp: UInt32 = 0
-        var ip0: UInt64 = ~0, ip1: UInt64 = ~0
-        var host0: UInt = 0, host1: UInt = 0
+        var link0 = Link(), link1 = Link()
     }
 
     static let tableSize = 4096
@@ -249,33 +257,31 @@ final class DecodeCache {
         return chainStamp
     }
 
-    /// The block `from` (a table slot) last went to at `ip` in this call, if it is still in
-    /// the table and checked in this epoch; its slot in `slot`.
-    @inline(__always) func chained(from: Int, ip: UInt64, stamp: UInt32, slot: inout Int) -> Entry? {
-        let ch = chains[from]
-        guard ch.stamp == stamp else { return nil }
-        let host = ch.ip0 == ip ? ch.host0 : ch.ip1 == ip ? ch.host1 : 0
-        guard host != 0 else { return nil }
-        let s = Self.slot(host)
-        let e = table[s]
-        // Same mode: nothing in a runBlocks call changes it.
-        guard e.host == host && e.epoch == epoch && e.opCount != 0 else { return nil }
-        slot = s
-        return e
+    /// The block that the block in table slot `from` last went to at `ip` in this call.
+    @inline(__always) func chained(from: Int, ip: UInt64, stamp: UInt32) -> Link? {
+        let ch = chains + from
+        guard ch.pointee.stamp == stamp else { return nil }
+        if ch.pointee.link0.ip == ip { return ch.pointee.link0 }
+        if ch.pointee.link1.ip == ip { return ch.pointee.link1 }
+        return nil
     }
 
-    /// Block `from` left at `ip` for the block whose code is at `host`.
-    @inline(__always) func recordChain(from: Int, ip: UInt64, host: UInt, stamp: UInt32) {
+    /// The block in slot `from` left at `ip` for block `e` (checked in this epoch, with ops),
+    /// which is in slot `slot`.
+    @inline(__always) func recordChain(from: Int, ip: UInt64, to e: Entry, slot: Int, stamp: UInt32) {
         let ch = chains + from
+        let link = Link(ip: ip, firstOp: e.firstOp, byteCount: e.byteCount, slot: UInt16(truncatingIfNeeded: slot), opCount: e.opCount)
         if ch.pointee.stamp != stamp {
-            ch.pointee = Chain(stamp: stamp, ip0: ip, ip1: ~0, host0: host, host1: 0)
-        } else if ch.pointee.ip0 != ip {
-            ch.pointee.ip1 = ch.pointee.ip0; ch.pointee.host1 = ch.pointee.host0
-            ch.pointee.ip0 = ip; ch.pointee.host0 = host
+            ch.pointee = Chain(stamp: stamp, link0: link, link1: Link())
+        } else if ch.pointee.link0.ip != ip {
+            ch.pointee.link1 = ch.pointee.link0
+            ch.pointee.link0 = link
         }
     }
 
     func flush() {
+        // Links name ops by their index in the pool, which is refilled from 0: none survives.
+        _ = newChainStamp()
         table.update(repeating: Entry(), count: Self.tableSize)
         opsUsed = 0
         bytesUsed = 0

@@ -15,8 +15,8 @@
 //     DIV's #DE): step() then runs that instruction, or raises its fault, with the flags of
 //     the instructions before it exact;
 //   - in the whole block when the executor runs only part of it (the instruction limit cuts
-//     it, or CS's limit must be checked per op): runBlocks runs such a block "precise", with
-//     every flag computed.
+//     it): runBlocks runs such a block "precise", with every flag computed. (A block that
+//     crosses CS's limit is not run by the executor at all.)
 // So a dead op's flags are missing only while no one can look, and the instruction that
 // overwrites them (a "killer": it writes all six arithmetic flags and reads none) always
 // runs right after, in the same block, without a way to stop in between.
