@@ -23,8 +23,24 @@ extension CPU {
             return
         }
         var n: UInt64 = 0
+        // REP MOVS/STOS move whole runs of elements at once where nothing can happen between
+        // two of them (bulkString); one element at a time otherwise.
+        let bulk = (kind == 0xA4 || kind == 0xAA) && !hwBreakpoints && !acCheck && completionData.isEmpty
         while true {
             if reg(1, asz) == 0 { rip = nextRIP; return }
+            if bulk {
+                let done = bulkString(kind, size, src, upTo: CPU.repChunk &- n)
+                if done != 0 {
+                    n &+= done
+                    repIterations &+= done
+                    if n >= CPU.repChunk {
+                        if reg(1, asz) == 0 { rip = nextRIP }
+                        eventCheck = true
+                        return
+                    }
+                    continue
+                }
+            }
             try stringElement(kind, size, src)
             setReg(1, asz, reg(1, asz) &- 1)
             if completionPos != 0 {
@@ -47,6 +63,60 @@ extension CPU {
                 return
             }
         }
+    }
+
+    /// Iterations of REP MOVS (`kind` A4) or REP STOS (AA) done at once, at most `limit` and
+    /// RCX: the run of elements for which every source and destination byte lies on the
+    /// current pages of RSI and RDI, inside their segments, without wrapping the address size,
+    /// and hits the read and write TLBs (so no fault, MMIO exit, code page, dirty-log first
+    /// write or page walk can come between two elements: those pages are never in the write
+    /// TLB, DecodeCache.swift). Returns 0 when even the first element is not such an element:
+    /// stringElement then does it the slow way. The elements are moved in their architectural
+    /// order (SDM Vol. 2B MOVS: one after the other, in the direction of DF), so overlapping
+    /// source and destination give what element-by-element moves give.
+    func bulkString(_ kind: UInt8, _ size: Int, _ src: Int, upTo limit: UInt64) -> UInt64 {
+        let down = flags & F.df != 0
+        let step = UInt64(size)
+        let am = asMask
+        var n = min(reg(1, asz), limit)
+        // Elements from offset `off` of segment `seg` before the page or the address size ends.
+        func room(_ seg: Int, _ off: UInt64) -> UInt64 {
+            let la = code64 ? (seg >= S.fs ? off &+ segs[seg].base : off) : (segs[seg].base &+ off) & 0xFFFF_FFFF
+            let inPage = la & 0xFFF
+            if down {
+                return inPage &+ step > 4096 ? 0 : min(inPage / step, off / step) &+ 1
+            }
+            return min((4096 &- inPage) / step, am == ~0 ? UInt64.max : (am &- off &+ 1) / step)
+        }
+        let di = regs[7] & am
+        n = min(n, room(S.es, di))
+        let si = regs[6] & am
+        if kind == 0xA4 { n = min(n, room(src, si)) }
+        if n == 0 { return 0 }
+        let bytes = Int(n) &* size
+        let span = (n &- 1) &* step                    // from the first element to the last
+        guard let dst = blockData(S.es, down ? di &- span : di, bytes, write: true) else { return 0 }
+        if kind == 0xA4 {
+            guard let from = blockData(src, down ? si &- span : si, bytes, write: false) else { return 0 }
+            let d = UInt(bitPattern: dst), f = UInt(bitPattern: from), b = UInt(bytes)
+            if d &+ b <= f || f &+ b <= d {
+                dst.copyMemory(from: from, byteCount: bytes)   // disjoint: any order gives the same
+            } else if down {
+                var i = Int(n) &- 1
+                while i >= 0 { CPU.store(dst + i &* size, size, CPU.load(from + i &* size, size)); i &-= 1 }
+            } else {
+                for i in 0..<Int(n) { CPU.store(dst + i &* size, size, CPU.load(from + i &* size, size)) }
+            }
+            setReg(6, asz, down ? regs[6] &- n &* step : regs[6] &+ n &* step)
+        } else if size == 1 {
+            dst.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: regs[0]), count: bytes)
+        } else {
+            let v = regs[0]
+            for i in 0..<Int(n) { CPU.store(dst + i &* size, size, v) }
+        }
+        setReg(7, asz, down ? regs[7] &- n &* step : regs[7] &+ n &* step)
+        setReg(1, asz, reg(1, asz) &- n)
+        return n
     }
 
     @inline(__always) func stringElement(_ kind: UInt8, _ size: Int, _ src: Int) throws(Fault) {
