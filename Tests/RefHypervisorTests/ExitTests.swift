@@ -18,6 +18,27 @@ import KVMABI
         #expect(try s.regs().rip == Snippet.codeBase + 5 + 3 + 1)
     }
 
+    /// IOExit keeps up to 8 data bytes inline and longer data in an array; both read back
+    /// as the same `data`, and `value`/`dataCount` agree with it.
+    @Test func ioExitDataInlineAndSpilled() {
+        let short = IOExit(direction: .out, size: 4, port: 0xE0, count: 1, data: [1, 2, 3, 4])
+        #expect(short.data == [1, 2, 3, 4])
+        #expect(short.value == 0x0403_0201)
+        #expect(short.dataCount == 4)
+        let byValue = IOExit(direction: .out, size: 2, port: 0xE0, count: 1, value: 0xAABB_CCDD, byteCount: 2)
+        #expect(byValue.data == [0xDD, 0xCC])   // bytes above byteCount are not data
+        #expect(byValue == IOExit(direction: .out, size: 2, port: 0xE0, count: 1, data: [0xDD, 0xCC]))
+        #expect(byValue != IOExit(direction: .out, size: 2, port: 0xE0, count: 1, data: [0xDD, 0xCD]))
+        let long = IOExit(direction: .out, size: 4, port: 0xE0, count: 3, data: Array(1...12))
+        #expect(long.data == Array(1...12))
+        #expect(long.dataCount == 12)
+        #expect(long.value == 0x0807_0605_0403_0201)
+        var changed = long
+        changed.data = [9]
+        #expect(changed.data == [9] && changed.dataCount == 1 && changed.value == 9)
+        #expect(IOExit(direction: .in, size: 1, port: 0x60, count: 1, data: []).dataCount == 0)
+    }
+
     @Test func inCompletesOnNextRun() throws {
         let s = try Snippet(.long64, "mov dx, 0x3f8\nmov rax, -1\nin eax, dx\nhlt")
         s.ref.vmxTraceEnabled = true

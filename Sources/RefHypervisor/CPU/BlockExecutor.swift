@@ -243,6 +243,25 @@ extension CPU {
                     regs[Int(o.pointee.rm)] = regs[Int(o.pointee.reg)] & 0xFFFF_FFFF
                 case .movRI8:
                     regs[Int(o.pointee.reg)] = o.pointee.imm
+                case .shiftRI8:
+                    let d = Int(o.pointee.rm), k = Int(o.pointee.sub)
+                    regs[d] = o.pointee.flagsDead && !precise ? CPU.shiftResult(k, regs[d], o.pointee.imm, 8)
+                                                              : shift(k, regs[d], o.pointee.imm, 8)
+                case .shiftRI4:
+                    // A 32-bit result is written zero-extended, a masked count of 0 included (as step()).
+                    let d = Int(o.pointee.rm), k = Int(o.pointee.sub)
+                    regs[d] = o.pointee.flagsDead && !precise ? CPU.shiftResult(k, regs[d] & 0xFFFF_FFFF, o.pointee.imm, 4)
+                                                              : shift(k, regs[d] & 0xFFFF_FFFF, o.pointee.imm, 4)
+                case .setccR:
+                    let d = Int(o.pointee.rm)
+                    regs[d] = regs[d] & ~0xFF | (cond(Int(o.pointee.sub)) ? 1 : 0)
+                case .cmovRR8:
+                    if cond(Int(o.pointee.sub)) { regs[Int(o.pointee.reg)] = regs[Int(o.pointee.rm)] }
+                case .cmovRR4:
+                    // A 32-bit CMOV zero-extends its destination whether or not it moves
+                    // (SDM Vol. 2A CMOVcc).
+                    let d = Int(o.pointee.reg)
+                    regs[d] = (cond(Int(o.pointee.sub)) ? regs[Int(o.pointee.rm)] : regs[d]) & 0xFFFF_FFFF
                 case .incDecR8:
                     let d = Int(o.pointee.rm)
                     if o.pointee.flagsDead && !precise { regs[d] = o.pointee.sub == 1 ? regs[d] &- 1 : regs[d] &+ 1 }

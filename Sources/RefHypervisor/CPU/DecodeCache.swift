@@ -120,6 +120,11 @@ struct DecodedOp {
         // 16-bit ALU register forms (real-mode and 16-bit code, 66H-prefixed code elsewhere).
         case addRR2, orRR2, adcRR2, sbbRR2, andRR2, subRR2, xorRR2, cmpRR2
         case addRI2, orRI2, adcRI2, sbbRI2, andRI2, subRI2, xorRI2, cmpRI2
+        // Flag consumers of branch-free code with register operands: SETcc of a low byte
+        // register (AL..BL, or any with REX), CMOVcc of 64 and 32 bits.
+        case setccR, cmovRR8, cmovRR4
+        // Shifts and rotates of a 64/32-bit register by an immediate count.
+        case shiftRI8, shiftRI4
     }
 
     /// The size-specialised kind for this op, where there is one.
@@ -158,6 +163,11 @@ struct DecodedOp {
         case (.movRegImm, 8), (.movRegImm, 4): kind = .movRI8   // imm is zero-extended for size 4
         case (.incDec, 4): kind = .incDecR4
         case (.incDec, 8): kind = .incDecR8
+        case (.setcc, 1) where rex || rm < 4: kind = .setccR
+        case (.cmovcc, 8): kind = .cmovRR8
+        case (.cmovcc, 4): kind = .cmovRR4
+        case (.shiftImm, 8): kind = .shiftRI8
+        case (.shiftImm, 4): kind = .shiftRI4
         default: break
         }
     }

@@ -50,7 +50,7 @@ extension DecodedOp {
             return .kills
         case .notNeg:
             return sub == 3 ? .kills : .none                // NEG sets all six; NOT none
-        case .shiftImm:
+        case .shiftImm, .shiftRI8, .shiftRI4:
             // SHL/SHR/SAL/SAR of 32/64 bits by a count that is not 0 after masking set all
             // six (CPU.shift); a masked count of 0 changes nothing, rotates only CF and OF.
             let count = imm & (size == 8 ? 63 : 31)
@@ -91,7 +91,7 @@ extension DecodedOp {
              .addRI2, .orRI2, .andRI2, .subRI2, .xorRI2, .cmpRI2,
              .incDecR4, .incDecR8, .aluRegMem4, .aluRegMem8, .imulRegRM, .imulRegRMImm:
             return true
-        case .shiftImm:
+        case .shiftImm, .shiftRI8, .shiftRI4:
             return flagUse == .kills
         default:
             return false

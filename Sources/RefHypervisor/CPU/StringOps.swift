@@ -77,6 +77,7 @@ extension CPU {
     func bulkString(_ kind: UInt8, _ size: Int, _ src: Int, upTo limit: UInt64) -> UInt64 {
         let down = flags & F.df != 0
         let step = UInt64(size)
+        let shift = UInt64(size.trailingZeroBitCount)   // sizes are 1, 2, 4, 8: no divisions
         let am = asMask
         var n = min(reg(1, asz), limit)
         // Elements from offset `off` of segment `seg` before the page or the address size ends.
@@ -84,9 +85,9 @@ extension CPU {
             let la = code64 ? (seg >= S.fs ? off &+ segs[seg].base : off) : (segs[seg].base &+ off) & 0xFFFF_FFFF
             let inPage = la & 0xFFF
             if down {
-                return inPage &+ step > 4096 ? 0 : min(inPage / step, off / step) &+ 1
+                return inPage &+ step > 4096 ? 0 : min(inPage &>> shift, off &>> shift) &+ 1
             }
-            return min((4096 &- inPage) / step, am == ~0 ? UInt64.max : (am &- off &+ 1) / step)
+            return min((4096 &- inPage) &>> shift, am == ~0 ? UInt64.max : (am &- off &+ 1) &>> shift)
         }
         let di = regs[7] & am
         n = min(n, room(S.es, di))
@@ -111,8 +112,13 @@ extension CPU {
         } else if size == 1 {
             dst.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: regs[0]), count: bytes)
         } else {
-            let v = regs[0]
-            for i in 0..<Int(n) { CPU.store(dst + i &* size, size, v) }
+            // One loop per size, so each is a plain (vectorisable) store loop.
+            let v = regs[0], count = Int(n)
+            switch size {
+            case 8: for i in 0..<count { dst.storeBytes(of: v, toByteOffset: i &* 8, as: UInt64.self) }
+            case 4: for i in 0..<count { dst.storeBytes(of: UInt32(truncatingIfNeeded: v), toByteOffset: i &* 4, as: UInt32.self) }
+            default: for i in 0..<count { dst.storeBytes(of: UInt16(truncatingIfNeeded: v), toByteOffset: i &* 2, as: UInt16.self) }
+            }
         }
         setReg(7, asz, down ? regs[7] &- n &* step : regs[7] &+ n &* step)
         setReg(1, asz, reg(1, asz) &- n)
