@@ -131,6 +131,11 @@ extension CPU {
         var first = o
         let cache = decodeCache
         var stamp = cache.newChainStamp()
+        // SS does not change in a runBlocks call either: the stack's offset mask, and what a
+        // write of SP keeps of RSP (setSP: a 16-bit stack keeps bits 63:16, a 32-bit one
+        // zero-extends), held here instead of reading stackSize at every stack access.
+        let spm = spMask
+        let spKeep: UInt64 = spm == 0xFFFF ? ~0xFFFF : 0
         // CS does not change in a runBlocks call (far transfers and segment loads are step()'s).
         let csHi: UInt64 = code64 ? ~0 : segs[S.cs].hi
         var slot = -1                       // the table slot of the block that ran last
@@ -420,15 +425,15 @@ extension CPU {
                     setBlockReg(Int(o.pointee.reg), size, rex, o.pointee.imm)
                 case .push, .pushImm:
                     let v = o.pointee.kind == .push ? blockReg(Int(o.pointee.reg), size, true) : o.pointee.imm
-                    let sp = (regs[4] &- UInt64(size)) & spMask
+                    let sp = (regs[4] &- UInt64(size)) & spm
                     guard let wp = blockData(S.ss, sp, size, write: true) else { break blocks }
                     CPU.store(wp, size, v)
-                    setSP(sp)
+                    regs[4] = regs[4] & spKeep | sp & spm
                 case .pop:
-                    let sp = regs[4] & spMask
+                    let sp = regs[4] & spm
                     guard let rp = blockData(S.ss, sp, size, write: false) else { break blocks }
                     let v = CPU.load(rp, size)
-                    setSP(sp &+ UInt64(size))
+                    regs[4] = regs[4] & spKeep | (sp &+ UInt64(size)) & spm
                     setBlockReg(Int(o.pointee.reg), size, true, v)
                 case .cbw:
                     switch size {
@@ -465,10 +470,10 @@ extension CPU {
                     default: flags |= F.df
                     }
                 case .leave:
-                    let bp = regs[5] & spMask
+                    let bp = regs[5] & spm
                     guard let rp = blockData(S.ss, bp, size, write: false) else { break blocks }
                     let v = CPU.load(rp, size)
-                    setSP(bp &+ UInt64(size))
+                    regs[4] = regs[4] & spKeep | (bp &+ UInt64(size)) & spm
                     setReg(5, size, v)
                 case .jmpIndirect, .callIndirect:
                     let t0: UInt64
@@ -480,10 +485,10 @@ extension CPU {
                     }
                     guard let t = blockTarget(t0, size) else { break blocks }
                     if o.pointee.kind == .callIndirect {
-                        let sp = (regs[4] &- UInt64(size)) & spMask
+                        let sp = (regs[4] &- UInt64(size)) & spm
                         guard let wp = blockData(S.ss, sp, size, write: true) else { break blocks }
                         CPU.store(wp, size, next)
-                        setSP(sp)
+                        regs[4] = regs[4] & spKeep | sp & spm
                     }
                     ip = t
                     n &+= UInt64(o - first) &+ 1
@@ -503,20 +508,20 @@ extension CPU {
                     continue blocks
                 case .call:
                     guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }
-                    let sp = (regs[4] &- UInt64(size)) & spMask
+                    let sp = (regs[4] &- UInt64(size)) & spm
                     guard let wp = blockData(S.ss, sp, size, write: true) else { break blocks }
                     CPU.store(wp, size, next)
-                    setSP(sp)
+                    regs[4] = regs[4] & spKeep | sp & spm
                     ip = t
                     n &+= UInt64(o - first) &+ 1
                     o += 1
                     first = o   // counted: the count after the loop must not add them again
                     continue blocks
                 case .ret:
-                    let sp = regs[4] & spMask
+                    let sp = regs[4] & spm
                     guard let rp = blockData(S.ss, sp, size, write: false),
                           let t = blockTarget(CPU.load(rp, size), size) else { break blocks }
-                    setSP(sp &+ UInt64(size))
+                    regs[4] = regs[4] & spKeep | (sp &+ UInt64(size)) & spm
                     ip = t
                     n &+= UInt64(o - first) &+ 1
                     o += 1
