@@ -335,7 +335,7 @@ final class CPU {
     var blockExited = false
     var ioDataPos = 0
     /// OUTS element that must exit to userspace after the instruction (KVM writes back first).
-    var pendingIOOut: (port: UInt16, size: Int, data: [UInt8])? = nil
+    var pendingIOOut: (port: UInt16, size: Int, value: UInt64)? = nil
     /// Counts instructions KVM would have emulated (MMIO, string I/O): insn_emulation.
     var emulatedInstructions: UInt64 = 0
     var lastEmulatedAt: UInt64 = 0

@@ -35,15 +35,21 @@ extension DecodedOp {
         case reads
     }
 
+    /// The operation (0-7: ADD OR ADC SBB AND SUB XOR CMP) of a size-specialised register
+    /// ALU kind (addRR8 ... cmpRI2, each group of eight in that order), or nil.
+    static let registerALUFirstKinds: [Kind] = [.addRR8, .addRR4, .addRI8, .addRI4, .addRR2, .addRI2]
+    var registerALUOperation: Int? {
+        for first in Self.registerALUFirstKinds {
+            let op = Int(kind.rawValue) - Int(first.rawValue)
+            if op >= 0 && op < 8 { return op }
+        }
+        return nil
+    }
+
     var flagUse: FlagUse {
+        // ADC and SBB read CF; the other six write all six flags and read none.
+        if let op = registerALUOperation { return op == 2 || op == 3 ? .reads : .kills }
         switch kind {
-        case .addRR8, .orRR8, .andRR8, .subRR8, .xorRR8, .cmpRR8,
-             .addRR4, .orRR4, .andRR4, .subRR4, .xorRR4, .cmpRR4,
-             .addRI8, .orRI8, .andRI8, .subRI8, .xorRI8, .cmpRI8,
-             .addRI4, .orRI4, .andRI4, .subRI4, .xorRI4, .cmpRI4,
-             .addRR2, .orRR2, .andRR2, .subRR2, .xorRR2, .cmpRR2,
-             .addRI2, .orRI2, .andRI2, .subRI2, .xorRI2, .cmpRI2:
-            return .kills
         case .aluRegMem4, .aluRegMem8, .aluMemReg4, .aluMemReg8, .aluRMReg, .aluRMImm, .aluRegRM:
             return sub == 2 || sub == 3 ? .reads : .kills   // ADC and SBB read CF
         case .testRMReg, .testRMImm, .imulRegRM, .imulRegRMImm:
@@ -82,14 +88,9 @@ extension DecodedOp {
 
     /// Ops the executor has a flag-free form for (BlockExecutor.swift), when dead.
     var hasFlagFreeForm: Bool {
+        if let op = registerALUOperation { return op != 2 && op != 3 }   // not ADC/SBB
         switch kind {
-        case .addRR8, .orRR8, .andRR8, .subRR8, .xorRR8, .cmpRR8,
-             .addRR4, .orRR4, .andRR4, .subRR4, .xorRR4, .cmpRR4,
-             .addRI8, .orRI8, .andRI8, .subRI8, .xorRI8, .cmpRI8,
-             .addRI4, .orRI4, .andRI4, .subRI4, .xorRI4, .cmpRI4,
-             .addRR2, .orRR2, .andRR2, .subRR2, .xorRR2, .cmpRR2,
-             .addRI2, .orRI2, .andRI2, .subRI2, .xorRI2, .cmpRI2,
-             .incDecR4, .incDecR8, .aluRegMem4, .aluRegMem8, .imulRegRM, .imulRegRMImm:
+        case .incDecR4, .incDecR8, .aluRegMem4, .aluRegMem8, .imulRegRM, .imulRegRMImm:
             return true
         case .shiftImm, .shiftRI8, .shiftRI4:
             return flagUse == .kills

@@ -137,7 +137,7 @@ extension CPU {
                 } else if busTakes && vmControls.coalesced.write(pio: true, address: UInt64(port), size: size, value: v) {
                     // batched in the coalesced ring
                 } else {
-                    pendingIOOut = (port, size, CPU.bytes(v, size))
+                    pendingIOOut = (port, size, v & CPU.mask(size))
                     stopAfterInstruction = true
                     eventCheck = true
                 }

@@ -6,9 +6,10 @@ extension CPU {
     /// Iterations done in one step before yielding (the instruction resumes next step).
     static let repChunk: UInt64 = 1 << 16
 
-    @inline(__always) func advanceIndex(_ r: Int, _ size: Int) {
-        let d: UInt64 = flags & F.df != 0 ? 0 &- UInt64(size) : UInt64(size)
-        setReg(r, asz, regs[r] &+ d)
+    /// RSI or RDI past `count` elements of `size` bytes, in the direction of DF.
+    @inline(__always) func advanceIndex(_ r: Int, _ size: Int, count: UInt64 = 1) {
+        let bytes = UInt64(size) &* count
+        setReg(r, asz, flags & F.df != 0 ? regs[r] &- bytes : regs[r] &+ bytes)
     }
 
     /// Sets RIP itself: past the instruction when done, unchanged when iterations remain.
@@ -108,7 +109,7 @@ extension CPU {
             } else {
                 for i in 0..<Int(n) { CPU.store(dst + i &* size, size, CPU.load(from + i &* size, size)) }
             }
-            setReg(6, asz, down ? regs[6] &- n &* step : regs[6] &+ n &* step)
+            advanceIndex(6, size, count: n)
         } else if size == 1 {
             dst.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: regs[0]), count: bytes)
         } else {
@@ -120,7 +121,7 @@ extension CPU {
             default: for i in 0..<count { dst.storeBytes(of: UInt16(truncatingIfNeeded: v), toByteOffset: i &* 2, as: UInt16.self) }
             }
         }
-        setReg(7, asz, down ? regs[7] &- n &* step : regs[7] &+ n &* step)
+        advanceIndex(7, size, count: n)
         setReg(1, asz, reg(1, asz) &- n)
         return n
     }

@@ -509,7 +509,7 @@ public final class RefVCPU: VirtualCPU {
         c.pendingMMIOWrites = []
         if let o = c.pendingIOOut {
             c.pendingIOOut = nil
-            exits.append(.io(IOExit(direction: .out, size: UInt8(o.size), port: o.port, count: 1, data: o.data)))
+            exits.append(.io(IOExit(direction: .out, size: UInt8(o.size), port: o.port, count: 1, value: o.value, byteCount: o.size)))
             if c.rip == c.instStart {
                 c.ioResume = true
                 resumeRIP = linearRIP
