@@ -125,10 +125,12 @@ public struct IOExit: Equatable, Sendable {
     /// The OUT data of up to 8 bytes, little-endian, kept in the exit itself: the commonest
     /// exit of all (an OUT of 1-4 bytes) then carries no array, so building, copying and
     /// dropping it costs no allocation or reference counting (the engine's exit round trip).
-    private var inlineBytes: UInt64
-    private var inlineCount: UInt8
+    /// (@usableFromInline: the engine and the runner build and read it across modules on
+    /// every exit, where a call per accessor cost more than the accessor.)
+    @usableFromInline var inlineBytes: UInt64
+    @usableFromInline var inlineCount: UInt8
     /// Longer data (OUTS of more than 8 bytes), or nil.
-    private var spilled: [UInt8]?
+    @usableFromInline var spilled: [UInt8]?
 
     public init(direction: Direction, size: UInt8, port: UInt16, count: UInt32, data: [UInt8]) {
         self.direction = direction; self.size = size; self.port = port; self.count = count
@@ -137,6 +139,7 @@ public struct IOExit: Equatable, Sendable {
     }
 
     /// An exit whose `byteCount` (at most 8) data bytes are the low bytes of `value`.
+    @inlinable
     public init(direction: Direction, size: UInt8, port: UInt16, count: UInt32, value: UInt64, byteCount: Int) {
         precondition(byteCount >= 0 && byteCount <= 8, "IOExit inline data holds at most 8 bytes")
         self.direction = direction; self.size = size; self.port = port; self.count = count
@@ -163,11 +166,11 @@ public struct IOExit: Equatable, Sendable {
     }
 
     /// Bytes of data (`data.count`) without building the array.
-    public var dataCount: Int { spilled?.count ?? Int(inlineCount) }
+    @inlinable public var dataCount: Int { spilled?.count ?? Int(inlineCount) }
 
     /// The first (up to) 8 data bytes as a little-endian value, without building an array:
     /// the whole value of an OUT of one element.
-    public var value: UInt64 {
+    @inlinable public var value: UInt64 {
         if let spilled {
             var v: UInt64 = 0
             for (i, b) in spilled.prefix(8).enumerated() { v |= UInt64(b) << UInt64(8 * i) }

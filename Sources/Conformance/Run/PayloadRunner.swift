@@ -45,6 +45,7 @@ struct PayloadRunner {
 
     func run() -> Outcome {
         var state = RunState()
+        state.latches = Array(repeating: LatchDevice(), count: loaded.vcpus.count)
         let start = DispatchTime.now().uptimeNanoseconds
         // The watchdog's clock is the coarse one, read once per exit (see coarseNanoseconds).
         let deadline = coarseNanoseconds() &+ wallBudgetNanoseconds
@@ -112,6 +113,9 @@ struct PayloadRunner {
             hardware?.hardwareTraceEnabled = false
         }
         let budget = loaded.instructionBudget
+        // A latch write that nothing records or migrates (every bench_pio_exit iteration) is
+        // handled right here: no trace event to build, no call into handle().
+        let quietLatch = !recordsTrace && traceSink == nil && migration == nil
         while state.end == nil {
             // KVM_INTERRUPT only when the vCPU can take it; otherwise ask for the window
             // (backends without IRQ-window exits get it at a later exit).
@@ -138,6 +142,10 @@ struct PayloadRunner {
             } catch {
                 state.end = .error("\(error)")
                 break
+            }
+            if quietLatch, case .io(let io) = exit, io.direction == .out, io.count == 1, ABIPort.latch.contains(io.port) {
+                state.latches[0].write(port: io.port, value: io.value, count: io.dataCount)
+                continue
             }
             if let event = handle(exit, vcpu: 0, &state) { record(&state, event, hardware: hardware) }
             if migrationDue(state) {
@@ -313,7 +321,6 @@ struct PayloadRunner {
     /// Plays the userspace side of one exit of vCPU `index`: ports, MMIO windows, host
     /// requests. Returns the exit's trace event (nil: nothing to record).
     private func handle(_ exit: Exit, vcpu index: Int, _ state: inout RunState) -> TraceEvent? {
-        while state.latches.count <= index { state.latches.append(LatchDevice()) }
         if case .io(let io) = exit, io.direction == .out, io.count == 1, ABIPort.latch.contains(io.port),
            !recordsTrace && traceSink == nil {
             // The commonest exit of all (every bench_pio_exit iteration): a latch write that

@@ -331,8 +331,13 @@ final class CPU {
     var ioResumeOutNext: UInt64? = nil
     /// RIP after the OUT whose exit is being requested (set with exitRequest).
     var outNextRIP: UInt64 = 0
-    /// runBlocks stopped at an OUT that exits (blockPortOut): exitRequest holds the exit.
+    /// runBlocks stopped at an OUT that exits (blockPortOut), whose port, size and data are
+    /// in the three fields below: plain values, not an ExitRequest (whose copies cost more
+    /// than the rest of an OUT's round trip).
     var blockExited = false
+    var blockOutPort: UInt16 = 0
+    var blockOutSize = 0
+    var blockOutValue: UInt64 = 0
     var ioDataPos = 0
     /// OUTS element that must exit to userspace after the instruction (KVM writes back first).
     var pendingIOOut: (port: UInt16, size: Int, value: UInt64)? = nil

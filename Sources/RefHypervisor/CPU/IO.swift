@@ -67,7 +67,7 @@ extension CPU {
 
     /// An OUT from a decoded block (BlockExecutor.swift): the exit to userspace portIO makes
     /// for an OUT that nothing in the kernel takes, without decoding it again; the caller
-    /// then completes it as a thrown .vmexit. False, with nothing changed, when step() must
+    /// (RefVCPU.batch) then makes the KVM_EXIT_IO from blockOut*. False, with nothing changed, when step() must
     /// run it: CPL > IOPL (the TSS bitmap), a port of an in-kernel device, an ioeventfd or a
     /// coalesced zone on the PIO bus, the OUT 7EH quirk, a completion in progress.
     func blockPortOut(port: UInt16, size: Int, immediate: Bool, at ip: UInt64, next: UInt64) -> Bool {
@@ -76,8 +76,12 @@ extension CPU {
         if !vmControls.ioeventfds.isEmpty || !vmControls.coalesced.isEmpty { return false }
         instStart = ip
         stats.ioExits &+= 1
-        let q = VMXQualification.io(size: size, isIn: false, string: false, rep: false, immediate: immediate, port: port)
-        _ = userspaceIOExit(q, port: port, size: size, isIn: false, immediate: immediate, next: next)
+        vmExit(.ioInstruction, qual: VMXQualification.io(size: size, isIn: false, string: false, rep: false, immediate: immediate, port: port),
+               outcome: "KVM_EXIT_IO")
+        outNextRIP = next
+        blockOutPort = port
+        blockOutSize = size
+        blockOutValue = regs[0] & CPU.mask(size)
         return true
     }
 

@@ -218,7 +218,14 @@ public final class RefVCPU: VirtualCPU {
         if cpu.code64 ? !CPU.canonical(cpu.rip) : cpu.rip >> 32 != 0 {
             return .failEntry(hardwareEntryFailureReason: 0x8000_0021, cpu: 0)
         }
-        cpu.eventCheck = true
+        // What the host may have queued since the last exit (KVM_INTERRUPT, KVM_NMI,
+        // KVM_SET_VCPU_EVENTS, an interrupt window request, the in-kernel chip's lines) is
+        // looked at before the first instruction, as vcpu_enter_guest does; an entry with
+        // none of it skips the look.
+        if chip != nil || cpu.halted || pendingException != nil || queuedInterrupt != nil || nmiPending > 0
+            || requestInterruptWindow {
+            cpu.eventCheck = true
+        }
         while true {
             // The watchdog of HostKVM, without a thread: the clock is read once per
             // WallClockBound.instructionsPerCheck instructions or turns of this loop.
@@ -383,11 +390,12 @@ public final class RefVCPU: VirtualCPU {
                 n &+= k
                 c.instructionsRetired &+= k
                 if c.blockExited {
-                    // An OUT in a block made its exit (blockPortOut): counted and completed as
-                    // step()'s thrown .vmexit is below.
+                    // An OUT in a block made its exit (blockPortOut): counted as step()'s
+                    // exits are, and handed to userspace as handleFault hands step()'s.
                     c.blockExited = false
                     n &+= 1
-                    return (n, try handleFault(.vmexit))
+                    return (n, ioExit(port: c.blockOutPort, size: c.blockOutSize, isIn: false, count: 1,
+                                      value: c.blockOutValue, string: false))
                 }
                 if n >= limit { break }
             }
@@ -445,14 +453,7 @@ public final class RefVCPU: VirtualCPU {
                     c.instructionsRetired &+= 1
                     return .io(IOExit(direction: .out, size: UInt8(size), port: port, count: 1, value: value, byteCount: size))
                 }
-                c.ioResumeOutNext = isIn || string ? nil : c.outNextRIP
-                c.rip = c.instStart
-                c.ioResume = true
-                if isIn { c.ioData = [UInt8](repeating: 0, count: size * count) } else if !c.ioData.isEmpty { c.ioData = [] }
-                c.ioDataPos = 0
-                resumeRIP = linearRIP
-                return .io(IOExit(direction: isIn ? .in : .out, size: UInt8(size), port: port, count: UInt32(count),
-                                  value: value, byteCount: isIn ? 0 : size))
+                return ioExit(port: port, size: size, isIn: isIn, count: count, value: value, string: string)
             case .mmio(let gpa, let size, _, _, let linear, _, _):
                 c.rip = c.instStart
                 c.eptExitTrace(gpa: gpa, linear: linear, write: false, fetch: false, readOnly: false, outcome: "KVM_EXIT_MMIO")
@@ -492,6 +493,22 @@ public final class RefVCPU: VirtualCPU {
                 return nil
             }
         }
+    }
+
+    /// KVM_EXIT_IO for an IN, OUT, INS or OUTS that userspace completes: RIP stays at the
+    /// instruction until the next KVM_RUN finishes it (complete_userspace_io); an OUT's
+    /// completion only skips it (complete_fast_pio_out), an IN's takes the data.
+    @inline(__always)
+    private func ioExit(port: UInt16, size: Int, isIn: Bool, count: Int, value: UInt64, string: Bool) -> Exit {
+        let c = cpu
+        c.ioResumeOutNext = isIn || string ? nil : c.outNextRIP
+        c.rip = c.instStart
+        c.ioResume = true
+        if isIn { c.ioData = [UInt8](repeating: 0, count: size * count) } else if !c.ioData.isEmpty { c.ioData = [] }
+        c.ioDataPos = 0
+        resumeRIP = linearRIP
+        return .io(IOExit(direction: isIn ? .in : .out, size: UInt8(size), port: port, count: UInt32(count),
+                          value: value, byteCount: isIn ? 0 : size))
     }
 
     /// Exits owed by an instruction that completed: MMIO writes (RIP already advanced, as
