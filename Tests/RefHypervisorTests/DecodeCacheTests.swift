@@ -236,5 +236,155 @@ import KVMABI
         #expect(c.peakBytes <= DecodeCache.footprintBytes)
         #expect(try s.regs().rax == UInt64(3 * (0..<9000).reduce(0, +)) & 0xFFFF_FFFF)
     }
+
+    /// Block links outlive a runBlocks call and a KVM_RUN, trusted while no fetch-TLB entry
+    /// changed (CPU.codeGeneration). These programs call linear page 0x70000 from one call
+    /// site, whose link goes to the code of physical page A, then map the page to B; the
+    /// next call must run B's code as step() does. Page tables: PML4 0x8D000, PDPT 0x8E000,
+    /// PD 0x8F000, 4K page tables 0x90000 (0-2 MiB, identity but 0x70000 -> A) and 0x91000
+    /// (2-4 MiB: only 0x270000 -> C, which shares 0x70000's TLB index).
+    static func remapProgram(_ change: String) -> String {
+        """
+        mov rdi, 0x90000
+        mov rax, 7
+        mov ecx, 512
+        .pt:
+        mov [rdi], rax
+        add rax, 0x1000
+        add rdi, 8
+        dec ecx
+        jnz .pt
+        mov qword [0x90000 + 0x70 * 8], 0x60007
+        mov qword [0x91000 + 0x70 * 8], 0x62007
+        mov qword [0x8F000], 0x90007
+        mov qword [0x8F008], 0x91007
+        mov qword [0x8E000], 0x8F007
+        mov qword [0x8D000], 0x8E007
+        mov rax, 0x8D000
+        mov cr3, rax
+        xor r8, r8
+        mov r9, 4
+        .top:
+        call 0x70000
+        add r8, rax
+        cmp r9, 2
+        jne .skip
+        mov qword [0x90000 + 0x70 * 8], 0x61007
+        \(change)
+        .skip:
+        dec r9
+        jnz .top
+        hlt
+        """
+    }
+
+    static func runRemap(_ change: String, cached: Bool) throws -> UInt64 {
+        let s = try Snippet(.long64, Self.remapProgram(change))
+        s.ref.cpu.fastPath = cached
+        s.ram.write([0xB8, 1, 0, 0, 0, 0xC3], at: 0x60000)     // A: mov eax, 1; ret
+        s.ram.write([0xB8, 2, 0, 0, 0, 0xC3], at: 0x61000)     // B: mov eax, 2; ret
+        s.ram.write([0xC3], at: 0x62000)                       // C: ret
+        let e = try s.run(100_000)
+        #expect("\(e)" == "hlt")
+        return try s.regs().r8
+    }
+
+    /// INVLPG after the PTE write: A, A, A, then B (SDM Vol. 3A 4.10.4.1).
+    @Test func linkAfterINVLPG() throws {
+        #expect(try Self.runRemap("invlpg [0x70000]", cached: true) == 5)
+        #expect(try Self.runRemap("invlpg [0x70000]", cached: false) == 5)
+    }
+
+    /// No INVLPG, but a fetch from 0x270000 takes the TLB entry of 0x70000 (same index):
+    /// the next fetch from 0x70000 walks the new tables and finds B.
+    @Test func linkAfterFetchTLBEviction() throws {
+        #expect(try Self.runRemap("call 0x270000", cached: true) == 5)
+        #expect(try Self.runRemap("call 0x270000", cached: false) == 5)
+    }
+
+    /// A 32-bit protected-mode program run to its HLT with the cache on, then off.
+    static func runToHLTBothWays(_ asm: String) throws -> [(cached: Bool, regs: Regs)] {
+        try [true, false].map { cached in
+            let s = try Snippet(.prot32, asm)
+            s.ref.cpu.fastPath = cached
+            #expect("\(try s.run(100_000))" == "hlt", "cache \(cached ? "on" : "off")")
+            return (cached, try s.regs())
+        }
+    }
+
+    /// The same link under another CS: block S (`jmp eax`, eax = T1) has a link to the code
+    /// at linear T1, recorded under a CS based at 0. After a far JMP to a CS based at
+    /// 0x1000, the same RIP T1 is linear T1 + 0x1000 (T2), whose code adds 100, not 1.
+    @Test func linkAfterCSBaseChange() throws {
+        let asm = """
+        mov dword [0x6018], 0x1000FFFF
+        mov dword [0x601C], 0x00CF9A00
+        lgdt [gdtr]
+        xor esi, esi
+        mov ecx, 3
+        .warm:
+        mov eax, T1
+        call S
+        dec ecx
+        jnz .warm
+        jmp 0x18:(cs2 - 0x1000)
+        cs2:
+        mov eax, T1
+        call S
+        hlt
+        gdtr: dw 31
+        dd 0x6000
+        align 4096
+        S: jmp eax
+        align 16
+        T1: add esi, 1
+        ret
+        times T1 + 0x1000 - $ db 0xCC
+        T2: add esi, 100
+        ret
+        """
+        for (cached, r) in try Self.runToHLTBothWays(asm) {
+            #expect(r.rsi == 103, "cache \(cached ? "on" : "off")")
+        }
+    }
+
+    /// The same link under another default operand size: block S and the code at T were
+    /// decoded as 32-bit code (T: MOV EAX, 12345678H); after a far JMP to a 16-bit CS with
+    /// the same base, S is JMP AX to the same RIP, where the bytes are MOV AX, 5678H and
+    /// XOR AL, 12H.
+    @Test func linkAfterCSSizeChange() throws {
+        let asm = """
+        mov dword [0x6018], 0x0000FFFF
+        mov dword [0x601C], 0x00CF9A01
+        mov dword [0x6020], 0x0000FFFF
+        mov dword [0x6024], 0x00009A01
+        lgdt [gdtr]
+        jmp 0x18:(c32 - 0x10000)
+        c32:
+        mov ecx, 3
+        .warm:
+        mov eax, T - 0x10000
+        call S
+        dec ecx
+        jnz .warm
+        mov edi, eax
+        jmp 0x20:(c16 - 0x10000)
+        bits 16
+        c16:
+        mov eax, T - 0x10000
+        call S
+        hlt
+        bits 32
+        gdtr: dw 39
+        dd 0x6000
+        align 4096
+        S: jmp eax
+        T: mov eax, 0x12345678
+        ret
+        """
+        for (cached, r) in try Self.runToHLTBothWays(asm) {
+            #expect(r.rdi == 0x1234_5678 && r.rax == 0x566A, "cache \(cached ? "on" : "off"): eax \(String(r.rax, radix: 16))")
+        }
+    }
 }
 

@@ -130,7 +130,11 @@ extension CPU {
         var o = UnsafePointer(ops)
         var first = o
         let cache = decodeCache
-        var stamp = cache.newChainStamp()
+        // Links made in earlier calls count while RIP still means the same bytes (Link).
+        let csBase = code64 ? 0 : segs[S.cs].base
+        var stamp = cache.stamp(generation: codeGeneration, csBase: csBase, mode: decodeMode)
+        // Nothing in a runBlocks call changes the epoch (stores to code pages are step()'s).
+        let epoch = cache.epoch
         // SS does not change in a runBlocks call either: the stack's offset mask, and what a
         // write of SP keeps of RSP (setSP: a 16-bit stack keeps bits 63:16, a 32-bit one
         // zero-extends), held here instead of reading stackSize at every stack access.
@@ -138,14 +142,16 @@ extension CPU {
         let spKeep: UInt64 = spm == 0xFFFF ? ~0xFFFF : 0
         // CS does not change in a runBlocks call (far transfers and segment loads are step()'s).
         let csHi: UInt64 = code64 ? ~0 : segs[S.cs].hi
-        var slot = -1                       // the table slot of the block that ran last
+        var slot = cache.lastSlot           // the table slot of the block that ran last
+        defer { cache.lastSlot = stamp == cache.chainStamp ? slot : -1 }
         blocks: while n < limit {
             first = o
             let firstOp: UInt32, opCount: UInt8, byteCount: UInt16
-            if slot >= 0, let c = cache.chained(from: slot, ip: ip, stamp: stamp) {
-                // The last block went here before in this call: same RIP, same code.
-                firstOp = c.firstOp; opCount = c.opCount; byteCount = c.byteCount
-                slot = Int(c.slot)
+            if slot >= 0, let c = cache.chained(from: slot, ip: ip, stamp: stamp),
+               c.pointee.epoch == epoch || cache.recheck(c, ignoringEpoch: staleDecodeCache) {
+                // The last block went here before under this stamp: same RIP, same code.
+                firstOp = c.pointee.firstOp; opCount = c.pointee.opCount; byteCount = c.pointee.byteCount
+                slot = Int(c.pointee.slot)
             } else {
                 // RIP -> code bytes through the fetch TLB (beginFetch's checks); a miss, a CS
                 // limit or a non-canonical RIP is step()'s.
@@ -155,7 +161,7 @@ extension CPU {
                     la = ip
                 } else {
                     if ip > csHi { break }
-                    la = (segs[S.cs].base &+ ip) & 0xFFFF_FFFF
+                    la = (csBase &+ ip) & 0xFFFF_FFFF
                 }
                 let page = la >> 12
                 let ti = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)

@@ -244,6 +244,9 @@ final class CPU {
     /// Code is fetched at linear = RIP (64-bit mode, or a flat 4 GiB CS at base 0).
     var flatFetch = false
     /// Linear page of the last fetch and its host address (valid until the next TLB flush).
+    /// Bumped whenever a fetch-TLB entry is filled or dropped: while it stands, every RIP
+    /// translates to the same code bytes as before, so block links stay good (DecodeCache.Link).
+    var codeGeneration: UInt64 = 0
     var codePage: UInt64 = ~0
     var codeHost: UnsafeMutableRawPointer = UnsafeMutableRawPointer(bitPattern: 0x1000)!
     let ibBuf: UnsafeMutablePointer<UInt8>
@@ -448,6 +451,7 @@ final class CPU {
         tlbRTag.update(repeating: ~0, count: n)
         tlbWTag.update(repeating: ~0, count: n)
         tlbXTag.update(repeating: ~0, count: n)
+        codeGeneration &+= 1
         codePage = ~0
         tlbHasLarge = false
         memGeneration = mem.generation
@@ -465,7 +469,7 @@ final class CPU {
         let i = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
         if tlbRTag[i] == page { tlbRTag[i] = ~0 }
         if tlbWTag[i] == page { tlbWTag[i] = ~0 }
-        if tlbXTag[i] == page { tlbXTag[i] = ~0 }
+        if tlbXTag[i] == page { tlbXTag[i] = ~0; codeGeneration &+= 1 }
         if codePage == page { codePage = ~0 }
     }
 
@@ -477,6 +481,7 @@ final class CPU {
             if g & 2 == 0 { tlbWTag[i] = ~0 }
             if g & 4 == 0 { tlbXTag[i] = ~0 }
         }
+        codeGeneration &+= 1
         codePage = ~0
     }
 

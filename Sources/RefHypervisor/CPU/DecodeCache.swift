@@ -47,15 +47,17 @@ struct DecodedOp {
     var scale: UInt8 = 0
     var seg: UInt8 = 0
     var asz: UInt8 = 0
-    var disp: UInt64 = 0
-    /// Immediate (already sign-extended and masked as the instruction uses it), branch
-    /// displacement, or shift count.
-    var imm: UInt64 = 0
     /// The immediate is an operand (BT r/m, imm8 rather than BT r/m, reg).
     var isImm = false
     /// No one can see the flags this op would compute: the executor computes only its
     /// result (FlagLiveness.swift).
     var flagsDead = false
+    // The byte fields above fit in 16 bytes, so a DecodedOp is 32: a power of two, which
+    // turns the executor's op counts (pointer differences) into shifts.
+    var disp: UInt64 = 0
+    /// Immediate (already sign-extended and masked as the instruction uses it), branch
+    /// displacement, or shift count.
+    var imm: UInt64 = 0
 
     static let noRegister: UInt8 = 0xFF
     static let ripBase: UInt8 = 16
@@ -189,22 +191,23 @@ final class DecodeCache {
     }
 
     /// The two most recent successors of a block (by the RIP the block left at, with the
-    /// successor block's ops and table slot), recorded during one runBlocks call (`stamp`):
-    /// the next block is found from the last one without the fetch TLB, the hash or the
-    /// table (block chaining). A link is only trusted within the call that made it, where
-    /// nothing changes CR3, CS, the memslots or the epoch (such instructions, and stores to
-    /// code pages, are step()'s), and the ops it names stay in the pool until a flush, which
-    /// starts a new stamp.
+    /// successor block's ops and table slot), recorded under one `stamp`: the next block is
+    /// found from the last one without the fetch TLB, the hash or the table (block chaining).
+    /// A stamp lasts while RIP means the same code bytes: no fetch-TLB entry filled or
+    /// dropped (CPU.codeGeneration), the same CS base and decode mode (checked at every
+    /// runBlocks entry) and no flush (links name ops by pool index). It outlives runBlocks
+    /// and KVM_RUN, so a loop that leaves the blocks every iteration (an exit, a REP, an
+    /// instruction outside the subset) still chains. The bytes are another matter: a link is
+    /// followed without a look at them only in the epoch it was last checked in; under a
+    /// newer one its block's bytes are compared with guest memory first, as block(at:) does.
     struct Link {
         var ip: UInt64 = ~0
+        /// The epoch in which the successor's bytes were last found equal to guest memory.
+        var epoch: UInt64 = 0
         var firstOp: UInt32 = 0
         var byteCount: UInt16 = 0
         var slot: UInt16 = 0
         var opCount: UInt8 = 0
-    }
-    struct Chain {
-        var stamp: UInt32 = 0
-        var link0 = Link(), link1 = Link()
     }
 
     static let tableSize = 4096
@@ -215,10 +218,18 @@ final class DecodeCache {
     // Safety: each pool is allocated once with its capacity, initialised, and freed in deinit;
     // every index into it is below the bump pointer, which is kept under the capacity.
     let table: UnsafeMutablePointer<Entry>
-    /// Chain records by table slot (the block that left).
-    let chains: UnsafeMutablePointer<Chain>
-    /// The current runBlocks call's stamp (0 is never current).
+    /// Two links per table slot (the block that left), and the stamp they were made under.
+    let links: UnsafeMutablePointer<Link>
+    let linkStamps: UnsafeMutablePointer<UInt32>
+    /// The current stamp (0 is never current), and what it was made under: the CPU's
+    /// codeGeneration, CS base and decode mode (see Link).
     var chainStamp: UInt32 = 0
+    var stampCodeGeneration: UInt64 = ~0
+    var stampCSBase: UInt64 = 0
+    var stampMode: UInt8 = 0
+    /// The table slot of the block that ran last, under `chainStamp` (-1: none): where the
+    /// next runBlocks call looks for a link first.
+    var lastSlot = -1
     let ops: UnsafeMutablePointer<DecodedOp>
     let bytes: UnsafeMutablePointer<UInt8>
     var opsUsed = 0
@@ -238,8 +249,10 @@ final class DecodeCache {
     init() {
         table = .allocate(capacity: Self.tableSize)
         table.initialize(repeating: Entry(), count: Self.tableSize)
-        chains = .allocate(capacity: Self.tableSize)
-        chains.initialize(repeating: Chain(), count: Self.tableSize)
+        links = .allocate(capacity: 2 * Self.tableSize)
+        links.initialize(repeating: Link(), count: 2 * Self.tableSize)
+        linkStamps = .allocate(capacity: Self.tableSize)
+        linkStamps.initialize(repeating: 0, count: Self.tableSize)
         ops = .allocate(capacity: Self.opCapacity)
         ops.initialize(repeating: DecodedOp(), count: Self.opCapacity)
         bytes = .allocate(capacity: Self.byteCapacity)
@@ -247,45 +260,78 @@ final class DecodeCache {
     }
 
     deinit {
-        table.deallocate(); chains.deallocate(); ops.deallocate(); bytes.deallocate()
+        table.deallocate(); links.deallocate(); linkStamps.deallocate(); ops.deallocate(); bytes.deallocate()
     }
 
     /// Bytes the cache holds at most (table and both pools): its memory bound.
     static var footprintBytes: Int {
-        tableSize * (MemoryLayout<Entry>.stride + MemoryLayout<Chain>.stride) + opCapacity * MemoryLayout<DecodedOp>.stride + byteCapacity
+        tableSize * (MemoryLayout<Entry>.stride + 2 * MemoryLayout<Link>.stride + MemoryLayout<UInt32>.stride) + opCapacity * MemoryLayout<DecodedOp>.stride + byteCapacity
     }
 
     /// High-water mark of the pools in use plus the table.
     var peakBytes: Int {
-        Self.tableSize * (MemoryLayout<Entry>.stride + MemoryLayout<Chain>.stride) + peakOps * MemoryLayout<DecodedOp>.stride + peakBytesUsed
+        Self.tableSize * (MemoryLayout<Entry>.stride + 2 * MemoryLayout<Link>.stride + MemoryLayout<UInt32>.stride) + peakOps * MemoryLayout<DecodedOp>.stride + peakBytesUsed
     }
 
-    /// A new runBlocks call: chain records of earlier calls no longer count.
+    /// Chain records made so far no longer count.
     @inline(__always) func newChainStamp() -> UInt32 {
         chainStamp &+= 1
         if chainStamp == 0 { chainStamp = 1 }
+        lastSlot = -1
         return chainStamp
     }
 
-    /// The block that the block in table slot `from` last went to at `ip` in this call.
-    @inline(__always) func chained(from: Int, ip: UInt64, stamp: UInt32) -> Link? {
-        let ch = chains + from
-        guard ch.pointee.stamp == stamp else { return nil }
-        if ch.pointee.link0.ip == ip { return ch.pointee.link0 }
-        if ch.pointee.link1.ip == ip { return ch.pointee.link1 }
+    /// The stamp for a runBlocks call whose RIP is translated under `generation` (the CPU's
+    /// codeGeneration) with this CS base and decode mode: the current one while all three
+    /// are as it was made under, else a new one.
+    @inline(__always) func stamp(generation: UInt64, csBase: UInt64, mode: UInt8) -> UInt32 {
+        if generation == stampCodeGeneration && csBase == stampCSBase && mode == stampMode && chainStamp != 0 {
+            return chainStamp
+        }
+        stampCodeGeneration = generation; stampCSBase = csBase; stampMode = mode
+        return newChainStamp()
+    }
+
+    /// The link of the block in table slot `from` for RIP `ip` under `stamp`, if any.
+    @inline(__always) func chained(from: Int, ip: UInt64, stamp: UInt32) -> UnsafeMutablePointer<Link>? {
+        guard linkStamps[from] == stamp else { return nil }
+        let l = links + 2 &* from
+        if l.pointee.ip == ip { return l }
+        if (l + 1).pointee.ip == ip { return l + 1 }
         return nil
+    }
+
+    /// A link made in an earlier epoch: whether its block still holds the table slot it
+    /// names and its bytes are still those in guest memory (then the link and the block are
+    /// marked checked in this epoch). A block whose bytes changed is left to block(at:),
+    /// which rebuilds it.
+    @inline(__always) func recheck(_ link: UnsafeMutablePointer<Link>, ignoringEpoch: Bool) -> Bool {
+        let e = table + Int(link.pointee.slot)
+        if e.pointee.firstOp != link.pointee.firstOp || e.pointee.opCount != link.pointee.opCount { return false }
+        if e.pointee.epoch != epoch && !ignoringEpoch {
+            guard let host = UnsafeRawPointer(bitPattern: e.pointee.host),
+                  DecodeCache.sameBytes(host, bytes + Int(e.pointee.firstByte), Int(e.pointee.byteCount)) else { return false }
+        }
+        e.pointee.epoch = epoch
+        link.pointee.epoch = epoch
+        return true
     }
 
     /// The block in slot `from` left at `ip` for block `e` (checked in this epoch, with ops),
     /// which is in slot `slot`.
     @inline(__always) func recordChain(from: Int, ip: UInt64, to e: Entry, slot: Int, stamp: UInt32) {
-        let ch = chains + from
-        let link = Link(ip: ip, firstOp: e.firstOp, byteCount: e.byteCount, slot: UInt16(truncatingIfNeeded: slot), opCount: e.opCount)
-        if ch.pointee.stamp != stamp {
-            ch.pointee = Chain(stamp: stamp, link0: link, link1: Link())
-        } else if ch.pointee.link0.ip != ip {
-            ch.pointee.link1 = ch.pointee.link0
-            ch.pointee.link0 = link
+        let l = links + 2 &* from
+        let link = Link(ip: ip, epoch: epoch, firstOp: e.firstOp, byteCount: e.byteCount,
+                        slot: UInt16(truncatingIfNeeded: slot), opCount: e.opCount)
+        if linkStamps[from] != stamp {
+            linkStamps[from] = stamp
+            l.pointee = link
+            (l + 1).pointee = Link()
+        } else if l.pointee.ip != ip {
+            (l + 1).pointee = l.pointee
+            l.pointee = link
+        } else {
+            l.pointee = link
         }
     }
 

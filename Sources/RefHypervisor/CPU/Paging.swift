@@ -220,6 +220,7 @@ extension CPU {
                         tlbXTag[i] = a >> 12
                         setGlobal(i, 4)
                         tlbXHost[i] = host
+                        codeGeneration &+= 1
                     case .badHost:
                         ibFault = requestExit(.efault); host = nil
                     case .none:
