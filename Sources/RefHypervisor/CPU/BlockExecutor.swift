@@ -534,8 +534,9 @@ extension CPU {
                     first = o   // counted: the count after the loop must not add them again
                     continue blocks
                 case .portOut:
-                    // The exit to userspace as portIO makes it; batch() completes it through
-                    // handleFault like step()'s. Whatever else an OUT may need is step()'s.
+                    // The exit to userspace as portIO makes it; batch() hands it to userspace
+                    // from blockOut* (RefVCPU.ioExit, as for step()'s). Whatever else an OUT
+                    // may need is step()'s.
                     let port = o.pointee.isImm ? UInt16(truncatingIfNeeded: o.pointee.imm) : UInt16(truncatingIfNeeded: regs[2])
                     if blockPortOut(port: port, size: size, immediate: o.pointee.isImm, at: ip, next: next) { blockExited = true }
                     break blocks

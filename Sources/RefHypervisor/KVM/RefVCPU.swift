@@ -157,38 +157,44 @@ public final class RefVCPU: VirtualCPU {
         }
         var remaining = budget.instructions
         var clock = WallClockBound(budget.wallClockNanoseconds)
-        // complete_userspace_io: re-execute the instruction that exited, with the data.
-        if cpu.ioResume || !cpu.completionData.isEmpty || cpu.msrCompletion != nil || cpu.hypercallCompletion != nil {
+        if let next = cpu.ioResumeOutNext, linearRIP == resumeRIP, cpu.flags & (F.tf | F.rf) == 0, !cpu.hwBreakpoints,
+           guestDebug.control == 0, cpu.completionData.isEmpty, cpu.ioData.isEmpty {
+            // complete_fast_pio_out: the data left with the exit, so completing an OUT is
+            // kvm_skip_emulated_instruction alone (no single-step or breakpoint to raise
+            // here): RIP past it, one instruction retired, an STI/MOV SS shadow dropped. An
+            // OUT's exit leaves nothing else to complete (ioExit), so this is the whole of
+            // complete_userspace_io; the commonest exit takes no other path.
+            cpu.rip = next
+            cpu.instructionsRetired &+= 1
+            remaining = charge(remaining, 1, &clock)
+            cpu.shadow = 0
+            cpu.ioResumeOutNext = nil
+            cpu.ioResume = false
+            cpu.msrCompletion = nil
+            cpu.hypercallCompletion = nil
+        } else if cpu.ioResume || !cpu.completionData.isEmpty || cpu.msrCompletion != nil || cpu.hypercallCompletion != nil {
+            // complete_userspace_io: re-execute the instruction that exited, with the data.
             if linearRIP == resumeRIP {
-                if let next = cpu.ioResumeOutNext, cpu.flags & (F.tf | F.rf) == 0, !cpu.hwBreakpoints, guestDebug.control == 0 {
-                    // complete_fast_pio_out: the data left with the exit, so completing an
-                    // OUT is kvm_skip_emulated_instruction alone (no single-step or breakpoint
-                    // to raise here): RIP past it, one instruction retired.
-                    cpu.rip = next
-                    cpu.instructionsRetired &+= 1
-                    remaining = charge(remaining, 1, &clock)
-                } else {
-                    cpu.completionPos = 0
-                    let tf = cpu.flags & F.tf != 0, rf = cpu.flags & F.rf != 0
-                    let retiredBefore = cpu.instructionsRetired
-                    let (n, e) = try batch(1)
-                    remaining = charge(remaining, n, &clock)
-                    if let e { return e }
-                    // KVM finishes these without data breakpoints: its emulator checks code
-                    // breakpoints only (x86.c x86_emulate_instruction), and the fast PIO paths
-                    // write a register.
-                    cpu.dataBreakHits = 0
-                    // The completed instruction single-steps like any other: complete_fast_pio_*,
-                    // complete_fast_*msr*, complete_hypercall_exit end in
-                    // kvm_skip_emulated_instruction, MMIO reads and string I/O in
-                    // x86_emulate_instruction's writeback; both call kvm_vcpu_do_singlestep
-                    // (a KVM_EXIT_DEBUG now, or a #DB for the guest).
-                    if cpu.instructionsRetired != retiredBefore {
-                        cpu.shadow = 0
-                        if let e = trapsAfterInstruction(tf: tf, rf: rf, singleStep: singleStepping) {
-                            cleanUpCompletion()
-                            return e
-                        }
+                cpu.completionPos = 0
+                let tf = cpu.flags & F.tf != 0, rf = cpu.flags & F.rf != 0
+                let retiredBefore = cpu.instructionsRetired
+                let (n, e) = try batch(1)
+                remaining = charge(remaining, n, &clock)
+                if let e { return e }
+                // KVM finishes these without data breakpoints: its emulator checks code
+                // breakpoints only (x86.c x86_emulate_instruction), and the fast PIO paths
+                // write a register.
+                cpu.dataBreakHits = 0
+                // The completed instruction single-steps like any other: complete_fast_pio_*,
+                // complete_fast_*msr*, complete_hypercall_exit end in
+                // kvm_skip_emulated_instruction, MMIO reads and string I/O in
+                // x86_emulate_instruction's writeback; both call kvm_vcpu_do_singlestep
+                // (a KVM_EXIT_DEBUG now, or a #DB for the guest).
+                if cpu.instructionsRetired != retiredBefore {
+                    cpu.shadow = 0
+                    if let e = trapsAfterInstruction(tf: tf, rf: rf, singleStep: singleStepping) {
+                        cleanUpCompletion()
+                        return e
                     }
                 }
                 // kvm_skip_emulated_instruction drops an STI/MOV SS shadow.
