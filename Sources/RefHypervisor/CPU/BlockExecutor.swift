@@ -195,8 +195,9 @@ extension CPU {
             while o < end {
                 let len = UInt64(o.pointee.len)
                 let next = (ip &+ len) & ipm
-                let size = Int(o.pointee.size)
-                let rex = o.pointee.rex
+                // Read where a case uses them, not ahead of the switch for every op.
+                var size: Int { Int(o.pointee.size) }
+                var rex: Bool { o.pointee.rex }
                 switch o.pointee.kind {
                 // Size-specialised register forms (DecodedOp.specialise): the same helpers with
                 // a constant size, so masks and sign bits fold.
