@@ -234,6 +234,8 @@ import KVMABI
         let c = s.ref.cpu.decodeCache
         #expect(c.flushes > 0, "27,000 blocks overflow the pools")
         #expect(c.peakBytes <= DecodeCache.footprintBytes)
+        // 32 bytes: the pool's size, and op counts from pointer differences are shifts.
+        #expect(MemoryLayout<DecodedOp>.stride == 32)
         #expect(try s.regs().rax == UInt64(3 * (0..<9000).reduce(0, +)) & 0xFFFF_FFFF)
     }
 

@@ -220,10 +220,10 @@ final class DecodeCache {
     let table: UnsafeMutablePointer<Entry>
     /// Two links per table slot (the block that left), and the stamp they were made under.
     let links: UnsafeMutablePointer<Link>
-    let linkStamps: UnsafeMutablePointer<UInt32>
-    /// The current stamp (0 is never current), and what it was made under: the CPU's
-    /// codeGeneration, CS base and decode mode (see Link).
-    var chainStamp: UInt32 = 0
+    let linkStamps: UnsafeMutablePointer<UInt64>
+    /// The current stamp (0 is never current; 64 bits, so no old stamp comes back), and what
+    /// it was made under: the CPU's codeGeneration, CS base and decode mode (see Link).
+    var chainStamp: UInt64 = 0
     var stampCodeGeneration: UInt64 = ~0
     var stampCSBase: UInt64 = 0
     var stampMode: UInt8 = 0
@@ -265,16 +265,16 @@ final class DecodeCache {
 
     /// Bytes the cache holds at most (table and both pools): its memory bound.
     static var footprintBytes: Int {
-        tableSize * (MemoryLayout<Entry>.stride + 2 * MemoryLayout<Link>.stride + MemoryLayout<UInt32>.stride) + opCapacity * MemoryLayout<DecodedOp>.stride + byteCapacity
+        tableSize * (MemoryLayout<Entry>.stride + 2 * MemoryLayout<Link>.stride + MemoryLayout<UInt64>.stride) + opCapacity * MemoryLayout<DecodedOp>.stride + byteCapacity
     }
 
     /// High-water mark of the pools in use plus the table.
     var peakBytes: Int {
-        Self.tableSize * (MemoryLayout<Entry>.stride + 2 * MemoryLayout<Link>.stride + MemoryLayout<UInt32>.stride) + peakOps * MemoryLayout<DecodedOp>.stride + peakBytesUsed
+        Self.tableSize * (MemoryLayout<Entry>.stride + 2 * MemoryLayout<Link>.stride + MemoryLayout<UInt64>.stride) + peakOps * MemoryLayout<DecodedOp>.stride + peakBytesUsed
     }
 
     /// Chain records made so far no longer count.
-    @inline(__always) func newChainStamp() -> UInt32 {
+    @inline(__always) func newChainStamp() -> UInt64 {
         chainStamp &+= 1
         if chainStamp == 0 { chainStamp = 1 }
         lastSlot = -1
@@ -284,7 +284,7 @@ final class DecodeCache {
     /// The stamp for a runBlocks call whose RIP is translated under `generation` (the CPU's
     /// codeGeneration) with this CS base and decode mode: the current one while all three
     /// are as it was made under, else a new one.
-    @inline(__always) func stamp(generation: UInt64, csBase: UInt64, mode: UInt8) -> UInt32 {
+    @inline(__always) func stamp(generation: UInt64, csBase: UInt64, mode: UInt8) -> UInt64 {
         if generation == stampCodeGeneration && csBase == stampCSBase && mode == stampMode && chainStamp != 0 {
             return chainStamp
         }
@@ -293,7 +293,7 @@ final class DecodeCache {
     }
 
     /// The link of the block in table slot `from` for RIP `ip` under `stamp`, if any.
-    @inline(__always) func chained(from: Int, ip: UInt64, stamp: UInt32) -> UnsafeMutablePointer<Link>? {
+    @inline(__always) func chained(from: Int, ip: UInt64, stamp: UInt64) -> UnsafeMutablePointer<Link>? {
         guard linkStamps[from] == stamp else { return nil }
         let l = links + 2 &* from
         if l.pointee.ip == ip { return l }
@@ -319,7 +319,7 @@ final class DecodeCache {
 
     /// The block in slot `from` left at `ip` for block `e` (checked in this epoch, with ops),
     /// which is in slot `slot`.
-    @inline(__always) func recordChain(from: Int, ip: UInt64, to e: Entry, slot: Int, stamp: UInt32) {
+    @inline(__always) func recordChain(from: Int, ip: UInt64, to e: Entry, slot: Int, stamp: UInt64) {
         let l = links + 2 &* from
         let link = Link(ip: ip, epoch: epoch, firstOp: e.firstOp, byteCount: e.byteCount,
                         slot: UInt16(truncatingIfNeeded: slot), opCount: e.opCount)
