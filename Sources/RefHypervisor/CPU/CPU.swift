@@ -332,7 +332,7 @@ final class CPU {
     /// Where RIP goes when the OUT (not OUTS) that exited completes: complete_fast_pio_out
     /// only skips the instruction. Nil for every other exit.
     var ioResumeOutNext: UInt64? = nil
-    /// RIP after the OUT whose exit is being requested (set with exitRequest).
+    /// RIP after the OUT whose exit is being requested (with exitRequest, or blockOut*).
     var outNextRIP: UInt64 = 0
     /// runBlocks stopped at an OUT that exits (blockPortOut), whose port, size and data are
     /// in the three fields below: plain values, not an ExitRequest (whose copies cost more
