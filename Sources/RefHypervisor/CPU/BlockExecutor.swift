@@ -142,6 +142,12 @@ extension CPU {
         let spKeep: UInt64 = spm == 0xFFFF ? ~0xFFFF : 0
         // CS does not change in a runBlocks call (far transfers and segment loads are step()'s).
         let csHi: UInt64 = code64 ? ~0 : segs[S.cs].hi
+        // RIP is kept per block, not per op: an op's next RIP is the block's RIP plus the
+        // op's `end`. `inOps` says the loop left from inside a block's ops, where the op at
+        // `o` (which did not run) starts at the end of the one before it.
+        var blockIP: UInt64 = 0
+        var blockOps = o
+        var inOps = false
         var slot = cache.lastSlot           // the table slot of the block that ran last
         defer { cache.lastSlot = stamp == cache.chainStamp ? slot : -1 }
         blocks: while n < limit {
@@ -188,13 +194,15 @@ extension CPU {
             // it misses the write TLB and is left to step(); DecodeCache.swift).
             o = UnsafePointer(ops + Int(firstOp))
             first = o
+            blockIP = ip
+            blockOps = o
+            inOps = true
             // The instruction limit is checked once per block: the block is cut to what is left.
             let end = o + Int(min(UInt64(opCount), limit &- n))
             // A block run only in part computes every flag (FlagLiveness.swift).
             let precise = UInt64(opCount) > limit &- n
             while o < end {
-                let len = UInt64(o.pointee.len)
-                let next = (ip &+ len) & ipm
+                var next: UInt64 { (blockIP &+ UInt64(o.pointee.end)) & ipm }
                 // Read where a case uses them, not ahead of the switch for every op.
                 var size: Int { Int(o.pointee.size) }
                 var rex: Bool { o.pointee.rex }
@@ -501,6 +509,7 @@ extension CPU {
                     n &+= UInt64(o - first) &+ 1
                     o += 1
                     first = o   // counted: the count after the loop must not add them again
+                    inOps = false   // RIP is the target's
                     continue blocks
                 case .jcc, .jmp:
                     if o.pointee.kind == .jmp || cond(Int(o.pointee.sub)) {
@@ -512,6 +521,7 @@ extension CPU {
                     n &+= UInt64(o - first) &+ 1
                     o += 1
                     first = o   // counted: the count after the loop must not add them again
+                    inOps = false   // RIP is the target's
                     continue blocks
                 case .call:
                     guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }
@@ -523,6 +533,7 @@ extension CPU {
                     n &+= UInt64(o - first) &+ 1
                     o += 1
                     first = o   // counted: the count after the loop must not add them again
+                    inOps = false   // RIP is the target's
                     continue blocks
                 case .ret:
                     let sp = regs[4] & spm
@@ -533,23 +544,27 @@ extension CPU {
                     n &+= UInt64(o - first) &+ 1
                     o += 1
                     first = o   // counted: the count after the loop must not add them again
+                    inOps = false   // RIP is the target's
                     continue blocks
                 case .portOut:
                     // The exit to userspace as portIO makes it; batch() hands it to userspace
                     // from blockOut* (RefVCPU.ioExit, as for step()'s). Whatever else an OUT
                     // may need is step()'s.
                     let port = o.pointee.isImm ? UInt16(truncatingIfNeeded: o.pointee.imm) : UInt16(truncatingIfNeeded: regs[2])
-                    if blockPortOut(port: port, size: size, immediate: o.pointee.isImm, at: ip, next: next) { blockExited = true }
+                    let at = (blockIP &+ UInt64(o == blockOps ? 0 : (o - 1).pointee.end)) & ipm
+                    if blockPortOut(port: port, size: size, immediate: o.pointee.isImm, at: at, next: next) { blockExited = true }
                     break blocks
                 case .generic:
                     break blocks
                 }
-                ip = next
                 o += 1
             }
+            inOps = false
+            ip = (blockIP &+ UInt64((o - 1).pointee.end)) & ipm
             n &+= UInt64(o - first)
             first = o
         }
+        if inOps { ip = (blockIP &+ UInt64(o == blockOps ? 0 : (o - 1).pointee.end)) & ipm }
         n &+= UInt64(o - first)
         rip = ip
         return n

@@ -26,8 +26,11 @@ import Glibc
 
 /// One decoded instruction of the cached subset. Fields not used by a kind are zero.
 struct DecodedOp {
+    /// Where the next instruction starts, as an offset from the block's first byte (so the
+    /// executor does not carry RIP from op to op). decodeForBlock leaves the instruction's
+    /// length here; buildBlock places it.
+    var end: UInt16 = 0
     var kind: DecodedOp.Kind = .generic
-    var len: UInt8 = 0
     /// Operand size 1, 2, 4 or 8 (for branches, CALL/RET and PUSH/POP: their own size).
     var size: UInt8 = 0
     /// ALU operation 0-7, condition 0-15, shift operation 0-7, group-3 operation, or the
@@ -426,9 +429,10 @@ extension CPU {
         while count < DecodeCache.maxOpsPerBlock {
             var op = DecodedOp()
             guard decodeForBlock(p + offset, room: room - offset, &op) else { break }
+            offset += Int(op.end)           // the length, until placed here
+            op.end = UInt16(offset)
             c.ops[first + count] = op
             count += 1
-            offset += Int(op.len)
             if op.endsBlock { break }
         }
         if deadFlagElimination { DecodeCache.markDeadFlags(c.ops + first, count: count, ignoringStops: deadFlagsIgnoreStops) }
@@ -741,7 +745,7 @@ extension CPU {
         default:
             return false
         }
-        o.len = UInt8(k)
+        o.end = UInt16(k)   // the length; buildBlock makes it the offset of the next instruction
         o.specialise()
         return true
     }
