@@ -28,6 +28,7 @@ extension RefVCPU {
     /// has no line for it), and leaves XSTATE_BV alone: on a vCPU whose x87 or SSE state was
     /// never in use the next KVM_RUN's XRSTOR puts that component back to its init state.
     public func setFPU(_ fpu: FPU) throws(KVMError) {
+        quietEntry = false
         fpuState = fpu
         if cpu.xinuse & 3 != 3 { fpuWrittenNotInUse = true }
         cpu.fcw = fpu.fcw; cpu.fsw = fpu.fsw; cpu.ftw = fpu.ftwx
@@ -96,6 +97,7 @@ extension RefVCPU {
     /// (validate_user_xstate_header, copy_uabi_to_xstate), which also load MXCSR (the x87
     /// component's bytes include it). Components whose bit is clear take their init state.
     public func setXSave(_ state: XSaveState) throws(KVMError) {
+        quietEntry = false
         let op = "KVM_SET_XSAVE"
         let r = state.region
         let bv = state.xstateBV

@@ -6,6 +6,7 @@ extension RefVCPU {
     /// kvm_arch_vcpu_ioctl_get_mpstate (arch/x86/kvm/x86.c): pending INIT/SIPI are accepted
     /// first (kvm_apic_accept_events), so an AP that was sent INIT reads INIT_RECEIVED.
     public func mpState() throws(KVMError) -> MPState {
+        quietEntry = false
         guard !closed else { throw KVMError(errno: Errno.EBADF, operation: "KVM_GET_MP_STATE") }
         if let chip {
             // An UNINITIALIZED AP becomes INIT_RECEIVED by accepting an INIT; a SIPI alone
@@ -24,6 +25,7 @@ extension RefVCPU {
     /// last start-up vector pending. (No SMM in this engine, so kvm_apic_init_sipi_allowed
     /// always holds.)
     public func setMPState(_ state: MPState) throws(KVMError) {
+        quietEntry = false
         guard !closed else { throw KVMError(errno: Errno.EBADF, operation: "KVM_SET_MP_STATE") }
         switch state {
         case .runnable: break

@@ -20,6 +20,7 @@ extension RefVCPU {
     /// (kvm_dr6_valid, kvm_dr7_valid); the values are stored as given, without the fixed
     /// bits a MOV to DR6/DR7 would add.
     public func setDebugRegisters(_ regs: DebugRegisters) throws(KVMError) {
+        quietEntry = false
         let op = "KVM_SET_DEBUGREGS"
         try checkOpen(op)
         if regs.flags != 0 || regs.dr6 >> 32 != 0 || regs.dr7 >> 32 != 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
@@ -39,6 +40,7 @@ extension RefVCPU {
     /// kvm_vcpu_ioctl_x86_set_xcrs: more than KVM_MAX_XCRS or any flag is EINVAL; the first
     /// entry for XCR0 is set through __kvm_set_xcr (EINVAL if invalid); others are ignored.
     public func setXCRs(_ xcrs: XCRs) throws(KVMError) {
+        quietEntry = false
         let op = "KVM_SET_XCRS"
         try checkOpen(op)
         if xcrs.xcrs.count > XCRs.maximum || xcrs.flags != 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
@@ -81,6 +83,7 @@ extension RefVCPU {
     /// changes the multiplier without touching the offset, so the guest TSC jumps to the
     /// scaled host TSC plus the old offset (kvm_vcpu_write_tsc_multiplier).
     public func setTSCKHz(_ khz: UInt32) throws(KVMError) {
+        quietEntry = false
         let op = "KVM_SET_TSC_KHZ"
         try checkOpen(op)
         if khz >= TSCScaling.maximumGuestKHz { throw KVMError(errno: Errno.EINVAL, operation: op) }
@@ -98,6 +101,7 @@ extension RefVCPU {
     /// KVM_EXIT_TPR_ACCESS exits, which KVM makes only for accesses through the VAPIC page of
     /// KVM_SET_VAPIC_ADDR (not offered here), so the engine has no exit to make.
     public func setTPRAccessReporting(enabled: Bool, flags: UInt32) throws(KVMError) {
+        quietEntry = false
         let op = "KVM_TPR_ACCESS_REPORTING"
         try checkOpen(op)
         if flags != 0 { throw KVMError(errno: Errno.EINVAL, operation: op) }
@@ -106,6 +110,7 @@ extension RefVCPU {
     /// kvm_vcpu_ioctl_x86_setup_mce: 1..32 banks and only supported capability bits, else
     /// EINVAL; IA32_MCG_CAP then reads the value and IA32_MCG_CTL all ones if MCG_CTL_P.
     public func setupMCE(_ mcgCap: UInt64) throws(KVMError) {
+        quietEntry = false
         let op = "KVM_X86_SETUP_MCE"
         try checkOpen(op)
         let banks = mcgCap & 0xFF
@@ -130,6 +135,7 @@ extension RefVCPU {
     /// is already in progress (MCG_STATUS.MCIP) or CR4.MCE is clear, and is otherwise logged
     /// and raised as #MC; a corrected one is logged (OVER when the bank held a valid one).
     public func setMCE(_ mce: MachineCheckEvent) throws(KVMError) {
+        quietEntry = false
         let op = "KVM_X86_SET_MCE"
         try checkOpen(op)
         let c = cpu
@@ -185,6 +191,7 @@ extension RefVCPU {
     /// are not PAE paging (CR0.PG, CR4.PAE, !EFER.LMA), are EINVAL; given PDPTEs are taken as
     /// they are instead of being read from memory.
     public func setSregs2(_ s2: SpecialRegisters2) throws(KVMError) {
+        quietEntry = false
         let op = "KVM_SET_SREGS2"
         try checkOpen(op)
         let valid = s2.flags & SpecialRegisters2.pdptrsValid != 0
@@ -201,6 +208,7 @@ extension RefVCPU {
 
     /// KVM_GET_LAPIC: EINVAL without the in-kernel LAPIC (kvm_arch_vcpu_ioctl).
     public func lapic() throws(KVMError) -> LAPICState {
+        quietEntry = false
         try checkOpen("KVM_GET_LAPIC")
         cpu.vmControls.irqfds.poll(now: cpu.now)     // irqfd injections land before anyone looks
         guard let chip, let page = chip.lapicState(vcpu: index, now: cpu.now) else {
@@ -212,6 +220,7 @@ extension RefVCPU {
     /// KVM_SET_LAPIC: EINVAL without the in-kernel LAPIC; the page replaces the registers
     /// (kvm_apic_set_state), and pending interrupts are looked at again (KVM_REQ_EVENT).
     public func setLAPIC(_ state: LAPICState) throws(KVMError) {
+        quietEntry = false
         try checkOpen("KVM_SET_LAPIC")
         guard let chip else { throw KVMError(errno: Errno.EINVAL, operation: "KVM_SET_LAPIC") }
         chip.setLAPICState(vcpu: index, state.regs, now: cpu.now)
@@ -221,6 +230,7 @@ extension RefVCPU {
     /// kvm_set_guest_paused: EINVAL unless the guest enabled kvmclock (pv_time active),
     /// which this engine does not offer (no KVM paravirtual CPUID leaves).
     public func kvmclockCtrl() throws(KVMError) {
+        quietEntry = false
         try checkOpen("KVM_KVMCLOCK_CTRL")
         throw KVMError(errno: Errno.EINVAL, operation: "KVM_KVMCLOCK_CTRL")
     }

@@ -12,11 +12,24 @@ public final class RefVCPU: VirtualCPU {
     let cpu: CPU
     let index: Int
 
-    public var requestInterruptWindow = false { didSet { cpu.eventCheck = true } }
-    public var immediateExit = false
+    /// The kvm_run fields a VMM writes: each write also ends a quiet entry (quietRun).
+    public var requestInterruptWindow = false { didSet { cpu.eventCheck = true; quietEntry = false } }
+    public var immediateExit = false { didSet { quietEntry = false } }
     /// kvm_run.cr8, .apic_base and .flags (see VirtualCPU): written at every return of
     /// KVM_RUN (post_kvm_run_save); cr8 is also read at its start without an in-kernel LAPIC.
-    public var cr8: UInt64 = 0
+    public var cr8: UInt64 {
+        get { kvmRunCR8 }
+        set { kvmRunCR8 = newValue; quietEntry = false }
+    }
+    /// kvm_run.cr8 as KVM_RUN writes it (no quiet-entry reset).
+    private var kvmRunCR8: UInt64 = 0
+    /// The next KVM_RUN may take quietRun: set at an OUT's exit (armQuietEntry), cleared by
+    /// every public method of this class and every kvm_run field the VMM writes.
+    var quietEntry = false
+    /// Off: every KVM_RUN takes slowRun (the differential test of quietRun, QuietEntryTests).
+    var quietEntryEnabled = true
+    /// KVM_RUNs that took quietRun (for its test).
+    var quietRuns: UInt64 = 0
     public private(set) var apicBase: UInt64 = 0
     public private(set) var runFlags: UInt16 = 0
 
@@ -103,6 +116,7 @@ public final class RefVCPU: VirtualCPU {
 
     /// The VM exits taken since the last call, oldest first.
     public func takeVMXTrace() -> [VMXTraceRecord] {
+        quietEntry = false
         let t = cpu.traceBuffer
         cpu.traceBuffer = []
         return t
@@ -124,12 +138,20 @@ public final class RefVCPU: VirtualCPU {
     public func run(budget: RunBudget) throws(KVMError) -> Exit {
         // RefVM.close (also run by its deinit) sets `closed`: no load of the weak `vm` here.
         guard !closed else { throw KVMError(errno: Errno.EBADF, operation: "KVM_RUN") }
+        // immediate_exit is read here too: a VMM may set it from another thread during a run.
+        if quietEntry && !immediateExit, let next = cpu.ioResumeOutNext { return try quietRun(budget, next: next) }
+        quietEntry = false
+        return try slowRun(budget)
+    }
+
+    /// KVM_RUN's entry work (kvm_arch_vcpu_ioctl_run up to vcpu_enter_guest), then the guest.
+    @inline(never) private func slowRun(_ budget: RunBudget) throws(KVMError) -> Exit {
         let chip = self.chip
         // kvm_arch_vcpu_ioctl_run clears kvm_run->flags on entry and post_kvm_run_save fills
         // the out fields on every way out, errors included.
         runFlags = 0
         defer {
-            cr8 = cpu.readCR8()
+            kvmRunCR8 = cpu.readCR8()
             apicBase = cpu.apicBase
         }
         // The VM's clock (VMClock): catch up on entry, publish on every way out.
@@ -152,8 +174,8 @@ public final class RefVCPU: VirtualCPU {
         // "re-sync apic's tpr": without an in-kernel LAPIC, kvm_run->cr8 is the TPR the VMM
         // wants (kvm_set_cr8 refuses bits above 3:0), before any completion runs.
         if chip == nil {
-            guard cr8 <= 15 else { throw KVMError(errno: Errno.EINVAL, operation: "KVM_RUN") }
-            if cr8 != cpu.readCR8() { cpu.writeCR8(cr8) }
+            guard kvmRunCR8 <= 15 else { throw KVMError(errno: Errno.EINVAL, operation: "KVM_RUN") }
+            if kvmRunCR8 != cpu.readCR8() { cpu.writeCR8(kvmRunCR8) }
         }
         var remaining = budget.instructions
         var clock = WallClockBound(budget.wallClockNanoseconds)
@@ -232,6 +254,14 @@ public final class RefVCPU: VirtualCPU {
             || requestInterruptWindow {
             cpu.eventCheck = true
         }
+        return try enterGuest(remaining, &clock)
+    }
+
+    /// vcpu_enter_guest's loop, after KVM_RUN's entry work (run, quietRun): guest
+    /// instructions in batches, events between them, up to an exit for userspace.
+    private func enterGuest(_ remainingIn: UInt64, _ clock: inout WallClockBound) throws(KVMError) -> Exit {
+        var remaining = remainingIn
+        let chip = self.chip
         while true {
             // The watchdog of HostKVM, without a thread: the clock is read once per
             // WallClockBound.instructionsPerCheck instructions or turns of this loop.
@@ -280,10 +310,76 @@ public final class RefVCPU: VirtualCPU {
             if shadowBefore != 0 && (e == nil || cpu.instructionsRetired != retiredBefore) {
                 cpu.shadow = 0; cpu.eventCheck = true
             }
-            if let e { return e }
+            if let e {
+                if cpu.ioResumeOutNext != nil { armQuietEntry() }
+                return e
+            }
             if cpu.instructionsRetired != retiredBefore,
                let e = trapsAfterInstruction(tf: tf, rf: rf, singleStep: singleStep) { return e }
         }
+    }
+
+    /// An OUT's exit (complete_fast_pio_out pending) leaves the vCPU as plain as KVM_RUN's
+    /// entry checks would find it at the next run if nothing is done in between: no irqchip,
+    /// nothing queued or pending, no debugging, no completion data. Then the next KVM_RUN
+    /// may take quietRun, unless an ioctl on this vCPU (every public method clears
+    /// `quietEntry`) or a kvm_run field written by the VMM (cr8, immediate_exit,
+    /// request_interrupt_window) says otherwise.
+    private func armQuietEntry() {
+        quietEntry = quietEntryEnabled && chip == nil && pendingExits.isEmpty && !shutdownState && !pendingTripleFault
+            && !fpuWrittenNotInUse && !cpu.halted && pendingException == nil && queuedInterrupt == nil
+            && nmiPending == 0 && !requestInterruptWindow && cpu.flags & (F.tf | F.rf) == 0
+            && !cpu.hwBreakpoints && guestDebug.control == 0 && cpu.completionData.isEmpty
+            && cpu.ioData.isEmpty && cpu.msrCompletion == nil && cpu.hypercallCompletion == nil
+            && resumeRIP == linearRIP
+    }
+
+    /// KVM_RUN right after an OUT's exit with nothing done to the vCPU since (armQuietEntry):
+    /// the entry checks of run() would all pass, so only what can change without an ioctl
+    /// on this vCPU is looked at (the VM's clock, host writes to guest memory, memory slots),
+    /// the OUT is completed as complete_fast_pio_out does, and the guest runs.
+    @inline(__always) private func quietRun(_ budget: RunBudget, next: UInt64) throws(KVMError) -> Exit {
+        quietEntry = false
+        quietRuns &+= 1
+        runFlags = 0
+        let c = cpu
+        defer {
+            kvmRunCR8 = c.readCR8()
+            apicBase = c.apicBase
+            if c.now > vmClock.now { vmClock.now = c.now }
+        }
+        if c.now < vmClock.now { c.skippedTime &+= vmClock.now &- c.now }
+        c.decodeCache.epoch &+= 1
+        if c.memGeneration != c.mem.generation { c.flushTLB() }
+        // kvm_skip_emulated_instruction, as in slowRun().
+        c.rip = next
+        c.instructionsRetired &+= 1
+        c.shadow = 0
+        c.ioResumeOutNext = nil
+        c.ioResume = false
+        var clock = WallClockBound(budget.wallClockNanoseconds)
+        var remaining = charge(budget.instructions, 1, &clock)
+        // RIP past the OUT is checked at entry as any RIP is (slowRun()).
+        if c.code64 ? !CPU.canonical(c.rip) : c.rip >> 32 != 0 {
+            return .failEntry(hardwareEntryFailureReason: 0x8000_0021, cpu: 0)
+        }
+        // enterGuest's first batch as it would run here (no event, shadow, single-step or
+        // breakpoint: armQuietEntry), cut short: decoded blocks up to the next OUT. That
+        // exit leaves the vCPU as plain as it found it, so the next run may be quiet too.
+        if !c.eventCheck && !c.acCheck && c.fastPath && remaining > 0 {
+            c.dataBreakHits = 0
+            let k = c.runBlocks(min(remaining, WallClockBound.instructionsPerCheck))
+            c.instructionsRetired &+= k
+            if c.blockExited {
+                c.blockExited = false
+                remaining = charge(remaining, k &+ 1, &clock)
+                quietEntry = quietEntryEnabled
+                return ioExit(port: c.blockOutPort, size: c.blockOutSize, isIn: false, count: 1,
+                              value: c.blockOutValue, string: false)
+            }
+            remaining = charge(remaining, k, &clock)
+        }
+        return try enterGuest(remaining, &clock)
     }
 
     /// The debug traps of an instruction that completed (SDM Vol. 3B 17.3.1.2 data
@@ -636,11 +732,13 @@ public final class RefVCPU: VirtualCPU {
     }
 
     public func completeIO(_ data: [UInt8]) {
+        quietEntry = false
         cpu.ioData = data
         cpu.ioDataPos = 0
     }
 
     public func completeMMIORead(_ data: [UInt8]) {
+        quietEntry = false
         cpu.completionData.append(contentsOf: data)
     }
 
@@ -657,6 +755,7 @@ public final class RefVCPU: VirtualCPU {
     }
 
     public func setRegs(_ r: Regs) throws(KVMError) {
+        quietEntry = false
         let g = cpu.regs
         g[0] = r.rax; g[1] = r.rcx; g[2] = r.rdx; g[3] = r.rbx; g[4] = r.rsp; g[5] = r.rbp; g[6] = r.rsi; g[7] = r.rdi
         g[8] = r.r8; g[9] = r.r9; g[10] = r.r10; g[11] = r.r11; g[12] = r.r12; g[13] = r.r13; g[14] = r.r14; g[15] = r.r15
@@ -697,7 +796,10 @@ public final class RefVCPU: VirtualCPU {
         return s
     }
 
-    public func setSregs(_ s: SpecialRegisters) throws(KVMError) { try setSregsCommon(s, loadPDPTEs: true) }
+    public func setSregs(_ s: SpecialRegisters) throws(KVMError) {
+        quietEntry = false
+        try setSregsCommon(s, loadPDPTEs: true)
+    }
 
     /// __set_sregs_common: KVM_SET_SREGS, and KVM_SET_SREGS2, which loads the PDPTEs from
     /// memory only when userspace did not supply them.
@@ -757,6 +859,7 @@ public final class RefVCPU: VirtualCPU {
     }
 
     public func setMSRs(_ entries: [MSREntry]) throws(KVMError) -> Int {
+        quietEntry = false
         if entries.count > Self.maximumMSRsPerCall { throw KVMError(errno: Errno.E2BIG, operation: "KVM_SET_MSRS") }
         var n = 0
         for e in entries {
@@ -777,12 +880,14 @@ public final class RefVCPU: VirtualCPU {
     /// kvm_vcpu_ioctl_set_cpuid: the old entries become kvm_cpuid_entry2 with index 0 and
     /// flags 0, then the same kvm_set_cpuid (E2BIG above 256, the after-run rule).
     public func setCPUIDv1(_ entries: [CPUIDEntry]) throws(KVMError) {
+        quietEntry = false
         do throws(KVMError) {
             try setCPUID(entries.map { CPUIDEntry(function: $0.function, index: 0, flags: 0, eax: $0.eax, ebx: $0.ebx, ecx: $0.ecx, edx: $0.edx) })
         } catch { throw KVMError(errno: error.errno, operation: "KVM_SET_CPUID") }
     }
 
     public func setCPUID(_ entries: [CPUIDEntry]) throws(KVMError) {
+        quietEntry = false
         let op = "KVM_SET_CPUID2"
         if entries.count > 256 { throw KVMError(errno: Errno.E2BIG, operation: op) }
         // Since 5.16 KVM refuses to change CPUID after KVM_RUN (identical tables are allowed).
@@ -792,6 +897,7 @@ public final class RefVCPU: VirtualCPU {
     }
 
     public func vcpuEvents() throws(KVMError) -> VCPUEvents {
+        quietEntry = false
         // kvm_vcpu_ioctl_x86_get_vcpu_events starts with process_nmi: NMIs the LAPIC queued
         // (nmi_queued) become pending, at most two, one while NMIs are masked. Without it a
         // saved vCPU loses an NMI sent by another vCPU or an MSI it has not run since.
@@ -813,6 +919,7 @@ public final class RefVCPU: VirtualCPU {
     }
 
     public func setVCPUEvents(_ e: VCPUEvents) throws(KVMError) {
+        quietEntry = false
         let op = "KVM_SET_VCPU_EVENTS"
         let valid = VCPUEvents.validNMIPending | VCPUEvents.validSIPIVector | VCPUEvents.validShadow | VCPUEvents.validSMM
         // PAYLOAD and TRIPLE_FAULT need capabilities this engine does not enable.
@@ -834,6 +941,7 @@ public final class RefVCPU: VirtualCPU {
     }
 
     public func interrupt(vector: UInt8) throws(KVMError) {
+        quietEntry = false
         // kvm_vcpu_ioctl_interrupt: with the in-kernel PIC the ioctl is refused.
         if chip != nil { throw KVMError(errno: Errno.ENXIO, operation: "KVM_INTERRUPT") }
         queuedInterrupt = vector
@@ -841,12 +949,14 @@ public final class RefVCPU: VirtualCPU {
     }
 
     public func nmi() throws(KVMError) {
+        quietEntry = false
         // process_nmi: at most two pending (one if NMIs are masked).
         nmiPending = min(nmiPending + 1, cpu.nmiMasked ? 1 : 2)
         cpu.eventCheck = true
     }
 
     public func setGuestDebug(_ debug: GuestDebug) throws(KVMError) {
+        quietEntry = false
         let validMask = GuestDebug.enable | GuestDebug.singleStep | GuestDebug.useSoftwareBreakpoints
             | GuestDebug.useHardwareBreakpoints | GuestDebug.injectDB | GuestDebug.injectBP | GuestDebug.blockIRQ
         if debug.control & ~validMask != 0 { throw KVMError(errno: Errno.EINVAL, operation: "KVM_SET_GUEST_DEBUG") }
