@@ -114,6 +114,15 @@ public enum Exit: Equatable, Sendable {
 }
 
 /// The `io` member of `struct kvm_run`.
+extension Exit {
+    /// An OUT of one element with its data held inline, read without copying the exit
+    /// (IOExit.singleOut); else nil.
+    @inlinable public var singleOut: (port: UInt16, value: UInt64, bytes: Int)? {
+        if case .io(let io) = self { return io.singleOut }
+        return nil
+    }
+}
+
 public struct IOExit: Equatable, Sendable {
     public enum Direction: UInt8, Sendable { case `in` = 0, out = 1 }
     public var direction: Direction
@@ -177,6 +186,11 @@ public struct IOExit: Equatable, Sendable {
             return v
         }
         return inlineBytes
+    }
+
+    /// An OUT of one element with its data held inline: (port, value, bytes); else nil.
+    @inlinable public var singleOut: (port: UInt16, value: UInt64, bytes: Int)? {
+        direction == .out && count == 1 && spilled == nil ? (port, inlineBytes, Int(inlineCount)) : nil
     }
 
     public static func == (a: IOExit, b: IOExit) -> Bool {
