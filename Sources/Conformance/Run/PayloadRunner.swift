@@ -129,6 +129,10 @@ struct PayloadRunner {
         let clockStride: UInt32 = 64
         var sinceClock: UInt32 = 0
         var now: UInt64 = 0
+        // vCPU 0's latch, written here by quiet latch exits and handed back to `state`
+        // around everything else that may read it (handle(), the end of the loop).
+        var latch = state.latches[0]
+        defer { state.latches[0] = latch }
         while state.end == nil {
             // KVM_INTERRUPT only when the vCPU can take it; otherwise ask for the window
             // (backends without IRQ-window exits get it at a later exit).
@@ -163,17 +167,19 @@ struct PayloadRunner {
                 break
             }
             if quietLatch, let out = exit.singleOut, ABIPort.latch.contains(out.port) {
-                state.latches[0].write(port: out.port, value: out.value, count: out.bytes)
+                latch.write(port: out.port, value: out.value, count: out.bytes)
                 continue
             }
             // Any other exit may take time in the harness (a host request, a dirty-log read):
             // the clock is read again before the next run.
             sinceClock = 0
+            state.latches[0] = latch
             if let event = handle(exit, vcpu: 0, &state) { record(&state, event, hardware: hardware) }
             if migrationDue(state) {
                 migrate(&state)
                 vcpu = loaded.vcpu
             }
+            latch = state.latches[0]
         }
     }
 
