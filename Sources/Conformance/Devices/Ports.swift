@@ -19,7 +19,7 @@ struct LatchDevice {
     var value: UInt32 = 0x4433_2211
 
     /// `count` bytes of `data` (little-endian) written at `port`; bytes past 0xE3 go nowhere.
-    @inline(__always) mutating func write(port: UInt16, value data: UInt64, count: Int) {
+    mutating func write(port: UInt16, value data: UInt64, count: Int) {
         if port == ABIPort.latch.lowerBound && count >= 4 { value = UInt32(truncatingIfNeeded: data); return }
         var first = Int(port) - Int(ABIPort.latch.lowerBound), data = data, count = min(count, 8)
         if first < 0 {

@@ -24,7 +24,8 @@ public final class RefVCPU: VirtualCPU {
     /// kvm_run.cr8 as KVM_RUN writes it (no quiet-entry reset).
     private var kvmRunCR8: UInt64 = 0
     /// The next KVM_RUN may take quietRun: set at an OUT's exit (armQuietEntry), cleared by
-    /// every public method of this class and every kvm_run field the VMM writes.
+    /// every public method of this class that may change vCPU state (pure getters such as
+    /// regs() do not) and every kvm_run field the VMM writes.
     var quietEntry = false
     /// Off: every KVM_RUN takes slowRun (the differential test of quietRun, QuietEntryTests).
     var quietEntryEnabled = true
@@ -181,19 +182,11 @@ public final class RefVCPU: VirtualCPU {
         var clock = WallClockBound(budget.wallClockNanoseconds)
         if let next = cpu.ioResumeOutNext, linearRIP == resumeRIP, cpu.flags & (F.tf | F.rf) == 0, !cpu.hwBreakpoints,
            guestDebug.control == 0, cpu.completionData.isEmpty, cpu.ioData.isEmpty {
-            // complete_fast_pio_out: the data left with the exit, so completing an OUT is
-            // kvm_skip_emulated_instruction alone (no single-step or breakpoint to raise
-            // here): RIP past it, one instruction retired, an STI/MOV SS shadow dropped. An
-            // OUT's exit leaves nothing else to complete (ioExit), so this is the whole of
+            // complete_fast_pio_out (no single-step or breakpoint to raise here). An OUT's
+            // exit leaves nothing else to complete (ioExit), so this is the whole of
             // complete_userspace_io; the commonest exit takes no other path.
-            cpu.rip = next
-            cpu.instructionsRetired &+= 1
+            completeFastPIOOut(next)
             remaining = charge(remaining, 1, &clock)
-            cpu.shadow = 0
-            cpu.ioResumeOutNext = nil
-            cpu.ioResume = false
-            cpu.msrCompletion = nil
-            cpu.hypercallCompletion = nil
         } else if cpu.ioResume || !cpu.completionData.isEmpty || cpu.msrCompletion != nil || cpu.hypercallCompletion != nil {
             // complete_userspace_io: re-execute the instruction that exited, with the data.
             if linearRIP == resumeRIP {
@@ -319,11 +312,33 @@ public final class RefVCPU: VirtualCPU {
         }
     }
 
+    /// complete_fast_pio_out: the data left with the exit, so completing an OUT is
+    /// kvm_skip_emulated_instruction alone: RIP past it, one instruction retired, an STI/MOV
+    /// SS shadow dropped, nothing else left to complete.
+    @inline(__always) private func completeFastPIOOut(_ next: UInt64) {
+        let c = cpu
+        c.rip = next
+        c.instructionsRetired &+= 1
+        c.shadow = 0
+        c.ioResumeOutNext = nil
+        c.ioResume = false
+        c.msrCompletion = nil
+        c.hypercallCompletion = nil
+    }
+
+    /// The KVM_EXIT_IO of an OUT a decoded block ended on (CPU.blockPortOut left its port,
+    /// size and value), made as ioExit makes step()'s.
+    @inline(__always) private func blockOutExit() -> Exit {
+        let c = cpu
+        c.blockExited = false
+        return ioExit(port: c.blockOutPort, size: c.blockOutSize, isIn: false, count: 1, value: c.blockOutValue, string: false)
+    }
+
     /// An OUT's exit (complete_fast_pio_out pending) leaves the vCPU as plain as KVM_RUN's
     /// entry checks would find it at the next run if nothing is done in between: no irqchip,
     /// nothing queued or pending, no debugging, no completion data. Then the next KVM_RUN
-    /// may take quietRun, unless an ioctl on this vCPU (every public method clears
-    /// `quietEntry`) or a kvm_run field written by the VMM (cr8, immediate_exit,
+    /// may take quietRun, unless an ioctl on this vCPU (every public method that may change
+    /// its state clears `quietEntry`) or a kvm_run field written by the VMM (cr8, immediate_exit,
     /// request_interrupt_window) says otherwise.
     private func armQuietEntry() {
         quietEntry = quietEntryEnabled && chip == nil && pendingExits.isEmpty && !shutdownState && !pendingTripleFault
@@ -351,12 +366,7 @@ public final class RefVCPU: VirtualCPU {
         if c.now < vmClock.now { c.skippedTime &+= vmClock.now &- c.now }
         c.decodeCache.epoch &+= 1
         if c.memGeneration != c.mem.generation { c.flushTLB() }
-        // kvm_skip_emulated_instruction, as in slowRun().
-        c.rip = next
-        c.instructionsRetired &+= 1
-        c.shadow = 0
-        c.ioResumeOutNext = nil
-        c.ioResume = false
+        completeFastPIOOut(next)
         var clock = WallClockBound(budget.wallClockNanoseconds)
         var remaining = charge(budget.instructions, 1, &clock)
         // RIP past the OUT is checked at entry as any RIP is (slowRun()).
@@ -371,11 +381,9 @@ public final class RefVCPU: VirtualCPU {
             let k = c.runBlocks(min(remaining, WallClockBound.instructionsPerCheck))
             c.instructionsRetired &+= k
             if c.blockExited {
-                c.blockExited = false
-                remaining = charge(remaining, k &+ 1, &clock)
+                _ = charge(remaining, k &+ 1, &clock)   // (repIterations)
                 quietEntry = quietEntryEnabled
-                return ioExit(port: c.blockOutPort, size: c.blockOutSize, isIn: false, count: 1,
-                              value: c.blockOutValue, string: false)
+                return blockOutExit()
             }
             remaining = charge(remaining, k, &clock)
         }
@@ -494,10 +502,8 @@ public final class RefVCPU: VirtualCPU {
                 if c.blockExited {
                     // An OUT in a block made its exit (blockPortOut): counted as step()'s
                     // exits are, and handed to userspace as handleFault hands step()'s.
-                    c.blockExited = false
                     n &+= 1
-                    return (n, ioExit(port: c.blockOutPort, size: c.blockOutSize, isIn: false, count: 1,
-                                      value: c.blockOutValue, string: false))
+                    return (n, blockOutExit())
                 }
                 if n >= limit { break }
             }
