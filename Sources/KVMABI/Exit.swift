@@ -113,6 +113,14 @@ public enum Exit: Equatable, Sendable {
     ]
 }
 
+extension Exit {
+    /// A KVM_EXIT_MMIO for a write (done before the exit: nothing to complete).
+    @inlinable public var isMMIOWrite: Bool {
+        if case .mmio(let m) = self { return m.isWrite }
+        return false
+    }
+}
+
 /// The `io` member of `struct kvm_run`.
 extension Exit {
     /// An OUT of one element with its data held inline, read without copying the exit
@@ -204,11 +212,37 @@ public struct MMIOExit: Equatable, Sendable {
     /// 1 to 8 bytes.
     public var length: UInt32
     public var isWrite: Bool
-    /// For writes: the `length` bytes written. Empty for reads.
-    public var data: [UInt8]
+    /// The written bytes, little-endian, as kvm_run.mmio.data[8] holds them: kept in the
+    /// exit itself, so an MMIO write's exit carries no array (no allocation or reference
+    /// counting per exit, as IOExit). 0 for reads.
+    public var value: UInt64
+    /// How many bytes `data` holds (the write's length; 0 for reads).
+    public var dataCount: UInt8
 
+    /// `data` of at most 8 bytes (kvm_run.mmio.data's size; more are dropped).
     public init(physicalAddress: UInt64, length: UInt32, isWrite: Bool, data: [UInt8]) {
-        self.physicalAddress = physicalAddress; self.length = length; self.isWrite = isWrite; self.data = data
+        self.physicalAddress = physicalAddress; self.length = length; self.isWrite = isWrite
+        value = 0; dataCount = 0
+        self.data = data
+    }
+
+    /// An exit whose `byteCount` (at most 8) data bytes are the low bytes of `value`.
+    @inlinable
+    public init(physicalAddress: UInt64, length: UInt32, isWrite: Bool, value: UInt64, byteCount: Int) {
+        self.physicalAddress = physicalAddress; self.length = length; self.isWrite = isWrite
+        let n = min(max(byteCount, 0), 8)
+        self.value = n == 8 ? value : value & ((1 << UInt64(8 * n)) - 1)
+        dataCount = UInt8(n)
+    }
+
+    /// For writes: the `length` bytes written. Empty for reads.
+    public var data: [UInt8] {
+        get { (0..<Int(dataCount)).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * $0)) } }
+        set {
+            var v: UInt64 = 0
+            for (i, b) in newValue.prefix(8).enumerated() { v |= UInt64(b) << UInt64(8 * i) }
+            value = v; dataCount = UInt8(min(newValue.count, 8))
+        }
     }
 }
 

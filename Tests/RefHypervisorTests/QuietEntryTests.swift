@@ -3,8 +3,9 @@ import Testing
 @testable import RefHypervisor
 
 /// Differential test of KVM_RUN's quiet entry (RefVCPU.quietRun): a KVM_RUN right after an
-/// OUT's exit skips the entry checks when nothing was done to the vCPU since. Two engines run
-/// the same guest (OUT exits in a loop, an interrupt handler that exits too) with the same
+/// OUT's or an MMIO write's exit skips the entry checks when nothing was done to the vCPU
+/// since. Two engines run the same guest (OUT and MMIO-write exits in a loop, an interrupt
+/// handler that exits too) with the same
 /// random VMM actions between exits: ioctls that change registers, flags, events, debugging,
 /// TPR, MSRs, kvm_run fields, and host writes to the guest's code. One may take quietRun, the
 /// other never does; every exit, register file and retired count must be the same. A setter
@@ -17,7 +18,8 @@ extension DecoderFuzzTests.SplitMix64 {
     typealias SplitMix64 = DecoderFuzzTests.SplitMix64
 
     /// Real mode, CS base 0x10000: the loop at offset 9 (`add ax, 3` with its immediate at
-    /// 11, `inc bx` at 15), the handler of every vector used at 0x100.
+    /// 11, `inc bx` at 15), the handler of every vector used at 0x100. ES (0x9000) points past
+    /// the guest's 512 KiB of RAM: the store through it is an MMIO write.
     static let realModeGuest = """
         sti
         xor ax, ax
@@ -30,6 +32,7 @@ extension DecoderFuzzTests.SplitMix64 {
         inc bx
         mov dx, 0xE1
         out dx, al
+        mov [es:0x10], bx
         add cx, bx
         imul di, cx, 7
         jmp .loop
@@ -54,14 +57,18 @@ extension DecoderFuzzTests.SplitMix64 {
         inc ebx
         mov dx, 0xE1
         out dx, al
+        mov [0x200000], ebx
         imul ecx, ebx, 7
         jmp .loop
         """
 
     static func makeGuest(_ mode: Snippet.Mode, quiet: Bool) throws -> Snippet {
-        let s = try Snippet(mode, mode == .real ? realModeGuest : longModeGuest)
+        let s = try Snippet(mode, mode == .real ? realModeGuest : longModeGuest, ramSize: 0x80000)
         s.ref.quietEntryEnabled = quiet
         if mode == .real {
+            var sr = try s.vcpu.sregs()
+            sr.es = Segment.realMode(selector: 0x9000)
+            try s.vcpu.setSregs(sr)
             // IVT entries 1 (#DB), 2 (NMI), 3 (#BP), 0x20 -> 1000:0100.
             for v in [1, 2, 3, 0x20] { s.ram.write([0x00, 0x01, 0x00, 0x10], at: 4 * v) }
         }

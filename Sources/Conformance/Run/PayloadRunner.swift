@@ -170,6 +170,12 @@ struct PayloadRunner {
                 latch.write(port: out.port, value: out.value, count: out.bytes)
                 continue
             }
+            // The same for an MMIO write (a loop writing a device register): handle() would
+            // only play it (playMMIOWrite), with no event to build.
+            if quietLatch, case .mmio(let m) = exit, m.isWrite {
+                playMMIOWrite(m, &state)
+                continue
+            }
             // Any other exit may take time in the harness (a host request, a dirty-log read):
             // the clock is read again before the next run.
             sinceClock = 0
@@ -346,6 +352,13 @@ struct PayloadRunner {
         if recordsTrace { state.trace.record(event) }
     }
 
+    /// An MMIO write's userspace side: the window that claims it takes it (a `ram` window
+    /// stores it, a `log` window records it); an address no window claims drops it.
+    @inline(__always) private func playMMIOWrite(_ m: MMIOExit, _ state: inout RunState) {
+        guard let window = loaded.window(containing: m.physicalAddress, length: Int(min(m.length, 8))) else { return }
+        do { try window.write(m.physicalAddress, data: m.data) } catch { state.end = .error(error.description) }
+    }
+
     /// Plays the userspace side of one exit of vCPU `index`: ports, MMIO windows, host
     /// requests. Returns the exit's trace event (nil: nothing to record).
     private func handle(_ exit: Exit, vcpu index: Int, _ state: inout RunState) -> TraceEvent? {
@@ -357,6 +370,7 @@ struct PayloadRunner {
             return nil
         }
         let vcpu = loaded.vcpus[index]
+        let records = recordsTrace || traceSink != nil
         switch exit {
         case .io(let io):
             let size = Int(io.size)
@@ -392,18 +406,19 @@ struct PayloadRunner {
                                                         : [UInt8](repeating: 0xFF, count: size)
             }
             vcpu.completeIO(data)
-            return TraceEvent(exit: exit, supplied: data)
+            // Nothing records (a bench loop reading a port): no event to build.
+            return records ? TraceEvent(exit: exit, supplied: data) : nil
         case .mmio(let m):
             let length = Int(min(m.length, 8))
             let window = loaded.window(containing: m.physicalAddress, length: length)
             if m.isWrite {
-                do { try window?.write(m.physicalAddress, data: m.data) } catch { state.end = .error(error.description) }
-                return TraceEvent(exit: exit)
+                playMMIOWrite(m, &state)
+                return records ? TraceEvent(exit: exit) : nil
             }
             // An address no window claims reads as an unbacked bus: all ones.
             let data = window?.read(m.physicalAddress, length: length) ?? [UInt8](repeating: 0xFF, count: length)
             vcpu.completeMMIORead(data)
-            return TraceEvent(exit: exit, supplied: data)
+            return records ? TraceEvent(exit: exit, supplied: data) : nil
         case .rdmsr(let msr, let reason):
             // Host request 0x11 enabled these exits (UserspaceExits): the kept value or an error.
             let answer = loaded.userspaceExits.read(index: msr)

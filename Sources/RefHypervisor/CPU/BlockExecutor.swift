@@ -11,23 +11,44 @@ extension CPU {
     /// step() must do it: a failing segment check (SDM Vol. 3A 5.3, 5.4), a non-canonical
     /// address, a page-crossing access, or a TLB miss (first touch, MMIO, read-only slot).
     @inline(__always) func blockData(_ seg: Int, _ off: UInt64, _ size: Int, write: Bool) -> UnsafeMutableRawPointer? {
-        let la: UInt64
-        if code64 {
-            la = seg >= S.fs ? off &+ segs[seg].base : off
-            if !CPU.canonical(la) { return nil }
-        } else {
-            let s = segs + seg
-            if write ? !s.pointee.writable : !s.pointee.readable { return nil }
-            let last = off &+ UInt64(truncatingIfNeeded: size &- 1)
-            if off < s.pointee.lo || last > s.pointee.hi || last < off { return nil }
-            la = (s.pointee.base &+ off) & 0xFFFF_FFFF
-        }
+        guard let la = blockLinear(seg, off, size, write: write) else { return nil }
         let page = la >> 12
         let i = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
         let o = Int(la & 0xFFF)
         if o &+ size > 4096 { return nil }
         if write { return tlbWTag[i] == page ? tlbWHost[i].unsafelyUnwrapped + o : nil }
         return tlbRTag[i] == page ? tlbRHost[i].unsafelyUnwrapped + o : nil
+    }
+
+    /// The linear address of a data access, or nil where the segment checks (SDM Vol. 3A 5.3,
+    /// 5.4) or canonical addressing would fault: step()'s.
+    @inline(__always) func blockLinear(_ seg: Int, _ off: UInt64, _ size: Int, write: Bool) -> UInt64? {
+        if code64 {
+            let la = seg >= S.fs ? off &+ segs[seg].base : off
+            return CPU.canonical(la) ? la : nil
+        }
+        let s = segs + seg
+        if write ? !s.pointee.writable : !s.pointee.readable { return nil }
+        let last = off &+ UInt64(truncatingIfNeeded: size &- 1)
+        if off < s.pointee.lo || last > s.pointee.hi || last < off { return nil }
+        return (s.pointee.base &+ off) & 0xFFFF_FFFF
+    }
+
+    /// A store blockData could not map: when it goes to a page the MMIO TLB knows for writes
+    /// (tlbMTag), it is done here as writeLinSlow does it (mmioWrite: an in-kernel device, an
+    /// ioeventfd, a coalesced zone, or a KVM_EXIT_MMIO owed after the instruction), and the
+    /// executor stops right after it (blockMMIOStored). A device register written in a loop
+    /// then costs no step() (decode, operand fetch) per write. False: step()'s, unchanged.
+    /// `at` is the instruction's RIP (instStart, for the exit's trace).
+    @inline(never) func blockMMIOStore(_ seg: Int, _ off: UInt64, _ size: Int, _ v: UInt64, at ip: UInt64) -> Bool {
+        guard let la = blockLinear(seg, off, size, write: true) else { return false }
+        let page = la >> 12
+        let i = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
+        if tlbMTag[i] != page || tlbMKinds[i] & TLBMMIOKind.write == 0 || Int(la & 0xFFF) &+ size > 4096 { return false }
+        instStart = ip
+        mmioWrite(tlbMGPA[i] | (la & 0xFFF), size, v, linear: la, readOnly: tlbMKinds[i] & TLBMMIOKind.readOnlySlot != 0)
+        blockMMIOStored = true
+        return true
     }
 
     /// The effective address of a decoded memory operand (eaddr()): base + index << scale +
@@ -203,6 +224,8 @@ extension CPU {
             let precise = UInt64(opCount) > limit &- n
             while o < end {
                 var next: UInt64 { (blockIP &+ UInt64(o.pointee.end)) & ipm }
+                // This op's own RIP (where the one before it ends).
+                var opIP: UInt64 { (blockIP &+ UInt64(o == blockOps ? 0 : (o - 1).pointee.end)) & ipm }
                 // Read where a case uses them, not ahead of the switch for every op.
                 var size: Int { Int(o.pointee.size) }
                 var rex: Bool { o.pointee.rex }
@@ -297,10 +320,19 @@ extension CPU {
                     guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), 4, write: false) else { break blocks }
                     regs[Int(o.pointee.reg)] = CPU.load(rp, 4)
                 case .store8:
-                    guard let wp = blockData(Int(o.pointee.seg), blockAddress(o, next), 8, write: true) else { break blocks }
+                    let a = blockAddress(o, next)
+                    guard let wp = blockData(Int(o.pointee.seg), a, 8, write: true) else {
+                        // Done as MMIO (counted past: the loop's end retires it), or step()'s.
+                        if blockMMIOStore(Int(o.pointee.seg), a, 8, regs[Int(o.pointee.reg)], at: opIP) { o += 1 }
+                        break blocks
+                    }
                     CPU.store(wp, 8, regs[Int(o.pointee.reg)])
                 case .store4:
-                    guard let wp = blockData(Int(o.pointee.seg), blockAddress(o, next), 4, write: true) else { break blocks }
+                    let a = blockAddress(o, next)
+                    guard let wp = blockData(Int(o.pointee.seg), a, 4, write: true) else {
+                        if blockMMIOStore(Int(o.pointee.seg), a, 4, regs[Int(o.pointee.reg)] & 0xFFFF_FFFF, at: opIP) { o += 1 }
+                        break blocks
+                    }
                     CPU.store(wp, 4, regs[Int(o.pointee.reg)])
                 case .aluRegMem8:
                     guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), 8, write: false) else { break blocks }
@@ -402,7 +434,11 @@ extension CPU {
                     if o.pointee.isReg {
                         setBlockReg(Int(o.pointee.rm), size, rex, v)
                     } else {
-                        guard let wp = blockData(Int(o.pointee.seg), blockAddress(o, next), size, write: true) else { break blocks }
+                        let a = blockAddress(o, next)
+                        guard let wp = blockData(Int(o.pointee.seg), a, size, write: true) else {
+                            if blockMMIOStore(Int(o.pointee.seg), a, size, v, at: opIP) { o += 1 }
+                            break blocks
+                        }
                         CPU.store(wp, size, v)
                     }
                 case .incDec, .notNeg, .shiftImm, .shiftCL, .doubleShift:
@@ -551,8 +587,7 @@ extension CPU {
                     // from blockOut* (RefVCPU.ioExit, as for step()'s). Whatever else an OUT
                     // may need is step()'s.
                     let port = o.pointee.isImm ? UInt16(truncatingIfNeeded: o.pointee.imm) : UInt16(truncatingIfNeeded: regs[2])
-                    let at = (blockIP &+ UInt64(o == blockOps ? 0 : (o - 1).pointee.end)) & ipm
-                    if blockPortOut(port: port, size: size, immediate: o.pointee.isImm, at: at, next: next) { blockExited = true }
+                    if blockPortOut(port: port, size: size, immediate: o.pointee.isImm, at: opIP, next: next) { blockExited = true }
                     break blocks
                 case .generic:
                     break blocks

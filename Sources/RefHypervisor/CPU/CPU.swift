@@ -277,6 +277,15 @@ final class CPU {
     let tlbXHost: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     /// Per TLB slot: bit 0/1/2 = the read/write/fetch entry maps a global page.
     let tlbGlobal: UnsafeMutablePointer<UInt8>
+    /// Translations of linear pages whose GPA has no RAM behind it for some access (MMIO,
+    /// or writes to a read-only slot): the guest's TLB holds them like any other (SDM Vol.
+    /// 3A 4.10.2), so a device register accessed in a loop does not walk the page tables on
+    /// every access. What the GPA then is (in-kernel device, ioeventfd, exit) is still
+    /// decided per access (mmioRead/mmioWrite). Tag = linear page, GPA = its page base,
+    /// kinds = TLBMMIOKind bits the walk checked. Dropped with the other entries.
+    let tlbMTag: UnsafeMutablePointer<UInt64>
+    let tlbMGPA: UnsafeMutablePointer<UInt64>
+    let tlbMKinds: UnsafeMutablePointer<UInt8>
     var lastWalkGlobal = false
     var lastWalkLarge = false
     /// Some TLB entry comes from a 2M/4M/1G page: INVLPG must drop all of that page, which
@@ -284,6 +293,12 @@ final class CPU {
     var tlbHasLarge = false
     /// CPL class (user or supervisor) the TLB entries were filled for.
     var tlbUser = false
+
+    /// Forgets the MMIO writes of an instruction that faulted or exited otherwise.
+    @inline(__always) func dropPendingMMIOWrites() {
+        firstMMIOWrite = nil
+        if !moreMMIOWrites.isEmpty { moreMMIOWrites.removeAll() }
+    }
 
     // MARK: links to the VMX/KVM model
     var exitRequest: ExitRequest = .none
@@ -308,8 +323,11 @@ final class CPU {
     /// MMIO/PIO read data supplied by userspace for re-execution, consumed in order.
     var completionData: [UInt8] = []
     var completionPos = 0
-    /// MMIO writes done by the current instruction, exited one per run.
-    var pendingMMIOWrites: [(gpa: UInt64, data: [UInt8], linear: UInt64, readOnly: Bool)] = []
+    /// MMIO writes done by the current instruction, exited one per run: the first held
+    /// inline (most instructions make one: no array to fill and empty per exit), the others
+    /// after it in order (PendingMMIOWrite).
+    var firstMMIOWrite: PendingMMIOWrite? = nil
+    var moreMMIOWrites: [PendingMMIOWrite] = []
     var stopAfterInstruction = false
     var interceptBreakpoints = false
     var flipCarryAfterADC = false
@@ -341,6 +359,9 @@ final class CPU {
     var blockOutPort: UInt16 = 0
     var blockOutSize = 0
     var blockOutValue: UInt64 = 0
+    /// runBlocks stopped right after a store it did to MMIO (blockMMIOStore): the store
+    /// retired, and any exit it owes is in firstMMIOWrite (stopAfterInstruction).
+    var blockMMIOStored = false
     var ioDataPos = 0
     /// OUTS element that must exit to userspace after the instruction (KVM writes back first).
     var pendingIOOut: (port: UInt16, size: Int, value: UInt64)? = nil
@@ -370,6 +391,9 @@ final class CPU {
         tlbGlobal = .allocate(capacity: n); tlbGlobal.initialize(repeating: 0, count: n)
         tlbWHost = .allocate(capacity: n); tlbWHost.initialize(repeating: nil, count: n)
         tlbXHost = .allocate(capacity: n); tlbXHost.initialize(repeating: nil, count: n)
+        tlbMTag = .allocate(capacity: n); tlbMTag.initialize(repeating: ~0, count: n)
+        tlbMGPA = .allocate(capacity: n); tlbMGPA.initialize(repeating: 0, count: n)
+        tlbMKinds = .allocate(capacity: n); tlbMKinds.initialize(repeating: 0, count: n)
         reset()
         updatePhysicalAddressWidth()
     }
@@ -378,6 +402,7 @@ final class CPU {
         regs.deallocate(); segs.deallocate(); ibBuf.deallocate()
         tlbRTag.deallocate(); tlbWTag.deallocate(); tlbXTag.deallocate()
         tlbRHost.deallocate(); tlbWHost.deallocate(); tlbXHost.deallocate(); tlbGlobal.deallocate()
+        tlbMTag.deallocate(); tlbMGPA.deallocate(); tlbMKinds.deallocate()
     }
 
     /// kvm_vcpu_reset + vmx_vcpu_reset: the INIT/power-on state KVM gives a new vCPU.
@@ -451,11 +476,39 @@ final class CPU {
         tlbRTag.update(repeating: ~0, count: n)
         tlbWTag.update(repeating: ~0, count: n)
         tlbXTag.update(repeating: ~0, count: n)
+        tlbMTag.update(repeating: ~0, count: n)
         codeGeneration &+= 1
         codePage = ~0
         tlbHasLarge = false
         memGeneration = mem.generation
         decodeCache.epoch &+= 1   // memslot changes come through here (DecodeCache.swift)
+    }
+
+    /// What an MMIO TLB entry (tlbMTag) was filled for.
+    enum TLBMMIOKind {
+        /// Reads: no memory slot at the GPA (a write walk also sets the PTE's dirty bit).
+        static let read: UInt8 = 1
+        static let write: UInt8 = 2
+        /// With `write`: the GPA is in a read-only slot (reads come from its RAM).
+        static let readOnlySlot: UInt8 = 4
+        /// KVM has an MMIO SPTE for the GPA page (mem.mmioSPTE holds it; both go with a
+        /// memslot change): its accesses are EPT misconfigurations, known without a hash.
+        static let mmioSPTE: UInt8 = 8
+    }
+
+    /// Records that linear page `la` maps GPA page `gpa` with no RAM for accesses `kind`
+    /// (after a walk that checked them; not with hardware breakpoints, like the other entries).
+    @inline(__always) func fillMMIOTLB(_ la: UInt64, gpa: UInt64, kind: UInt8) {
+        if hwBreakpoints { return }
+        let page = la >> 12
+        let i = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
+        let base = gpa & ~0xFFF
+        if tlbMTag[i] == page && tlbMGPA[i] == base && (tlbMKinds[i] ^ kind) & TLBMMIOKind.readOnlySlot == 0 {
+            tlbMKinds[i] |= kind
+        } else {
+            tlbMTag[i] = page; tlbMGPA[i] = base; tlbMKinds[i] = kind
+        }
+        if lastWalkLarge { tlbHasLarge = true }
     }
 
     @inline(__always) func setGlobal(_ i: Int, _ bit: UInt8) {
@@ -469,6 +522,7 @@ final class CPU {
         let i = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
         if tlbRTag[i] == page { tlbRTag[i] = ~0 }
         if tlbWTag[i] == page { tlbWTag[i] = ~0 }
+        if tlbMTag[i] == page { tlbMTag[i] = ~0 }
         if tlbXTag[i] == page { tlbXTag[i] = ~0; codeGeneration &+= 1 }
         if codePage == page { codePage = ~0 }
     }
@@ -481,6 +535,8 @@ final class CPU {
             if g & 2 == 0 { tlbWTag[i] = ~0 }
             if g & 4 == 0 { tlbXTag[i] = ~0 }
         }
+        // MMIO entries do not record G: all go (dropping an entry is always allowed).
+        tlbMTag.update(repeating: ~0, count: CPU.tlbSize)
         codeGeneration &+= 1
         codePage = ~0
     }
@@ -541,4 +597,15 @@ final class CPU {
     @inline(__always) func gp(_ code: UInt32 = 0) -> Fault { .exception(Vec.gp, code) }
     @inline(__always) func ud() -> Fault { .exception(Vec.ud, nil) }
     func requestExit(_ r: ExitRequest) -> Fault { exitRequest = r; return .vmexit }
+}
+
+/// An MMIO write an instruction did, exited to userspace after it (KVM writes back first):
+/// `size` bytes, the low bytes of `value` (kvm_run.mmio.data, little-endian; at most 8,
+/// KVM's fragment), at `gpa`, from the linear address `linear`.
+struct PendingMMIOWrite {
+    var gpa: UInt64
+    var value: UInt64
+    var size: Int
+    var linear: UInt64
+    var readOnly: Bool
 }

@@ -68,6 +68,10 @@ extension CPU {
             let hi = try readLinSlow(la &+ UInt64(n1), size - n1)
             return lo | hi << UInt64(8 * n1)
         }
+        let i = Int(truncatingIfNeeded: la >> 12) & (CPU.tlbSize - 1)
+        if tlbMTag[i] == la >> 12 && tlbMKinds[i] & TLBMMIOKind.read != 0 {
+            return try mmioRead(tlbMGPA[i] | UInt64(off), size, linear: la)
+        }
         let gpa = try translate(la, write: false, fetch: false, user: cpl == 3)
         if hwBreakpoints { checkDataBreakpoints(la, size, write: false) }
         switch mem.lookup(gpa) {
@@ -80,6 +84,7 @@ extension CPU {
         case .badHost:
             throw requestExit(.efault)
         case .none:
+            fillMMIOTLB(la, gpa: gpa, kind: TLBMMIOKind.read)
             return try mmioRead(gpa, size, linear: la)
         }
     }
@@ -98,6 +103,11 @@ extension CPU {
             _ = try translate(la &+ UInt64(n1), write: true, fetch: false, user: user)
             try writeLinSlow(la, n1, v)
             try writeLinSlow(la &+ UInt64(n1), size - n1, v >> UInt64(8 * n1))
+            return
+        }
+        let i = Int(truncatingIfNeeded: la >> 12) & (CPU.tlbSize - 1)
+        if tlbMTag[i] == la >> 12 && tlbMKinds[i] & TLBMMIOKind.write != 0 {
+            mmioWrite(tlbMGPA[i] | UInt64(off), size, v, linear: la, readOnly: tlbMKinds[i] & TLBMMIOKind.readOnlySlot != 0)
             return
         }
         let gpa = try translate(la, write: true, fetch: false, user: cpl == 3)
@@ -123,10 +133,12 @@ extension CPU {
                 CPU.store(p, size, v)
                 return
             }
+            if fillTLB { fillMMIOTLB(linear, gpa: gpa, kind: TLBMMIOKind.write | TLBMMIOKind.readOnlySlot) }
             mmioWrite(gpa, size, v, linear: linear, readOnly: true)
         case .badHost:
             throw requestExit(.efault)
         case .none:
+            if fillTLB { fillMMIOTLB(linear, gpa: gpa, kind: TLBMMIOKind.write) }
             mmioWrite(gpa, size, v, linear: linear, readOnly: false)
         }
     }
@@ -165,7 +177,8 @@ extension CPU {
             eptExitTrace(gpa: gpa, linear: linear, write: true, fetch: false, readOnly: readOnly, outcome: VMXTraceRecord.handledInKernel)
             return
         }
-        pendingMMIOWrites.append((gpa: gpa, data: CPU.bytes(v, size), linear: linear, readOnly: readOnly))
+        let w = PendingMMIOWrite(gpa: gpa, value: v, size: size, linear: linear, readOnly: readOnly)
+        if firstMMIOWrite == nil { firstMMIOWrite = w } else { moreMMIOWrites.append(w) }
         stopAfterInstruction = true
         eventCheck = true
     }
@@ -173,14 +186,21 @@ extension CPU {
     /// Records the EPT violation (first touch) or misconfiguration (KVM's MMIO SPTE) exit.
     func eptExitTrace(gpa: UInt64, linear: UInt64, write: Bool, fetch: Bool, readOnly: Bool, outcome: String) {
         let page = gpa >> 12
-        if !readOnly && mem.mmioSPTE.contains(page) {
+        // The MMIO TLB entry of `linear`, when it is this GPA's, knows whether the SPTE is there.
+        let i = Int(truncatingIfNeeded: linear >> 12) & (CPU.tlbSize - 1)
+        let inTLB = tlbMTag[i] == linear >> 12 && tlbMGPA[i] == gpa & ~0xFFF
+        if !readOnly && (inTLB && tlbMKinds[i] & TLBMMIOKind.mmioSPTE != 0 || mem.mmioSPTE.contains(page)) {
             vmExit(.eptMisconfig, gpa: gpa, outcome: outcome)
-        } else {
-            let q = VMXQualification.eptViolation(read: !write && !fetch, write: write, fetch: fetch,
-                                                  permissions: readOnly ? 0b101 : 0, linearValid: true, finalTranslation: true)
-            vmExit(.eptViolation, qual: q, gpa: gpa, gla: linear, outcome: outcome)
+            if inTLB { tlbMKinds[i] |= TLBMMIOKind.mmioSPTE }
+            return
         }
-        if !readOnly { mem.mmioSPTE.insert(page) }
+        let q = VMXQualification.eptViolation(read: !write && !fetch, write: write, fetch: fetch,
+                                              permissions: readOnly ? 0b101 : 0, linearValid: true, finalTranslation: true)
+        vmExit(.eptViolation, qual: q, gpa: gpa, gla: linear, outcome: outcome)
+        if !readOnly {
+            mem.mmioSPTE.insert(page)
+            if inTLB { tlbMKinds[i] |= TLBMMIOKind.mmioSPTE }
+        }
     }
 
     /// First guest access to a RAM page: KVM's EPT entry is not there yet, so the access

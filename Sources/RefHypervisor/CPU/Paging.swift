@@ -1,6 +1,34 @@
 // Linear -> guest-physical translation: 32-bit, PAE and 4-level paging (SDM Vol. 3A ch. 4),
 // 4K/2M/4M/1G pages, U/S, R/W, NX, CR0.WP, CR4.SMEP, accessed/dirty bits, #PF error codes.
 
+/// The paging-structure entries one walk used (at most four: PML4E, PDPTE, PDE, PTE), all
+/// of one size (8 bytes, or 4 in 32-bit paging).
+struct WalkedEntries {
+    private var a0: UInt64 = 0, a1: UInt64 = 0, a2: UInt64 = 0, a3: UInt64 = 0
+    private var size = 8
+    private(set) var count = 0
+
+    mutating func append(_ addr: UInt64, _ size: Int) {
+        switch count {
+        case 0: a0 = addr
+        case 1: a1 = addr
+        case 2: a2 = addr
+        default: a3 = addr
+        }
+        self.size = size
+        count = min(count + 1, 4)
+    }
+
+    subscript(_ k: Int) -> (UInt64, Int) {
+        switch k {
+        case 0: return (a0, size)
+        case 1: return (a1, size)
+        case 2: return (a2, size)
+        default: return (a3, size)
+        }
+    }
+}
+
 extension CPU {
     /// MAXPHYADDR from the guest's CPUID, as KVM takes it (cpuid.c cpuid_query_maxphyaddr):
     /// CPUID.80000008H:EAX[7:0] when leaf 80000000H reaches it, else 36. Paging-structure
@@ -26,9 +54,9 @@ extension CPU {
         let wp = cr0 & (1 << 16) != 0
         let smep = cr4 & (1 << 20) != 0
         var rw = true, us = true, nx = false
-        // Entries to mark accessed once the walk has succeeded: (gpa, size).
-        var walked: [(UInt64, Int)] = []
-        walked.reserveCapacity(4)
+        // Entries to mark accessed once the walk has succeeded (in locals, not an array: a
+        // walk happens at every TLB miss, MMIO accesses included).
+        var walked = WalkedEntries()
 
         func pf(_ present: Bool, rsvd: Bool = false) -> Fault {
             cr2 = la
@@ -75,7 +103,7 @@ extension CPU {
                 rw = rw && e & 2 != 0
                 us = us && e & 4 != 0
                 nx = nx || (nxe && e & nxBit != 0)
-                walked.append((addr, 8))
+                walked.append(addr, 8)
                 if level == 1 || (e & 0x80 != 0 && level <= 3) {
                     if level == 3 {
                         if e & 0x3FFF_E000 != 0 { throw pf(true, rsvd: true) }   // 1G page: bits 29:13
@@ -100,7 +128,7 @@ extension CPU {
             let pde = try physRead(pdeAddr, 4)
             if pde & 1 == 0 { throw pf(false) }
             rw = pde & 2 != 0; us = pde & 4 != 0
-            walked.append((pdeAddr, 4))
+            walked.append(pdeAddr, 4)
             if pde & 0x80 != 0 && cr4 & 0x10 != 0 {
                 if pde & (1 << 21) != 0 { throw pf(true, rsvd: true) }
                 gpa = (pde & 0xFFC0_0000) | ((pde >> 13) & 0xFF) << 32 | (la & 0x3F_FFFF)
@@ -112,7 +140,7 @@ extension CPU {
                 let pte = try physRead(pteAddr, 4)
                 if pte & 1 == 0 { throw pf(false) }
                 rw = rw && pte & 2 != 0; us = us && pte & 4 != 0
-                walked.append((pteAddr, 4))
+                walked.append(pteAddr, 4)
                 gpa = (pte & 0xFFFF_F000) | (la & 0xFFF)
                 leafAddr = pteAddr; leafSize = 4
                 lastWalkGlobal = pte & 0x100 != 0
@@ -132,7 +160,8 @@ extension CPU {
         if fetch && nx { throw pf(true) }
 
         // Accessed flags on every entry used, dirty on the leaf for writes.
-        for (addr, size) in walked {
+        for k in 0..<walked.count {
+            let (addr, size) = walked[k]
             let e = try physRead(addr, size)
             var n = e | 0x20
             if write && addr == leafAddr && size == leafSize { n |= 0x40 }

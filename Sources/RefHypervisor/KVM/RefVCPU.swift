@@ -140,7 +140,7 @@ public final class RefVCPU: VirtualCPU {
         // RefVM.close (also run by its deinit) sets `closed`: no load of the weak `vm` here.
         guard !closed else { throw KVMError(errno: Errno.EBADF, operation: "KVM_RUN") }
         // immediate_exit is read here too: a VMM may set it from another thread during a run.
-        if quietEntry && !immediateExit, let next = cpu.ioResumeOutNext { return try quietRun(budget, next: next) }
+        if quietEntry && !immediateExit { return try quietRun(budget) }
         quietEntry = false
         return try slowRun(budget)
     }
@@ -304,7 +304,7 @@ public final class RefVCPU: VirtualCPU {
                 cpu.shadow = 0; cpu.eventCheck = true
             }
             if let e {
-                if cpu.ioResumeOutNext != nil { armQuietEntry() }
+                if cpu.ioResumeOutNext != nil || e.isMMIOWrite { armQuietEntry() }
                 return e
             }
             if cpu.instructionsRetired != retiredBefore,
@@ -334,26 +334,30 @@ public final class RefVCPU: VirtualCPU {
         return ioExit(port: c.blockOutPort, size: c.blockOutSize, isIn: false, count: 1, value: c.blockOutValue, string: false)
     }
 
-    /// An OUT's exit (complete_fast_pio_out pending) leaves the vCPU as plain as KVM_RUN's
-    /// entry checks would find it at the next run if nothing is done in between: no irqchip,
-    /// nothing queued or pending, no debugging, no completion data. Then the next KVM_RUN
-    /// may take quietRun, unless an ioctl on this vCPU (every public method that may change
-    /// its state clears `quietEntry`) or a kvm_run field written by the VMM (cr8, immediate_exit,
-    /// request_interrupt_window) says otherwise.
+    /// An OUT's exit (complete_fast_pio_out pending) or an MMIO write's (the write done, RIP
+    /// past it: nothing to complete) leaves the vCPU as plain as KVM_RUN's entry checks would
+    /// find it at the next run if nothing is done in between: no irqchip, nothing queued or
+    /// pending (so events() would do nothing), no debugging, no completion data, no exit
+    /// queued behind this one. Then the next KVM_RUN may take quietRun, unless an ioctl on
+    /// this vCPU (every public method that may change its state clears `quietEntry`) or a
+    /// kvm_run field written by the VMM (cr8, immediate_exit, request_interrupt_window) says
+    /// otherwise.
     private func armQuietEntry() {
+        let c = cpu
         quietEntry = quietEntryEnabled && chip == nil && pendingExits.isEmpty && !shutdownState && !pendingTripleFault
-            && !fpuWrittenNotInUse && !cpu.halted && pendingException == nil && queuedInterrupt == nil
-            && nmiPending == 0 && !requestInterruptWindow && cpu.flags & (F.tf | F.rf) == 0
-            && !cpu.hwBreakpoints && guestDebug.control == 0 && cpu.completionData.isEmpty
-            && cpu.ioData.isEmpty && cpu.msrCompletion == nil && cpu.hypercallCompletion == nil
-            && resumeRIP == linearRIP
+            && !fpuWrittenNotInUse && !c.halted && pendingException == nil && queuedInterrupt == nil
+            && nmiPending == 0 && !requestInterruptWindow && c.flags & (F.tf | F.rf) == 0
+            && !c.hwBreakpoints && guestDebug.control == 0 && c.completionData.isEmpty
+            && c.ioData.isEmpty && c.msrCompletion == nil && c.hypercallCompletion == nil
+            && (c.ioResumeOutNext != nil ? resumeRIP == linearRIP : !c.ioResume && c.shadow == 0)
     }
 
-    /// KVM_RUN right after an OUT's exit with nothing done to the vCPU since (armQuietEntry):
-    /// the entry checks of run() would all pass, so only what can change without an ioctl
-    /// on this vCPU is looked at (the VM's clock, host writes to guest memory, memory slots),
-    /// the OUT is completed as complete_fast_pio_out does, and the guest runs.
-    @inline(__always) private func quietRun(_ budget: RunBudget, next: UInt64) throws(KVMError) -> Exit {
+    /// KVM_RUN right after an OUT's or MMIO write's exit with nothing done to the vCPU since
+    /// (armQuietEntry): the entry checks of run() would all pass, so only what can change
+    /// without an ioctl on this vCPU is looked at (the VM's clock, host writes to guest
+    /// memory, memory slots), an OUT is completed as complete_fast_pio_out does, and the
+    /// guest runs.
+    @inline(__always) private func quietRun(_ budget: RunBudget) throws(KVMError) -> Exit {
         quietEntry = false
         quietRuns &+= 1
         runFlags = 0
@@ -366,9 +370,15 @@ public final class RefVCPU: VirtualCPU {
         if c.now < vmClock.now { c.skippedTime &+= vmClock.now &- c.now }
         c.decodeCache.epoch &+= 1
         if c.memGeneration != c.mem.generation { c.flushTLB() }
-        completeFastPIOOut(next)
         var clock = WallClockBound(budget.wallClockNanoseconds)
-        var remaining = charge(budget.instructions, 1, &clock)
+        var remaining = budget.instructions
+        if let next = c.ioResumeOutNext {
+            completeFastPIOOut(next)
+            remaining = charge(remaining, 1, &clock)
+        }
+        // The eventCheck an MMIO write's exit leaves behind (mmioWrite) has nothing behind it
+        // here: with nothing pending (armQuietEntry), events() would do nothing.
+        c.eventCheck = false
         // RIP past the OUT is checked at entry as any RIP is (slowRun()).
         if c.code64 ? !CPU.canonical(c.rip) : c.rip >> 32 != 0 {
             return .failEntry(hardwareEntryFailureReason: 0x8000_0021, cpu: 0)
@@ -386,6 +396,16 @@ public final class RefVCPU: VirtualCPU {
                 return blockOutExit()
             }
             remaining = charge(remaining, k, &clock)
+            if c.blockMMIOStored {
+                // A store to MMIO retired in the block (blockMMIOStore), as in batch(). Its
+                // exit (one write: nothing queued behind it) leaves the vCPU as plain as it
+                // was found, so the next run may be quiet too.
+                c.blockMMIOStored = false
+                if c.eventCheck && c.stopAfterInstruction, let e = afterInstruction() {
+                    quietEntry = quietEntryEnabled && pendingExits.isEmpty
+                    return e
+                }
+            }
         }
         return try enterGuest(remaining, &clock)
     }
@@ -505,6 +525,16 @@ public final class RefVCPU: VirtualCPU {
                     n &+= 1
                     return (n, blockOutExit())
                 }
+                if c.blockMMIOStored {
+                    // A store to MMIO retired in the block (blockMMIOStore): what follows is
+                    // what follows such a store in step() below.
+                    c.blockMMIOStored = false
+                    if c.eventCheck {
+                        if c.stopAfterInstruction, let e = afterInstruction() { return (n, e) }
+                        return (n, nil)
+                    }
+                    continue
+                }
                 if n >= limit { break }
             }
             n &+= 1
@@ -531,7 +561,7 @@ public final class RefVCPU: VirtualCPU {
         case .exception(let v, let code):
             c.rip = c.instStart
             c.stopAfterInstruction = false
-            c.pendingMMIOWrites = []
+            c.dropPendingMMIOWrites()
             c.pendingIOOut = nil
             if !c.raiseException(v, code) { return shutdown() }
             return nil
@@ -569,8 +599,8 @@ public final class RefVCPU: VirtualCPU {
                 c.countEmulation()
                 resumeRIP = linearRIP
                 c.stopAfterInstruction = false
-                c.pendingMMIOWrites = []
-                return .mmio(MMIOExit(physicalAddress: gpa, length: UInt32(size), isWrite: false, data: []))
+                c.dropPendingMMIOWrites()
+                return .mmio(MMIOExit(physicalAddress: gpa, length: UInt32(size), isWrite: false, value: 0, byteCount: 0))
             case .tripleFault:
                 return shutdown()
             case .emulationFailure:
@@ -624,14 +654,15 @@ public final class RefVCPU: VirtualCPU {
     private func afterInstruction() -> Exit? {
         let c = cpu
         c.stopAfterInstruction = false
-        var exits: [Exit] = []
-        for w in c.pendingMMIOWrites {
-            c.eptExitTrace(gpa: w.gpa, linear: w.linear, write: true, fetch: false, readOnly: w.readOnly, outcome: "KVM_EXIT_MMIO")
-            c.stats.mmioExits &+= 1
-            c.countEmulation()
-            exits.append(.mmio(MMIOExit(physicalAddress: w.gpa, length: UInt32(w.data.count), isWrite: true, data: w.data)))
+        // The commonest case, one MMIO write (a MOV to a device register), builds no array.
+        if let w = c.firstMMIOWrite, c.moreMMIOWrites.isEmpty && c.pendingIOOut == nil {
+            c.firstMMIOWrite = nil
+            return mmioWriteExit(w)
         }
-        c.pendingMMIOWrites = []
+        var exits: [Exit] = []
+        if let w = c.firstMMIOWrite { exits.append(mmioWriteExit(w)) }
+        for w in c.moreMMIOWrites { exits.append(mmioWriteExit(w)) }
+        c.dropPendingMMIOWrites()
         if let o = c.pendingIOOut {
             c.pendingIOOut = nil
             exits.append(.io(IOExit(direction: .out, size: UInt8(o.size), port: o.port, count: 1, value: o.value, byteCount: o.size)))
@@ -643,6 +674,15 @@ public final class RefVCPU: VirtualCPU {
         if exits.isEmpty { return nil }
         pendingExits = Array(exits.dropFirst())
         return exits[0]
+    }
+
+    /// The KVM_EXIT_MMIO of a write that completed (KVM wrote back before exiting).
+    @inline(__always) private func mmioWriteExit(_ w: PendingMMIOWrite) -> Exit {
+        let c = cpu
+        c.eptExitTrace(gpa: w.gpa, linear: w.linear, write: true, fetch: false, readOnly: w.readOnly, outcome: "KVM_EXIT_MMIO")
+        c.stats.mmioExits &+= 1
+        c.countEmulation()
+        return .mmio(MMIOExit(physicalAddress: w.gpa, length: UInt32(w.size), isWrite: true, value: w.value, byteCount: w.size))
     }
 
     private func shutdown() -> Exit {
