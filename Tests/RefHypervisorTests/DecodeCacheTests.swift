@@ -304,6 +304,39 @@ import KVMABI
         #expect(try Self.runRemap("call 0x270000", cached: false) == 5)
     }
 
+    /// Per-flag liveness (FlagLiveness.swift): an op is dead only when every flag it writes
+    /// is written again before anything reads it. Blocks built so that this is decided by
+    /// single flags: a full writer, then ops that write some flags (INC/DEC keep CF, ROL/ROR
+    /// write only CF and OF), then a consumer of one condition (SETcc, CMOVcc), then a full
+    /// writer that makes everything before it dead unless the consumer reads it. Registers and
+    /// RFLAGS with the cache on must equal step()'s (cache off).
+    @Test(arguments: 0..<16) func perFlagLiveness(_ seed: Int) throws {
+        var g = Rng(s: 0xF1A6_0000 &+ UInt64(seed))
+        let r = ["eax", "ebx", "edx", "esi", "edi", "ebp", "r8d", "r9d"]
+        let r8 = ["al", "bl", "dl", "sil", "dil", "bpl", "r8b", "r9b"]
+        let cc = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"]
+        var asm = ""
+        for x in r { asm += "mov \(x), 0x\(String(g.next() & 0xFFFF_FFFF, radix: 16))\n" }
+        for _ in 0..<60 {
+            asm += "\(g.pick(["add", "sub", "xor", "and", "or", "cmp", "imul"])) \(g.pick(r)), \(g.pick(r))\n"
+            for _ in 0..<Int(g.next() % 3) {
+                asm += g.pick(["inc \(g.pick(r))\n", "dec \(g.pick(r))\n", "rol \(g.pick(r)), \(1 + g.next() % 31)\n",
+                               "ror \(g.pick(r)), \(1 + g.next() % 31)\n"])
+            }
+            asm += g.pick(["set\(g.pick(cc)) \(g.pick(r8))\n", "cmov\(g.pick(cc)) \(g.pick(r)), \(g.pick(r))\n"])
+            asm += "\(g.pick(["add", "sub", "xor", "imul"])) \(g.pick(r)), \(g.pick(r))\n"
+        }
+        asm += "hlt\n"
+        var results: [Regs] = []
+        for cached in [true, false] {
+            let s = try Snippet(.long64, asm)
+            s.ref.cpu.fastPath = cached
+            #expect("\(try s.run(100_000))" == "hlt")
+            results.append(try s.regs())
+        }
+        #expect(results[0] == results[1], "seed \(seed): cache on \(results[0])\ncache off \(results[1])")
+    }
+
     /// A 32-bit protected-mode program run to its HLT with the cache on, then off.
     static func runToHLTBothWays(_ asm: String) throws -> [(cached: Bool, regs: Regs)] {
         try [true, false].map { cached in

@@ -46,7 +46,15 @@ extension CPU {
         let i = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
         if tlbMTag[i] != page || tlbMKinds[i] & TLBMMIOKind.write == 0 || Int(la & 0xFFF) &+ size > 4096 { return false }
         instStart = ip
-        mmioWrite(tlbMGPA[i] | (la & 0xFFF), size, v, linear: la, readOnly: tlbMKinds[i] & TLBMMIOKind.readOnlySlot != 0)
+        let gpa = tlbMGPA[i] | (la & 0xFFF), readOnly = tlbMKinds[i] & TLBMMIOKind.readOnlySlot != 0
+        if (readOnly || devices == nil) && vmControls.ioeventfds.isEmpty && vmControls.coalesced.isEmpty && firstMMIOWrite == nil {
+            // Nothing in the kernel can take it (mmioWrite's checks, all false): its exit.
+            firstMMIOWrite = PendingMMIOWrite(gpa: gpa, value: v, size: size, linear: la, readOnly: readOnly)
+            stopAfterInstruction = true
+            eventCheck = true
+        } else {
+            mmioWrite(gpa, size, v, linear: la, readOnly: readOnly)
+        }
         blockMMIOStored = true
         return true
     }

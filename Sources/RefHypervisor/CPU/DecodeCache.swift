@@ -203,10 +203,21 @@ final class DecodeCache {
     /// instruction outside the subset) still chains. The bytes are another matter: a link is
     /// followed without a look at them only in the epoch it was last checked in; under a
     /// newer one its block's bytes are compared with guest memory first, as block(at:) does.
+    /// A block of 4 to 16 bytes (most are) is compared from the link itself: its host
+    /// address and its bytes as decoded are in the link (`host`, `head`, `tail`), so the
+    /// check after every KVM_RUN (the host may have written guest memory) reads no table
+    /// entry and no byte pool. The link's ops were decoded from exactly those bytes, and
+    /// ops stay put until a flush (which ends the stamp), so equal bytes mean valid ops.
     struct Link {
         var ip: UInt64 = ~0
         /// The epoch in which the successor's bytes were last found equal to guest memory.
         var epoch: UInt64 = 0
+        /// The successor's first code byte (0: compare through the table, recheck()).
+        var host: UInt = 0
+        /// Its first and last 8 bytes (4 for a block under 8 bytes), as decoded: together
+        /// they cover a block of 4 to 16 bytes.
+        var head: UInt64 = 0
+        var tail: UInt64 = 0
         var firstOp: UInt32 = 0
         var byteCount: UInt16 = 0
         var slot: UInt16 = 0
@@ -304,11 +315,23 @@ final class DecodeCache {
         return nil
     }
 
-    /// A link made in an earlier epoch: whether its block still holds the table slot it
-    /// names and its bytes are still those in guest memory (then the link and the block are
-    /// marked checked in this epoch). A block whose bytes changed is left to block(at:),
-    /// which rebuilds it.
+    /// A link made in an earlier epoch: whether its block's bytes are still those in guest
+    /// memory (then the link is marked checked in this epoch): from the link's own copy for a
+    /// block of 4 to 16 bytes, else through the table slot it names (whose block must still
+    /// be the link's; it is marked checked too). A block whose bytes changed is left to
+    /// block(at:), which rebuilds it.
     @inline(__always) func recheck(_ link: UnsafeMutablePointer<Link>, ignoringEpoch: Bool) -> Bool {
+        if let host = UnsafeRawPointer(bitPattern: link.pointee.host) {
+            let n = Int(link.pointee.byteCount)
+            let same = n >= 8
+                ? host.loadUnaligned(as: UInt64.self) == link.pointee.head
+                    && host.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == link.pointee.tail
+                : UInt64(host.loadUnaligned(as: UInt32.self)) == link.pointee.head
+                    && UInt64(host.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) == link.pointee.tail
+            if !same && !ignoringEpoch { return false }
+            link.pointee.epoch = epoch
+            return true
+        }
         let e = table + Int(link.pointee.slot)
         if e.pointee.firstOp != link.pointee.firstOp || e.pointee.opCount != link.pointee.opCount { return false }
         if e.pointee.epoch != epoch && !ignoringEpoch {
@@ -324,8 +347,22 @@ final class DecodeCache {
     /// which is in slot `slot`.
     @inline(__always) func recordChain(from: Int, ip: UInt64, to e: Entry, slot: Int, stamp: UInt64) {
         let l = links + 2 &* from
-        let link = Link(ip: ip, epoch: epoch, firstOp: e.firstOp, byteCount: e.byteCount,
+        var link = Link(ip: ip, epoch: epoch, firstOp: e.firstOp, byteCount: e.byteCount,
                         slot: UInt16(truncatingIfNeeded: slot), opCount: e.opCount)
+        let n = Int(e.byteCount)
+        if n >= 4 && n <= 16 {
+            // The bytes the ops were decoded from (the pool's copy; equal to guest memory in
+            // this epoch, in which `e` was checked).
+            let b = UnsafeRawPointer(bytes + Int(e.firstByte))
+            link.host = e.host
+            if n >= 8 {
+                link.head = b.loadUnaligned(as: UInt64.self)
+                link.tail = b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            } else {
+                link.head = UInt64(b.loadUnaligned(as: UInt32.self))
+                link.tail = UInt64(b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+            }
+        }
         if linkStamps[from] != stamp {
             linkStamps[from] = stamp
             l.pointee = link

@@ -17,9 +17,11 @@
 //   - in the whole block when the executor runs only part of it (the instruction limit cuts
 //     it): runBlocks runs such a block "precise", with every flag computed. (A block that
 //     crosses CS's limit is not run by the executor at all.)
-// So a dead op's flags are missing only while no one can look, and the instruction that
-// overwrites them (a "killer": it writes all six arithmetic flags and reads none) always
-// runs right after, in the same block, without a way to stop in between.
+// So a dead op's flags are missing only while no one can look, and the instructions that
+// overwrite them always run right after, in the same block, without a way to stop in
+// between. Liveness is tracked per flag: an op is dead when every flag it writes is
+// written again before anything reads it (`xor ebx, eax; rol ebx, 5; dec ecx; jnz`: ROL
+// writes CF and OF, DEC the other five, JNZ reads ZF, so XOR's flags are all dead).
 
 extension DecodedOp {
     /// What an op does with the arithmetic flags, for the liveness pass.
@@ -72,6 +74,49 @@ extension DecodedOp {
         }
     }
 
+    /// The arithmetic flags the op writes, each one it may change (its flag-free form leaves
+    /// all of them as they were).
+    var flagsWritten: UInt64 {
+        switch flagUse {
+        case .kills: return F.arith
+        case .writesSome: return F.arith & ~F.cf        // INC/DEC keep CF
+        case .none: return 0
+        case .reads: return isRotateWritingCFOF ? F.cf | F.of : 0
+        }
+    }
+
+    /// The arithmetic flags the op reads: a condition's own (SDM Vol. 1 Appendix B), none
+    /// for a rotate that only writes CF and OF, all six for everything else that `.reads`.
+    var flagsRead: UInt64 {
+        guard flagUse == .reads, !isRotateWritingCFOF else { return 0 }
+        switch kind {
+        case .jcc, .setcc, .setccR, .cmovcc, .cmovRR4, .cmovRR8:
+            switch (sub >> 1) & 7 {
+            case 0: return F.of
+            case 1: return F.cf
+            case 2: return F.zf
+            case 3: return F.cf | F.zf
+            case 4: return F.sf
+            case 5: return F.pf
+            case 6: return F.sf | F.of
+            default: return F.zf | F.sf | F.of
+            }
+        default:
+            return F.arith
+        }
+    }
+
+    /// ROL/ROR of 32/64 bits by an immediate count that is not 0 after masking: writes CF and
+    /// OF and nothing else, reads none (CPU.shift; SDM Vol. 2B RCL/RCR/ROL/ROR).
+    var isRotateWritingCFOF: Bool {
+        switch kind {
+        case .shiftImm, .shiftRI8, .shiftRI4:
+            return sub < 2 && size >= 4 && imm & (size == 8 ? 63 : 31) != 0
+        default:
+            return false
+        }
+    }
+
     /// The executor may stop in front of this op (BlockExecutor.swift's `break blocks`).
     var mayStopBefore: Bool {
         switch kind {
@@ -104,19 +149,17 @@ extension DecodeCache {
     /// The backward liveness pass over one block's ops (see the file comment).
     /// `ignoringStops` is the injected fault InjectedFault.deadFlagsAcrossStops.
     static func markDeadFlags(_ ops: UnsafeMutablePointer<DecodedOp>, count: Int, ignoringStops: Bool = false) {
-        var live = true
+        // The flags live after op i, one bit each (F.cf ... F.of): all at the block's end.
+        var live = F.arith
         var i = count - 1
         while i >= 0 {
-            let use = ops[i].flagUse
-            switch use {
-            case .none: break
-            case .kills, .writesSome:
-                ops[i].flagsDead = !live && ops[i].hasFlagFreeForm
-                if use == .kills { live = false }
-            case .reads:
-                live = true
+            let written = ops[i].flagsWritten
+            if written != 0 {
+                ops[i].flagsDead = written & live == 0 && ops[i].hasFlagFreeForm
+                live &= ~written
             }
-            if ops[i].mayStopBefore && !ignoringStops { live = true }
+            live |= ops[i].flagsRead
+            if ops[i].mayStopBefore && !ignoringStops { live = F.arith }
             i -= 1
         }
     }

@@ -401,9 +401,18 @@ public final class RefVCPU: VirtualCPU {
                 // exit (one write: nothing queued behind it) leaves the vCPU as plain as it
                 // was found, so the next run may be quiet too.
                 c.blockMMIOStored = false
-                if c.eventCheck && c.stopAfterInstruction, let e = afterInstruction() {
-                    quietEntry = quietEntryEnabled && pendingExits.isEmpty
-                    return e
+                if c.eventCheck && c.stopAfterInstruction {
+                    // One write, the store's own (afterInstruction's commonest case, inline).
+                    if let w = c.firstMMIOWrite, c.moreMMIOWrites.isEmpty && c.pendingIOOut == nil {
+                        c.firstMMIOWrite = nil
+                        c.stopAfterInstruction = false
+                        quietEntry = quietEntryEnabled
+                        return mmioWriteExit(w)
+                    }
+                    if let e = afterInstruction() {
+                        quietEntry = quietEntryEnabled && pendingExits.isEmpty
+                        return e
+                    }
                 }
             }
         }
