@@ -131,6 +131,10 @@ public protocol VirtualCPU: AnyObject {
     func run(budget: RunBudget) throws(KVMError) -> Exit
     /// The data for the IN exit just returned (`size * count` bytes), given to the guest on the next run.
     func completeIO(_ data: [UInt8])
+    /// The same for an IN of one element: its `byteCount` (at most 8) bytes are the low bytes
+    /// of `value`, little-endian (no array: an IN's round trip is the commonest exit after
+    /// an OUT's). A backend without its own gets `completeIO(_:)` with those bytes.
+    func completeIO(value: UInt64, byteCount: Int)
     /// The data for the MMIO read exit just returned (`length` bytes).
     func completeMMIORead(_ data: [UInt8])
     /// The answer to the KVM_EXIT_X86_RDMSR/WRMSR just returned (kvm_run.msr.error and, for
@@ -272,5 +276,11 @@ extension VirtualMachine {
     /// KVM_SET_GSI_ROUTING with exactly `routes` and no flags.
     public func setGSIRouting(_ routes: [GSIRoute]) throws(KVMError) {
         try setGSIRouting(routes, count: UInt32(clamping: routes.count), flags: 0)
+    }
+}
+
+extension VirtualCPU {
+    public func completeIO(value: UInt64, byteCount: Int) {
+        completeIO((0..<min(max(byteCount, 0), 8)).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * $0)) })
     }
 }

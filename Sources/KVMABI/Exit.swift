@@ -129,6 +129,12 @@ extension Exit {
         if case .io(let io) = self { return io.singleOut }
         return nil
     }
+
+    /// An IN of one element: (port, bytes); else nil.
+    @inlinable public var singleIn: (port: UInt16, bytes: Int)? {
+        if case .io(let io) = self, io.direction == .in, io.count == 1 { return (io.port, Int(io.size)) }
+        return nil
+    }
 }
 
 public struct IOExit: Equatable, Sendable {

@@ -39,6 +39,16 @@ struct LatchDevice {
         }
     }
 
+    /// `size` (at most 8) bytes read at `port`, little-endian, as `read` gives them.
+    func readValue(port: UInt16, size: Int) -> UInt64 {
+        let n = min(max(size, 0), 8)
+        let mask: UInt64 = n == 8 ? ~0 : (1 << UInt64(8 * n)) - 1
+        let k = Int(port) - Int(ABIPort.latch.lowerBound)
+        guard k >= 0 && k < 4 else { return mask }
+        // The latch's bytes from `k` on, then all ones past 0xE3.
+        return (UInt64(value) >> UInt64(8 * k) | ~0 << UInt64(8 * (4 - k))) & mask
+    }
+
     /// Bytes past 0xE3 read as all ones, like an unclaimed port.
     func read(port: UInt16, size: Int) -> [UInt8] {
         (0..<size).map { i in

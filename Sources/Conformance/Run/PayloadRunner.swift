@@ -176,6 +176,13 @@ struct PayloadRunner {
                 playMMIOWrite(m, &state)
                 continue
             }
+            // And for an IN of one element (a loop polling a port): the latch's bytes, or an
+            // unclaimed port's all ones, handed over inline.
+            if quietLatch, let inn = exit.singleIn {
+                vcpu.completeIO(value: ABIPort.latch.contains(inn.port) ? latch.readValue(port: inn.port, size: inn.bytes) : ~0,
+                                byteCount: inn.bytes)
+                continue
+            }
             // Any other exit may take time in the harness (a host request, a dirty-log read):
             // the clock is read again before the next run.
             sinceClock = 0

@@ -597,6 +597,12 @@ extension CPU {
                     let port = o.pointee.isImm ? UInt16(truncatingIfNeeded: o.pointee.imm) : UInt16(truncatingIfNeeded: regs[2])
                     if blockPortOut(port: port, size: size, immediate: o.pointee.isImm, at: opIP, next: next) { blockExited = true }
                     break blocks
+                case .portIn:
+                    // The same for an IN: its exit, completed by the next KVM_RUN
+                    // (complete_fast_pio_in), or step()'s.
+                    let port = o.pointee.isImm ? UInt16(truncatingIfNeeded: o.pointee.imm) : UInt16(truncatingIfNeeded: regs[2])
+                    if blockPortIn(port: port, size: size, immediate: o.pointee.isImm, at: opIP, next: next) { blockExited = true }
+                    break blocks
                 case .generic:
                     break blocks
                 }

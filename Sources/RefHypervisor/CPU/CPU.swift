@@ -350,6 +350,13 @@ final class CPU {
     /// Where RIP goes when the OUT (not OUTS) that exited completes: complete_fast_pio_out
     /// only skips the instruction. Nil for every other exit.
     var ioResumeOutNext: UInt64? = nil
+    /// The same for a plain IN (complete_fast_pio_in: the data to AL/AX/EAX, then RIP
+    /// past it), with its size; nil for every other exit.
+    var ioResumeInNext: UInt64? = nil
+    var ioResumeInSize = 1
+    /// The data the VMM gave for a plain IN (kvm_run's io data, little-endian; 0 until it
+    /// gives some), kept inline; ioData holds it instead when it gave more than 8 bytes.
+    var ioInValue: UInt64 = 0
     /// RIP after the OUT whose exit is being requested (with exitRequest, or blockOut*).
     var outNextRIP: UInt64 = 0
     /// runBlocks stopped at an OUT that exits (blockPortOut), whose port, size and data are
@@ -359,6 +366,8 @@ final class CPU {
     var blockOutPort: UInt16 = 0
     var blockOutSize = 0
     var blockOutValue: UInt64 = 0
+    /// The block's I/O exit is an IN (blockPortIn), not an OUT.
+    var blockIOIsIn = false
     /// runBlocks stopped right after a store it did to MMIO (blockMMIOStore): the store
     /// retired, and any exit it owes is in firstMMIOWrite (stopAfterInstruction).
     var blockMMIOStored = false

@@ -111,6 +111,7 @@ struct DecodedOp {
         case jmpIndirect    // FF /4
         case callIndirect   // FF /2
         case portOut        // E6/E7 (imm = port, isImm) and EE/EF (port in DX): an exit (IO.swift)
+        case portIn         // E4/E5, EC/ED: an exit whose data the next KVM_RUN writes to AL/AX/EAX
         // Register forms of the commonest instructions with the operand size fixed (chosen by
         // specialise() after decoding), so the executor's code for them folds the size.
         case movRR4, movRR8, movRI8, incDecR4, incDecR8
@@ -177,7 +178,7 @@ struct DecodedOp {
         }
     }
 
-    var endsBlock: Bool { kind.rawValue >= Kind.jcc.rawValue && kind.rawValue <= Kind.portOut.rawValue }
+    var endsBlock: Bool { kind.rawValue >= Kind.jcc.rawValue && kind.rawValue <= Kind.portIn.rawValue }
 }
 
 /// The cache's storage (bump-allocated pools, a direct-mapped block table), one per vCPU.
@@ -206,8 +207,10 @@ final class DecodeCache {
     /// A block of 4 to 16 bytes (most are) is compared from the link itself: its host
     /// address and its bytes as decoded are in the link (`host`, `head`, `tail`), so the
     /// check after every KVM_RUN (the host may have written guest memory) reads no table
-    /// entry and no byte pool. The link's ops were decoded from exactly those bytes, and
-    /// ops stay put until a flush (which ends the stamp), so equal bytes mean valid ops.
+    /// entry and no byte pool; one of 17 to 32 bytes with the pool's copy the link names
+    /// (`firstByte`), without the table. The link's ops were decoded from exactly those
+    /// bytes, and ops and bytes stay put until a flush (which ends the stamp), so equal
+    /// bytes mean valid ops.
     struct Link {
         var ip: UInt64 = ~0
         /// The epoch in which the successor's bytes were last found equal to guest memory.
@@ -219,6 +222,9 @@ final class DecodeCache {
         var head: UInt64 = 0
         var tail: UInt64 = 0
         var firstOp: UInt32 = 0
+        /// Where its bytes are in the pool: a block of 17-32 bytes is compared with them
+        /// from the link too (host non-zero, head and tail unused).
+        var firstByte: UInt32 = 0
         var byteCount: UInt16 = 0
         var slot: UInt16 = 0
         var opCount: UInt8 = 0
@@ -317,13 +323,15 @@ final class DecodeCache {
 
     /// A link made in an earlier epoch: whether its block's bytes are still those in guest
     /// memory (then the link is marked checked in this epoch): from the link's own copy for a
-    /// block of 4 to 16 bytes, else through the table slot it names (whose block must still
+    /// block of 4 to 16 bytes, or the pool's copy it names for 17 to 32, else through the
+    /// table slot it names (whose block must still
     /// be the link's; it is marked checked too). A block whose bytes changed is left to
     /// block(at:), which rebuilds it.
     @inline(__always) func recheck(_ link: UnsafeMutablePointer<Link>, ignoringEpoch: Bool) -> Bool {
         if let host = UnsafeRawPointer(bitPattern: link.pointee.host) {
             let n = Int(link.pointee.byteCount)
-            let same = n >= 8
+            let same = n > 16 ? sameAsPool(host, link)
+                : n >= 8
                 ? host.loadUnaligned(as: UInt64.self) == link.pointee.head
                     && host.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == link.pointee.tail
                 : UInt64(host.loadUnaligned(as: UInt32.self)) == link.pointee.head
@@ -343,6 +351,12 @@ final class DecodeCache {
         return true
     }
 
+    /// A link's block of 17-32 bytes against the pool's copy (out of line: recheck's common
+    /// case stays small enough to inline).
+    @inline(never) func sameAsPool(_ host: UnsafeRawPointer, _ link: UnsafeMutablePointer<Link>) -> Bool {
+        DecodeCache.sameBytes(host, bytes + Int(link.pointee.firstByte), Int(link.pointee.byteCount))
+    }
+
     /// The block in slot `from` left at `ip` for block `e` (checked in this epoch, with ops),
     /// which is in slot `slot`.
     @inline(__always) func recordChain(from: Int, ip: UInt64, to e: Entry, slot: Int, stamp: UInt64) {
@@ -350,7 +364,10 @@ final class DecodeCache {
         var link = Link(ip: ip, epoch: epoch, firstOp: e.firstOp, byteCount: e.byteCount,
                         slot: UInt16(truncatingIfNeeded: slot), opCount: e.opCount)
         let n = Int(e.byteCount)
-        if n >= 4 && n <= 16 {
+        if n > 16 && n <= 32 {
+            link.host = e.host
+            link.firstByte = e.firstByte
+        } else if n >= 4 && n <= 16 {
             // The bytes the ops were decoded from (the pool's copy; equal to guest memory in
             // this epoch, in which `e` was checked).
             let b = UnsafeRawPointer(bytes + Int(e.firstByte))
@@ -676,6 +693,13 @@ extension CPU {
                 o.imm = v; o.isImm = true
             }
             o.kind = .portOut; o.size = UInt8(op & 1 == 0 ? 1 : (osz == 2 ? 2 : 4))
+        case 0xE4, 0xE5, 0xEC, 0xED:
+            // IN AL/eAX, imm8 / DX (32 bits at most, as OUT).
+            if op < 0xEC {
+                guard let v = imm(1) else { return false }
+                o.imm = v; o.isImm = true
+            }
+            o.kind = .portIn; o.size = UInt8(op & 1 == 0 ? 1 : (osz == 2 ? 2 : 4))
         case 0x98:
             o.kind = .cbw; o.size = UInt8(osz)
         case 0x99:

@@ -67,7 +67,7 @@ extension DecodedOp {
             return .writesSome
         case .movRR4, .movRR8, .movRI8, .movRegImm, .movRegRM, .movRMReg, .movRMImm, .load4, .load8,
              .store4, .store8, .movzx, .movsx, .movsxd, .lea, .nop, .bswap, .xchg, .cbw, .cwd,
-             .push, .pop, .pushImm, .leave, .jmp, .call, .ret, .jmpIndirect, .callIndirect, .portOut:
+             .push, .pop, .pushImm, .leave, .jmp, .call, .ret, .jmpIndirect, .callIndirect, .portOut, .portIn:
             return .none
         default:
             return .reads
@@ -123,7 +123,7 @@ extension DecodedOp {
         case .lea, .nop, .bswap, .cbw, .cwd, .flagOp, .movRegImm, .movRI8:
             return false
         case .push, .pop, .pushImm, .leave, .jcc, .jmp, .call, .ret, .jmpIndirect, .callIndirect,
-             .portOut, .mulDiv, .generic, .load4, .load8, .store4, .store8, .aluRegMem4, .aluRegMem8,
+             .portOut, .portIn, .mulDiv, .generic, .load4, .load8, .store4, .store8, .aluRegMem4, .aluRegMem8,
              .aluMemReg4, .aluMemReg8:
             return true
         default:

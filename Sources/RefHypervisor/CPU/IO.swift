@@ -25,8 +25,12 @@ extension CPU {
             // Second half of an exit to userspace: KVM completes it on this KVM_RUN.
             ioResume = false
             if isIn {
-                var v: UInt64 = 0
-                for k in 0..<size where ioDataPos + k < ioData.count { v |= UInt64(ioData[ioDataPos + k]) << UInt64(8 * k) }
+                // The VMM's bytes: inline (ioInValue) unless it gave more than 8.
+                var v = ioInValue & CPU.mask(size)
+                if !ioData.isEmpty {
+                    v = 0
+                    for k in 0..<size where ioDataPos + k < ioData.count { v |= UInt64(ioData[ioDataPos + k]) << UInt64(8 * k) }
+                }
                 setReg(0, size, v)
             }
             return
@@ -82,6 +86,26 @@ extension CPU {
         blockOutPort = port
         blockOutSize = size
         blockOutValue = regs[0] & CPU.mask(size)
+        blockIOIsIn = false
+        return true
+    }
+
+    /// An IN from a decoded block: the exit portIO makes for an IN that no in-kernel device
+    /// answers (ioeventfds and coalesced zones take writes only). False, with nothing
+    /// changed, when step() must run it: CPL > IOPL (the TSS bitmap), a port of an in-kernel
+    /// device, a completion in progress.
+    func blockPortIn(port: UInt16, size: Int, immediate: Bool, at ip: UInt64, next: UInt64) -> Bool {
+        if pe && cpl > Int((flags >> 12) & 3) || ioResume { return false }
+        if let d = devices, d.handlesPort(port) { return false }
+        instStart = ip
+        stats.ioExits &+= 1
+        vmExit(.ioInstruction, qual: VMXQualification.io(size: size, isIn: true, string: false, rep: false, immediate: immediate, port: port),
+               outcome: "KVM_EXIT_IO")
+        outNextRIP = next
+        blockOutPort = port
+        blockOutSize = size
+        blockOutValue = 0
+        blockIOIsIn = true
         return true
     }
 

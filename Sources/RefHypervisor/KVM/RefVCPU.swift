@@ -187,6 +187,11 @@ public final class RefVCPU: VirtualCPU {
             // complete_userspace_io; the commonest exit takes no other path.
             completeFastPIOOut(next)
             remaining = charge(remaining, 1, &clock)
+        } else if let next = cpu.ioResumeInNext, linearRIP == resumeRIP, cpu.flags & (F.tf | F.rf) == 0, !cpu.hwBreakpoints,
+                  guestDebug.control == 0, cpu.completionData.isEmpty, cpu.ioData.isEmpty {
+            // complete_fast_pio_in: the VMM's data to AL/AX/EAX, then as for an OUT.
+            completeFastPIOIn(next)
+            remaining = charge(remaining, 1, &clock)
         } else if cpu.ioResume || !cpu.completionData.isEmpty || cpu.msrCompletion != nil || cpu.hypercallCompletion != nil {
             // complete_userspace_io: re-execute the instruction that exited, with the data.
             if linearRIP == resumeRIP {
@@ -304,7 +309,7 @@ public final class RefVCPU: VirtualCPU {
                 cpu.shadow = 0; cpu.eventCheck = true
             }
             if let e {
-                if cpu.ioResumeOutNext != nil || e.isMMIOWrite { armQuietEntry() }
+                if cpu.ioResumeOutNext != nil || cpu.ioResumeInNext != nil || e.isMMIOWrite { armQuietEntry() }
                 return e
             }
             if cpu.instructionsRetired != retiredBefore,
@@ -326,12 +331,27 @@ public final class RefVCPU: VirtualCPU {
         c.hypercallCompletion = nil
     }
 
-    /// The KVM_EXIT_IO of an OUT a decoded block ended on (CPU.blockPortOut left its port,
-    /// size and value), made as ioExit makes step()'s.
+    /// complete_fast_pio_in: the data the VMM gave (0 if none) to AL, AX or EAX (a 32-bit IN
+    /// zero-extends into RAX, SDM Vol. 1 3.4.1.1), then what completing an OUT does.
+    @inline(__always) private func completeFastPIOIn(_ next: UInt64) {
+        let c = cpu
+        let size = c.ioResumeInSize
+        c.setReg(0, size, c.ioInValue & CPU.mask(size))
+        c.rip = next
+        c.instructionsRetired &+= 1
+        c.shadow = 0
+        c.ioResumeInNext = nil
+        c.ioResume = false
+        c.msrCompletion = nil
+        c.hypercallCompletion = nil
+    }
+
+    /// The KVM_EXIT_IO of an OUT or IN a decoded block ended on (CPU.blockPortOut or
+    /// blockPortIn left its port, size and value), made as ioExit makes step()'s.
     @inline(__always) private func blockOutExit() -> Exit {
         let c = cpu
         c.blockExited = false
-        return ioExit(port: c.blockOutPort, size: c.blockOutSize, isIn: false, count: 1, value: c.blockOutValue, string: false)
+        return ioExit(port: c.blockOutPort, size: c.blockOutSize, isIn: c.blockIOIsIn, count: 1, value: c.blockOutValue, string: false)
     }
 
     /// An OUT's exit (complete_fast_pio_out pending) or an MMIO write's (the write done, RIP
@@ -349,7 +369,7 @@ public final class RefVCPU: VirtualCPU {
             && nmiPending == 0 && !requestInterruptWindow && c.flags & (F.tf | F.rf) == 0
             && !c.hwBreakpoints && guestDebug.control == 0 && c.completionData.isEmpty
             && c.ioData.isEmpty && c.msrCompletion == nil && c.hypercallCompletion == nil
-            && (c.ioResumeOutNext != nil ? resumeRIP == linearRIP : !c.ioResume && c.shadow == 0)
+            && (c.ioResumeOutNext != nil || c.ioResumeInNext != nil ? resumeRIP == linearRIP : !c.ioResume && c.shadow == 0)
     }
 
     /// KVM_RUN right after an OUT's or MMIO write's exit with nothing done to the vCPU since
@@ -374,6 +394,9 @@ public final class RefVCPU: VirtualCPU {
         var remaining = budget.instructions
         if let next = c.ioResumeOutNext {
             completeFastPIOOut(next)
+            remaining = charge(remaining, 1, &clock)
+        } else if let next = c.ioResumeInNext {
+            completeFastPIOIn(next)
             remaining = charge(remaining, 1, &clock)
         }
         // The eventCheck an MMIO write's exit leaves behind (mmioWrite) has nothing behind it
@@ -463,6 +486,7 @@ public final class RefVCPU: VirtualCPU {
     /// complete_userspace_io ran: nothing of the exit's data is kept for the next entry.
     private func cleanUpCompletion() {
         cpu.ioResumeOutNext = nil
+        cpu.ioResumeInNext = nil
         cpu.ioResume = false
         // Tested first: an OUT's completion has no data, and storing an empty array over an
         // empty one still costs a release and a retain per exit.
@@ -648,10 +672,24 @@ public final class RefVCPU: VirtualCPU {
     @inline(__always)
     private func ioExit(port: UInt16, size: Int, isIn: Bool, count: Int, value: UInt64, string: Bool) -> Exit {
         let c = cpu
-        c.ioResumeOutNext = isIn || string ? nil : c.outNextRIP
+        if !isIn {
+            c.ioResumeOutNext = string ? nil : c.outNextRIP
+            c.ioResumeInNext = nil
+            if !c.ioData.isEmpty { c.ioData = [] }
+        } else if string || count != 1 {
+            c.ioResumeOutNext = nil
+            c.ioResumeInNext = nil
+            c.ioData = [UInt8](repeating: 0, count: size * count)
+        } else {
+            // A plain IN's data comes inline (ioInValue, 0 until the VMM gives some).
+            c.ioResumeOutNext = nil
+            c.ioResumeInNext = c.outNextRIP
+            c.ioResumeInSize = size
+            c.ioInValue = 0
+            if !c.ioData.isEmpty { c.ioData = [] }
+        }
         c.rip = c.instStart
         c.ioResume = true
-        if isIn { c.ioData = [UInt8](repeating: 0, count: size * count) } else if !c.ioData.isEmpty { c.ioData = [] }
         c.ioDataPos = 0
         resumeRIP = linearRIP
         return .io(IOExit(direction: isIn ? .in : .out, size: UInt8(size), port: port, count: UInt32(count),
@@ -787,9 +825,26 @@ public final class RefVCPU: VirtualCPU {
     }
 
     public func completeIO(_ data: [UInt8]) {
+        if cpu.ioResumeInNext != nil && data.count <= 8 {
+            var v: UInt64 = 0
+            for (i, b) in data.enumerated() { v |= UInt64(b) << UInt64(8 * i) }
+            completeIO(value: v, byteCount: data.count)
+            return
+        }
         quietEntry = false
         cpu.ioData = data
         cpu.ioDataPos = 0
+    }
+
+    /// A plain IN's data is kvm_run's io area, written by the VMM without an ioctl: it does
+    /// not end a quiet entry (complete_fast_pio_in reads it at the next KVM_RUN).
+    public func completeIO(value: UInt64, byteCount: Int) {
+        guard cpu.ioResumeInNext != nil else {
+            completeIO((0..<min(max(byteCount, 0), 8)).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * $0)) })
+            return
+        }
+        let n = min(max(byteCount, 0), 8)
+        cpu.ioInValue = n == 8 ? value : value & ((1 << UInt64(8 * n)) - 1)
     }
 
     public func completeMMIORead(_ data: [UInt8]) {
