@@ -137,6 +137,8 @@ public protocol VirtualCPU: AnyObject {
     func completeIO(value: UInt64, byteCount: Int)
     /// The data for the MMIO read exit just returned (`length` bytes).
     func completeMMIORead(_ data: [UInt8])
+    /// The same with the (at most 8) bytes as the low bytes of `value`, little-endian.
+    func completeMMIORead(value: UInt64, byteCount: Int)
     /// The answer to the KVM_EXIT_X86_RDMSR/WRMSR just returned (kvm_run.msr.error and, for
     /// a read, .data): an error makes KVM inject #GP, otherwise the instruction completes.
     func completeMSR(error: Bool, data: UInt64)
@@ -282,5 +284,9 @@ extension VirtualMachine {
 extension VirtualCPU {
     public func completeIO(value: UInt64, byteCount: Int) {
         completeIO((0..<min(max(byteCount, 0), 8)).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * $0)) })
+    }
+
+    public func completeMMIORead(value: UInt64, byteCount: Int) {
+        completeMMIORead((0..<min(max(byteCount, 0), 8)).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * $0)) })
     }
 }

@@ -75,6 +75,60 @@ import Testing
         #expect(s.ram.read(at: 0x9000, count: 4) == [0x44, 0, 0, 0])
     }
 
+    /// Loads of every executor form from an MMIO page, each finished with the VMM's bytes:
+    /// MOV r64/r32 (zero-extends, SDM Vol. 1 3.4.1.1), MOV r16/r8 (keep the rest), MOVZX,
+    /// MOVSX, MOVSXD. With the cache on, the block executor makes the exit and the next
+    /// KVM_RUN finishes the load (blockMMIOLoad, complete_emulated_mmio); off, step() runs
+    /// it twice. Then the same load left without data (it exits again), and one whose
+    /// completion is followed by KVM_SET_REGS (the full entry finishes it).
+    @Test(arguments: [true, false]) func loadsFinishWithTheVMMsBytes(_ cached: Bool) throws {
+        let s = try Self.pagedSnippet("""
+            mov r15, 0x200000
+            mov rbx, -1
+            mov rbx, [r15]
+            mov rcx, -1
+            mov ecx, [r15+8]
+            mov rdx, -1
+            mov dx, [r15+16]
+            mov rsi, -1
+            mov sil, [r15+24]
+            movzx edi, byte [r15+32]
+            movsx r8, word [r15+40]
+            movsxd r9, dword [r15+48]
+            mov r10, [r15+56]
+            mov r11, [r15+64]
+            hlt
+            """, cached: cached)
+        func read(_ gpa: UInt64, _ n: UInt32, _ v: UInt64?) throws {
+            let e = try s.run()
+            #expect(e == .mmio(MMIOExit(physicalAddress: gpa, length: n, isWrite: false, data: [])), "\(e)")
+            if let v { s.vcpu.completeMMIORead(value: v, byteCount: Int(n)) }
+        }
+        try read(0x30_0000, 8, 0x1122_3344_5566_7788)
+        try read(0x30_0008, 4, 0x8899_AABB)
+        try read(0x30_0010, 2, 0xCCDD)
+        try read(0x30_0018, 1, 0xEE)
+        try read(0x30_0020, 1, 0x80)
+        try read(0x30_0028, 2, 0x8001)
+        try read(0x30_0030, 4, 0x8000_0002)
+        try read(0x30_0038, 8, nil)                          // no data: the load exits again
+        try read(0x30_0038, 8, 0x0102_0304_0506_0708)
+        try read(0x30_0040, 8, 0x0A0B_0C0D_0E0F_1011)
+        var r = try s.regs()
+        try s.vcpu.setRegs(r)                                // an ioctl: the full entry finishes it
+        #expect(try s.run() == .hlt)
+        r = try s.regs()
+        #expect(r.rbx == 0x1122_3344_5566_7788)
+        #expect(r.rcx == 0x8899_AABB, "a 32-bit load zero-extends")
+        #expect(r.rdx == 0xFFFF_FFFF_FFFF_CCDD, "a 16-bit load keeps bits 63:16")
+        #expect(r.rsi == 0xFFFF_FFFF_FFFF_FFEE, "an 8-bit load keeps bits 63:8")
+        #expect(r.rdi == 0x80, "MOVZX")
+        #expect(r.r8 == 0xFFFF_FFFF_FFFF_8001, "MOVSX of a word")
+        #expect(r.r9 == 0xFFFF_FFFF_8000_0002, "MOVSXD")
+        #expect(r.r10 == 0x0102_0304_0506_0708)
+        #expect(r.r11 == 0x0A0B_0C0D_0E0F_1011)
+    }
+
     /// A memory slot created where an MMIO page was (between runs) is RAM at the next access.
     @Test(arguments: [true, false]) func memorySlotOverAnMMIOPage(_ cached: Bool) throws {
         let s = try Self.pagedSnippet("""

@@ -178,6 +178,16 @@ struct PayloadRunner {
             }
             // And for an IN of one element (a loop polling a port): the latch's bytes, or an
             // unclaimed port's all ones, handed over inline.
+            // An MMIO read: the window's bytes, or an unbacked bus's all ones.
+            if quietLatch, case .mmio(let m) = exit, !m.isWrite {
+                let length = Int(min(m.length, 8))
+                if let window = loaded.window(containing: m.physicalAddress, length: length) {
+                    vcpu.completeMMIORead(window.read(m.physicalAddress, length: length))
+                } else {
+                    vcpu.completeMMIORead(value: ~0, byteCount: length)
+                }
+                continue
+            }
             if quietLatch, let inn = exit.singleIn {
                 vcpu.completeIO(value: ABIPort.latch.contains(inn.port) ? latch.readValue(port: inn.port, size: inn.bytes) : ~0,
                                 byteCount: inn.bytes)

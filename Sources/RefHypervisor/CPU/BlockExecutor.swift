@@ -59,6 +59,47 @@ extension CPU {
         return true
     }
 
+    /// A load blockData could not map, from a page the MMIO TLB knows for reads that no
+    /// in-kernel device answers: its KVM_EXIT_MMIO (the caller makes it from blockMMIORead*,
+    /// with blockExited), and the load itself (`mmioLoad`), which the next KVM_RUN finishes
+    /// with the VMM's bytes (completeBlockLoad) as KVM finishes an emulated MMIO read
+    /// (complete_emulated_mmio re-enters the emulator with the instruction it decoded). False,
+    /// with nothing changed: step()'s (a TLB miss, a page-crossing read, a device, a
+    /// completion in progress).
+    @inline(never) func blockMMIOLoad(_ seg: Int, _ off: UInt64, _ size: Int, _ o: UnsafePointer<DecodedOp>,
+                                      at ip: UInt64, next: UInt64) -> Bool {
+        guard let la = blockLinear(seg, off, size, write: false) else { return false }
+        let page = la >> 12
+        let i = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
+        if tlbMTag[i] != page || tlbMKinds[i] & TLBMMIOKind.read == 0 || Int(la & 0xFFF) &+ size > 4096 { return false }
+        let gpa = tlbMGPA[i] | (la & 0xFFF)
+        if let d = devices, d.handlesMMIO(gpa, vcpu: vcpuIndex) { return false }
+        if !completionData.isEmpty || ioResume { return false }
+        instStart = ip
+        blockMMIORead = true
+        blockMMIOReadGPA = gpa
+        blockMMIOReadLinear = la
+        mmioLoad = o.pointee
+        mmioLoadSize = size
+        mmioLoadNext = next
+        mmioLoadValue = nil
+        return true
+    }
+
+    /// Finishes a load that made an MMIO read exit (blockMMIOLoad) with the VMM's `v` (the
+    /// access's bytes, little-endian), as the executor would have with memory.
+    func completeBlockLoad(_ o: DecodedOp, _ v: UInt64) {
+        let d = Int(o.reg), size = Int(o.size)
+        switch o.kind {
+        case .load8: regs[d] = v
+        case .load4: regs[d] = v & 0xFFFF_FFFF
+        case .movRegRM, .movzx: setBlockReg(d, size, o.rex, v)
+        case .movsx: setBlockReg(d, size, o.rex, CPU.sext(v, Int(o.sub)) & CPU.mask(size))
+        case .movsxd: setBlockReg(d, size, o.rex, size == 8 ? CPU.sext(v, 4) : v)
+        default: break
+        }
+    }
+
     /// The effective address of a decoded memory operand (eaddr()): base + index << scale +
     /// displacement, RIP-relative to the next instruction, wrapped to the address size.
     @inline(__always) func blockAddress(_ o: UnsafePointer<DecodedOp>, _ next: UInt64) -> UInt64 {
@@ -322,10 +363,19 @@ extension CPU {
                     if o.pointee.flagsDead && !precise { regs[d] = (o.pointee.sub == 1 ? regs[d] &- 1 : regs[d] &+ 1) & 0xFFFF_FFFF }
                     else { regs[d] = incdec(regs[d] & 0xFFFF_FFFF, o.pointee.sub == 1, 4) }
                 case .load8:
-                    guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), 8, write: false) else { break blocks }
+                    let a = blockAddress(o, next)
+                    guard let rp = blockData(Int(o.pointee.seg), a, 8, write: false) else {
+                        // An MMIO read's exit (blockMMIOLoad), or step()'s.
+                        if blockMMIOLoad(Int(o.pointee.seg), a, 8, o, at: opIP, next: next) { blockExited = true }
+                        break blocks
+                    }
                     regs[Int(o.pointee.reg)] = CPU.load(rp, 8)
                 case .load4:
-                    guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), 4, write: false) else { break blocks }
+                    let a = blockAddress(o, next)
+                    guard let rp = blockData(Int(o.pointee.seg), a, 4, write: false) else {
+                        if blockMMIOLoad(Int(o.pointee.seg), a, 4, o, at: opIP, next: next) { blockExited = true }
+                        break blocks
+                    }
                     regs[Int(o.pointee.reg)] = CPU.load(rp, 4)
                 case .store8:
                     let a = blockAddress(o, next)
@@ -402,7 +452,15 @@ extension CPU {
                     if o.pointee.isReg {
                         v = blockReg(Int(o.pointee.rm), srcSize, rex)
                     } else {
-                        guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), srcSize, write: false) else { break blocks }
+                        let a = blockAddress(o, next)
+                        guard let rp = blockData(Int(o.pointee.seg), a, srcSize, write: false) else {
+                            switch o.pointee.kind {
+                            case .movRegRM, .movzx, .movsx, .movsxd:
+                                if blockMMIOLoad(Int(o.pointee.seg), a, srcSize, o, at: opIP, next: next) { blockExited = true }
+                            default: break
+                            }
+                            break blocks
+                        }
                         v = CPU.load(rp, srcSize)
                     }
                     let d = Int(o.pointee.reg)

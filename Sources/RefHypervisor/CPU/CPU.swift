@@ -368,6 +368,17 @@ final class CPU {
     var blockOutValue: UInt64 = 0
     /// The block's I/O exit is an IN (blockPortIn), not an OUT.
     var blockIOIsIn = false
+    /// runBlocks stopped at a load that made an MMIO read exit (blockMMIOLoad; with
+    /// blockExited): its GPA and linear address, and the load to finish at the next
+    /// KVM_RUN (`mmioLoad`, `mmioLoadSize` bytes, RIP `mmioLoadNext` after it) with the
+    /// VMM's bytes (`mmioLoadValue`, nil until it gives them).
+    var blockMMIORead = false
+    var blockMMIOReadGPA: UInt64 = 0
+    var blockMMIOReadLinear: UInt64 = 0
+    var mmioLoad: DecodedOp? = nil
+    var mmioLoadSize = 1
+    var mmioLoadNext: UInt64 = 0
+    var mmioLoadValue: UInt64? = nil
     /// runBlocks stopped right after a store it did to MMIO (blockMMIOStore): the store
     /// retired, and any exit it owes is in firstMMIOWrite (stopAfterInstruction).
     var blockMMIOStored = false

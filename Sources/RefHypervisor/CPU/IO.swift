@@ -78,15 +78,7 @@ extension CPU {
         if pe && cpl > Int((flags >> 12) & 3) || ioResume || port == 0x7E { return false }
         if let d = devices, d.handlesPort(port) { return false }
         if !vmControls.ioeventfds.isEmpty || !vmControls.coalesced.isEmpty { return false }
-        instStart = ip
-        stats.ioExits &+= 1
-        vmExit(.ioInstruction, qual: VMXQualification.io(size: size, isIn: false, string: false, rep: false, immediate: immediate, port: port),
-               outcome: "KVM_EXIT_IO")
-        outNextRIP = next
-        blockOutPort = port
-        blockOutSize = size
-        blockOutValue = regs[0] & CPU.mask(size)
-        blockIOIsIn = false
+        blockIOExit(port: port, size: size, isIn: false, immediate: immediate, at: ip, next: next)
         return true
     }
 
@@ -97,16 +89,22 @@ extension CPU {
     func blockPortIn(port: UInt16, size: Int, immediate: Bool, at ip: UInt64, next: UInt64) -> Bool {
         if pe && cpl > Int((flags >> 12) & 3) || ioResume { return false }
         if let d = devices, d.handlesPort(port) { return false }
+        blockIOExit(port: port, size: size, isIn: true, immediate: immediate, at: ip, next: next)
+        return true
+    }
+
+    /// A block's IN or OUT exit: its VMX record, and port, size and (OUT) value for the
+    /// caller's KVM_EXIT_IO (RefVCPU.blockOutExit).
+    @inline(__always) func blockIOExit(port: UInt16, size: Int, isIn: Bool, immediate: Bool, at ip: UInt64, next: UInt64) {
         instStart = ip
         stats.ioExits &+= 1
-        vmExit(.ioInstruction, qual: VMXQualification.io(size: size, isIn: true, string: false, rep: false, immediate: immediate, port: port),
+        vmExit(.ioInstruction, qual: VMXQualification.io(size: size, isIn: isIn, string: false, rep: false, immediate: immediate, port: port),
                outcome: "KVM_EXIT_IO")
         outNextRIP = next
         blockOutPort = port
         blockOutSize = size
-        blockOutValue = 0
-        blockIOIsIn = true
-        return true
+        blockOutValue = isIn ? 0 : regs[0] & CPU.mask(size)
+        blockIOIsIn = isIn
     }
 
     /// INS/OUTS: emulated by KVM (insn_emulation); OUTS exits once per element with RSI,

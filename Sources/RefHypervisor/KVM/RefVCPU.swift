@@ -140,7 +140,7 @@ public final class RefVCPU: VirtualCPU {
         // RefVM.close (also run by its deinit) sets `closed`: no load of the weak `vm` here.
         guard !closed else { throw KVMError(errno: Errno.EBADF, operation: "KVM_RUN") }
         // immediate_exit is read here too: a VMM may set it from another thread during a run.
-        if quietEntry && !immediateExit { return try quietRun(budget) }
+        if quietEntry && !immediateExit && (cpu.mmioLoad == nil || cpu.mmioLoadValue != nil) { return try quietRun(budget) }
         quietEntry = false
         return try slowRun(budget)
     }
@@ -180,6 +180,15 @@ public final class RefVCPU: VirtualCPU {
         }
         var remaining = budget.instructions
         var clock = WallClockBound(budget.wallClockNanoseconds)
+        if cpu.mmioLoad != nil {
+            // A block's MMIO load (blockMMIOLoad) outside a quiet entry: completed the way
+            // step()'s is, by running it again with the VMM's bytes as completion data.
+            if let v = cpu.mmioLoadValue {
+                cpu.completionData.append(contentsOf: (0..<cpu.mmioLoadSize).map { UInt8(truncatingIfNeeded: v >> UInt64(8 * $0)) })
+            }
+            cpu.mmioLoad = nil
+            cpu.mmioLoadValue = nil
+        }
         if let next = cpu.ioResumeOutNext, linearRIP == resumeRIP, cpu.flags & (F.tf | F.rf) == 0, !cpu.hwBreakpoints,
            guestDebug.control == 0, cpu.completionData.isEmpty, cpu.ioData.isEmpty {
             // complete_fast_pio_out (no single-step or breakpoint to raise here). An OUT's
@@ -309,7 +318,7 @@ public final class RefVCPU: VirtualCPU {
                 cpu.shadow = 0; cpu.eventCheck = true
             }
             if let e {
-                if cpu.ioResumeOutNext != nil || cpu.ioResumeInNext != nil || e.isMMIOWrite { armQuietEntry() }
+                if cpu.ioResumeOutNext != nil || cpu.ioResumeInNext != nil || cpu.mmioLoad != nil || e.isMMIOWrite { armQuietEntry() }
                 return e
             }
             if cpu.instructionsRetired != retiredBefore,
@@ -337,13 +346,39 @@ public final class RefVCPU: VirtualCPU {
         let c = cpu
         let size = c.ioResumeInSize
         c.setReg(0, size, c.ioInValue & CPU.mask(size))
-        c.rip = next
+        c.ioResumeInNext = nil
+        completeFastPIOOut(next)
+    }
+
+    /// The exit a decoded block ended on: an MMIO read's (blockMMIOLoad) or an I/O one's.
+    @inline(__always) private func blockExit() -> Exit {
+        cpu.blockMMIORead ? blockMMIOReadExit() : blockOutExit()
+    }
+
+    /// KVM_EXIT_MMIO for a block's load (CPU.blockMMIOLoad), made as handleFault makes
+    /// step()'s: RIP stays on the load until the next KVM_RUN finishes it.
+    @inline(never) private func blockMMIOReadExit() -> Exit {
+        let c = cpu
+        c.blockExited = false
+        c.blockMMIORead = false
+        c.rip = c.instStart
+        c.eptExitTrace(gpa: c.blockMMIOReadGPA, linear: c.blockMMIOReadLinear, write: false, fetch: false, readOnly: false, outcome: "KVM_EXIT_MMIO")
+        c.stats.mmioExits &+= 1
+        c.countEmulation()
+        resumeRIP = linearRIP
+        return .mmio(MMIOExit(physicalAddress: c.blockMMIOReadGPA, length: UInt32(c.mmioLoadSize), isWrite: false, value: 0, byteCount: 0))
+    }
+
+    /// The load of an MMIO read's exit finished with the VMM's bytes, as complete_emulated_mmio
+    /// finishes it: the register written, RIP past the load, an STI/MOV SS shadow over.
+    @inline(__always) private func completeFastMMIOLoad(_ op: DecodedOp, _ v: UInt64) {
+        let c = cpu
+        c.completeBlockLoad(op, v)
+        c.rip = c.mmioLoadNext
         c.instructionsRetired &+= 1
         c.shadow = 0
-        c.ioResumeInNext = nil
-        c.ioResume = false
-        c.msrCompletion = nil
-        c.hypercallCompletion = nil
+        c.mmioLoad = nil
+        c.mmioLoadValue = nil
     }
 
     /// The KVM_EXIT_IO of an OUT or IN a decoded block ended on (CPU.blockPortOut or
@@ -369,7 +404,8 @@ public final class RefVCPU: VirtualCPU {
             && nmiPending == 0 && !requestInterruptWindow && c.flags & (F.tf | F.rf) == 0
             && !c.hwBreakpoints && guestDebug.control == 0 && c.completionData.isEmpty
             && c.ioData.isEmpty && c.msrCompletion == nil && c.hypercallCompletion == nil
-            && (c.ioResumeOutNext != nil || c.ioResumeInNext != nil ? resumeRIP == linearRIP : !c.ioResume && c.shadow == 0)
+            && (c.ioResumeOutNext != nil || c.ioResumeInNext != nil || c.mmioLoad != nil ? resumeRIP == linearRIP
+                                                                                        : !c.ioResume && c.shadow == 0)
     }
 
     /// KVM_RUN right after an OUT's or MMIO write's exit with nothing done to the vCPU since
@@ -398,6 +434,9 @@ public final class RefVCPU: VirtualCPU {
         } else if let next = c.ioResumeInNext {
             completeFastPIOIn(next)
             remaining = charge(remaining, 1, &clock)
+        } else if let op = c.mmioLoad, let v = c.mmioLoadValue {
+            completeFastMMIOLoad(op, v)
+            remaining = charge(remaining, 1, &clock)
         }
         // The eventCheck an MMIO write's exit leaves behind (mmioWrite) has nothing behind it
         // here: with nothing pending (armQuietEntry), events() would do nothing.
@@ -416,7 +455,7 @@ public final class RefVCPU: VirtualCPU {
             if c.blockExited {
                 _ = charge(remaining, k &+ 1, &clock)   // (repIterations)
                 quietEntry = quietEntryEnabled
-                return blockOutExit()
+                return blockExit()
             }
             remaining = charge(remaining, k, &clock)
             if c.blockMMIOStored {
@@ -556,7 +595,7 @@ public final class RefVCPU: VirtualCPU {
                     // An OUT in a block made its exit (blockPortOut): counted as step()'s
                     // exits are, and handed to userspace as handleFault hands step()'s.
                     n &+= 1
-                    return (n, blockOutExit())
+                    return (n, blockExit())
                 }
                 if c.blockMMIOStored {
                     // A store to MMIO retired in the block (blockMMIOStore): what follows is
@@ -848,8 +887,26 @@ public final class RefVCPU: VirtualCPU {
     }
 
     public func completeMMIORead(_ data: [UInt8]) {
+        if cpu.mmioLoad != nil && data.count <= 8 {
+            var v: UInt64 = 0
+            for (i, b) in data.enumerated() { v |= UInt64(b) << UInt64(8 * i) }
+            completeMMIORead(value: v, byteCount: data.count)
+            return
+        }
         quietEntry = false
         cpu.completionData.append(contentsOf: data)
+    }
+
+    /// The data of a block load's MMIO read exit is kvm_run's mmio.data, written by the VMM
+    /// without an ioctl: it does not end a quiet entry (the next KVM_RUN finishes the load).
+    public func completeMMIORead(value: UInt64, byteCount: Int) {
+        let n = min(max(byteCount, 0), 8)
+        guard cpu.mmioLoad != nil else {
+            completeMMIORead((0..<n).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * $0)) })
+            return
+        }
+        // Bytes the VMM did not give are 0 (as an array shorter than the access reads).
+        cpu.mmioLoadValue = n == 8 ? value : value & ((1 << UInt64(8 * n)) - 1)
     }
 
     // MARK: registers
