@@ -6,7 +6,9 @@ import KVMABI
 /// Differential test of the decoded-instruction cache (CPU.runBlocks): random programs in
 /// real mode, 32-bit protected mode and 64-bit mode, mixing the cached subset in every
 /// operand size (ALU with registers, memory and immediates, MOVZX/MOVSX, IMUL, MUL/DIV,
-/// SETcc/CMOVcc, shifts, PUSH/POP, CALL/RET, Jcc, LEA with an index) with instructions it
+/// SETcc/CMOVcc, shifts, PUSH/POP, CALL/RET, Jcc, LEA with an index, LOOP/LOOPcc/JrCXZ,
+/// string instructions without REP in both directions, XLAT, LAHF/SAHF, PUSHF, MOV moffs,
+/// XCHG/XADD/CMPXCHG with memory and LOCKed read-modify-writes) with instructions it
 /// leaves to step(), and stores that patch instructions still to run. Each runs with the
 /// cache on and off: registers, RFLAGS, retired count, memory and the exit must be equal.
 @Suite struct DecodeCacheTests {
@@ -63,7 +65,8 @@ import KVMABI
                 .replacingOccurrences(of: "*1+", with: "+")
             let alu = g.pick(["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"])
             let imm = g.pick(["\(g.next() % 128)", "-\(g.next() % 128)", "0x\(String(g.next() & 0x7FFF, radix: 16))", "0"])
-            switch g.next() % 30 {
+            let m16 = m.mode == .real, m64 = m.mode == .long64
+            switch g.next() % 36 {
             case 0, 1, 2: out += "\(alu) \(d), \(s)\n"
             case 3: out += "\(alu) \(d), \(sz.ptr) \(mem)\n"
             case 4: out += "\(alu) \(sz.ptr) \(mem), \(s)\n"
@@ -106,6 +109,50 @@ import KVMABI
             case 26:   // step()
                 out += m.mode == .real ? "mov cx, 3\nmov di, 0x8100\nrep stosb\n"
                     : (m.mode == .prot32 ? "mov ecx, 3\nmov edi, 0x40100\nrep stosb\n" : "mov ecx, 3\nmov rdi, 0x40100\nrep stosb\n")
+            case 27:
+                // MOVS CMPS STOS LODS SCAS without REP, in either direction, with the address-size
+                // and segment prefixes; then the index register the memory operands use, as set up.
+                out += m16 ? "mov esi, 0x8200\nmov edi, 0x8300\n" : (m64 ? "mov rsi, 0x40200\nmov rdi, 0x40300\n" : "mov esi, 0x40200\nmov edi, 0x40300\n")
+                out += g.pick(["cld\n", "std\n", ""])
+                for _ in 0..<(1 + g.next() % 4) {
+                    let suffix = g.pick(m64 ? ["b", "w", "d", "q"] : ["b", "w", "d"])
+                    let prefix = g.pick(["", "", "", m.mode == .prot32 ? "" : "a32 ", "es ", "ss "])
+                    out += "\(prefix)\(g.pick(["lods", "stos", "movs", "cmps", "scas"]))\(suffix)\n"
+                }
+                out += "cld\n" + (m16 ? "mov si, 0x40\n" : (m64 ? "mov rsi, 4\n" : "mov esi, 0x10\n"))
+            case 28:
+                // LOOP/LOOPE/LOOPNE (also with the other address size) and JrCXZ.
+                let body = g.pick(w.regs.filter { !$0.contains("c") })
+                // The count register's bits above the address size are set where that size is
+                // narrower than the register: they must neither count nor change.
+                let n = 1 + g.next() % 5
+                let form = g.pick(["loop", "loope", "loopne", m16 ? "a32 loop" : (m64 ? "a32 loopne" : "a16 loop")])
+                let narrow = m16 ? !form.hasPrefix("a32") : form.hasPrefix(m64 ? "a32" : "a16")
+                out += !narrow ? "mov ecx, \(n)\n" : (m64 ? "mov rcx, 0x1_0000_000\(n)\n" : "mov ecx, 0x3000\(n)\n")
+                out += ".Lp\(i):\n\(alu) \(body), \(g.pick(w.regs))\n\(form) .Lp\(i)\n"
+                out += "\(g.pick(m16 ? ["jcxz", "a32 jcxz"] : (m64 ? ["jrcxz", "jecxz"] : ["jecxz", "a16 jcxz"]))) .Lz\(i)\ninc \(body)\n.Lz\(i):\n"
+            case 29:
+                // XLAT: AL <- [rBX + AL].
+                // In 32-bit code also with a 16-bit address (BX + AL wraps at 64 KiB).
+                out += (m64 ? "mov rbx, r15\n" : "") + g.pick(["xlatb\n", "es xlatb\n", m.mode == .prot32 ? "a16 xlatb\n" : "xlatb\n"])
+            case 30: out += g.pick(["lahf\n\(alu) \(d), \(s)\nsahf\n", "mov ah, \(g.next() % 256)\nsahf\n", "lahf\n"])
+            case 31:
+                let stack = m64 ? m.sizes[3] : m.sizes[m16 ? 1 : 2]
+                out += "\(m64 ? "pushfq" : (m16 ? "pushf" : "pushfd"))\npop \(g.pick(stack.regs))\n"
+                if !m16 { out += "pushfw\npop \(g.pick(m.sizes[1].regs))\n" }
+            case 32:
+                // XCHG with memory, XADD, CMPXCHG, and LOCKed read-modify-writes.
+                out += g.pick(["xchg \(d), \(sz.ptr) \(mem)\n", "xchg \(sz.ptr) \(mem), \(s)\n",
+                               "xadd \(sz.ptr) \(mem), \(s)\n", "xadd \(d), \(s)\n", "lock xadd \(sz.ptr) \(mem), \(s)\n",
+                               "cmpxchg \(sz.ptr) \(mem), \(s)\n", "lock cmpxchg \(sz.ptr) \(mem), \(s)\n", "cmpxchg \(d), \(s)\n",
+                               "lock \(g.pick(["add", "or", "adc", "sbb", "and", "sub", "xor"])) \(sz.ptr) \(mem), \(s)\n",
+                               "lock \(g.pick(["inc", "dec", "not", "neg"])) \(sz.ptr) \(mem)\n"])
+            case 33:
+                // MOV AL/AX/EAX/RAX <-> moffs.
+                let acc = g.pick(m64 ? ["al", "ax", "eax", "rax"] : ["al", "ax", "eax"])
+                let at = m16 ? "0x\(String(0x8000 + 2 * Int(g.next() % 128), radix: 16))"
+                    : (m64 ? "qword 0x\(String(0x40000 + 2 * Int(g.next() % 128), radix: 16))" : "0x\(String(0x40000 + 2 * Int(g.next() % 128), radix: 16))")
+                out += g.pick(["mov \(acc), [\(at)]\n", "mov [\(at)], \(acc)\n"])
             default: out += "\(alu) \(wd), \(ws)\n"
             }
         }

@@ -115,6 +115,15 @@ extension CPU {
         }
     }
 
+    /// Both pointers of a read-modify-write of the op's memory operand (read, then write
+    /// checks), or nil: step()'s, with nothing changed.
+    @inline(__always) func blockReadWrite(_ o: UnsafePointer<DecodedOp>, _ next: UInt64, _ size: Int)
+        -> (UnsafeMutableRawPointer, UnsafeMutableRawPointer)? {
+        let a = blockAddress(o, next), sg = Int(o.pointee.seg)
+        guard let rp = blockData(sg, a, size, write: false), let wp = blockData(sg, a, size, write: true) else { return nil }
+        return (rp, wp)
+    }
+
     /// reg8/reg with the instruction's own REX (AH..BH without one).
     @inline(__always) func blockReg(_ n: Int, _ size: Int, _ rex: Bool) -> UInt64 {
         switch size {
@@ -573,11 +582,89 @@ extension CPU {
                     if size == 8 { regs[d] = regs[d].byteSwapped }
                     else if size == 4 { setReg(d, 4, UInt64(UInt32(truncatingIfNeeded: regs[d]).byteSwapped)) }
                     else { setReg(d, 2, 0) }   // BSWAP r16 is undefined; Intel cores zero it (as step())
-                case .xchg:
-                    let a = Int(o.pointee.rm), b = Int(o.pointee.reg)
-                    let x = blockReg(a, size, rex), y = blockReg(b, size, rex)
-                    setBlockReg(a, size, rex, y)
-                    setBlockReg(b, size, rex, x)
+                case .stringOp:
+                    // MOVS CMPS STOS LODS SCAS without REP (stringElement): the source at
+                    // seg:rSI, the destination at ES:rDI, each index moved by the size in the
+                    // direction of DF and wrapped to the address size (a 16-bit one keeps
+                    // bits 63:16). Every pointer before anything changes.
+                    let asz = Int(o.pointee.asz), am = CPU.mask(asz)
+                    let delta = flags & F.df != 0 ? 0 &- UInt64(size) : UInt64(size)
+                    let si = regs[6] & am, di = regs[7] & am
+                    switch o.pointee.sub {
+                    case 0xA4:
+                        guard let rp = blockData(Int(o.pointee.seg), si, size, write: false),
+                              let wp = blockData(S.es, di, size, write: true) else { break blocks }
+                        CPU.store(wp, size, CPU.load(rp, size))
+                        setBlockReg(6, asz, true, si &+ delta)
+                        setBlockReg(7, asz, true, di &+ delta)
+                    case 0xA6:
+                        guard let rp = blockData(Int(o.pointee.seg), si, size, write: false),
+                              let dp = blockData(S.es, di, size, write: false) else { break blocks }
+                        _ = sub(CPU.load(rp, size), CPU.load(dp, size), 0, size)
+                        setBlockReg(6, asz, true, si &+ delta)
+                        setBlockReg(7, asz, true, di &+ delta)
+                    case 0xAA:
+                        guard let wp = blockData(S.es, di, size, write: true) else { break blocks }
+                        CPU.store(wp, size, regs[0])
+                        setBlockReg(7, asz, true, di &+ delta)
+                    case 0xAC:
+                        guard let rp = blockData(Int(o.pointee.seg), si, size, write: false) else { break blocks }
+                        setBlockReg(0, size, true, CPU.load(rp, size))
+                        setBlockReg(6, asz, true, si &+ delta)
+                    default:   // 0xAE SCAS
+                        guard let dp = blockData(S.es, di, size, write: false) else { break blocks }
+                        _ = sub(blockReg(0, size, true), CPU.load(dp, size), 0, size)
+                        setBlockReg(7, asz, true, di &+ delta)
+                    }
+                case .xlat:
+                    // AL <- [seg: rBX + AL], wrapped to the address size (SDM Vol. 2B XLAT).
+                    let a = (regs[3] &+ (regs[0] & 0xFF)) & CPU.mask(Int(o.pointee.asz))
+                    guard let rp = blockData(Int(o.pointee.seg), a, 1, write: false) else { break blocks }
+                    regs[0] = regs[0] & ~0xFF | CPU.load(rp, 1)
+                case .lahf:
+                    regs[0] = (regs[0] & ~0xFF00) | (((flags & 0xD5) | 2) << 8)
+                case .sahf:
+                    // SF ZF AF PF CF from AH; OF and the rest kept.
+                    flags = (flags & ~UInt64(0xD5)) | ((regs[0] >> 8) & 0xD5) | 2
+                case .pushf:
+                    // VM and RF are pushed as 0 (pushf()).
+                    let sp = (regs[4] &- UInt64(size)) & spm
+                    guard let wp = blockData(S.ss, sp, size, write: true) else { break blocks }
+                    CPU.store(wp, size, flags & ~(F.vm | F.rf) & CPU.mask(size))
+                    regs[4] = regs[4] & spKeep | sp & spm
+                case .xchg, .xadd:
+                    // XCHG: DEST <- SRC; XADD: DEST <- DEST + SRC (flags of the ADD). Then SRC <-
+                    // the old DEST; DEST is written last, so `xadd eax, eax` leaves the sum (SDM
+                    // Vol. 2B XADD, XCHG). With memory (XCHG is implicitly locked) both pointers
+                    // come before anything changes.
+                    let r = Int(o.pointee.reg)
+                    let src = blockReg(r, size, rex)
+                    let isAdd = o.pointee.kind == .xadd
+                    if o.pointee.isReg {
+                        let d = Int(o.pointee.rm)
+                        let dest = blockReg(d, size, rex)
+                        let v = isAdd ? add(dest, src, 0, size) : src
+                        setBlockReg(r, size, rex, dest)
+                        setBlockReg(d, size, rex, v)
+                    } else {
+                        guard let (rp, wp) = blockReadWrite(o, next, size) else { break blocks }
+                        let dest = CPU.load(rp, size)
+                        CPU.store(wp, size, isAdd ? add(dest, src, 0, size) : src)
+                        setBlockReg(r, size, rex, dest)
+                    }
+                case .cmpxchg:
+                    // Flags of CMP rAX, DEST; equal: DEST <- SRC; else rAX <- DEST, and the
+                    // destination is written back with its own bytes (a locked read-modify-
+                    // write: the write check above is the one step() makes; the bytes stay).
+                    // SDM Vol. 2A CMPXCHG.
+                    guard let (rp, wp) = blockReadWrite(o, next, size) else { break blocks }
+                    let dest = CPU.load(rp, size), acc = blockReg(0, size, true)
+                    _ = sub(acc, dest, 0, size)
+                    if acc == dest {
+                        CPU.store(wp, size, blockReg(Int(o.pointee.reg), size, rex))
+                    } else {
+                        setBlockReg(0, size, true, dest)
+                    }
                 case .flagOp:
                     switch o.pointee.sub {
                     case 0xF5: flags ^= F.cf
@@ -632,6 +719,33 @@ extension CPU {
                     CPU.store(wp, size, next)
                     regs[4] = regs[4] & spKeep | sp & spm
                     ip = t
+                    n &+= UInt64(o - first) &+ 1
+                    o += 1
+                    first = o   // counted: the count after the loop must not add them again
+                    inOps = false   // RIP is the target's
+                    continue blocks
+                case .loop:
+                    // LOOPNE LOOPE LOOP decrement CX/ECX/RCX (by the address size, flags
+                    // untouched) and branch while it is not 0 (and ZF says so); JrCXZ branches
+                    // when it is 0. A target step() would #GP on stops it before the count
+                    // changes (SDM Vol. 2A LOOP/LOOPcc, Jcc).
+                    let asz = Int(o.pointee.asz), k = o.pointee.sub
+                    let count = regs[1] & CPU.mask(asz)
+                    let c = k == 3 ? count : (count &- 1) & CPU.mask(asz)
+                    let take: Bool
+                    switch k {
+                    case 0: take = c != 0 && flags & F.zf == 0
+                    case 1: take = c != 0 && flags & F.zf != 0
+                    case 2: take = c != 0
+                    default: take = c == 0
+                    }
+                    if take {
+                        guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }
+                        ip = t
+                    } else {
+                        ip = next
+                    }
+                    if k != 3 { setBlockReg(1, asz, true, c) }
                     n &+= UInt64(o - first) &+ 1
                     o += 1
                     first = o   // counted: the count after the loop must not add them again

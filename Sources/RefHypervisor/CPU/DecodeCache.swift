@@ -100,9 +100,17 @@ struct DecodedOp {
         case bitScan        // 0F BC/BD (sub 1 = BSR)
         case doubleShift    // 0F A4/A5/AC/AD (sub bit 0 = SHLD, bit 1 = count in CL; imm = count)
         case bswap          // 0F C8-CF
-        case xchg           // 86/87 and 90-97, register operands only
+        case xchg           // 86/87 (memory too: implicitly locked) and 90-97
         case flagOp         // F5 CMC, F8 CLC, F9 STC, FC CLD, FD STD (sub = the opcode's low byte)
         case leave          // C9
+        case stringOp       // A4-AF without REP: MOVS CMPS STOS LODS SCAS (sub = the opcode with
+                            // bit 0 clear; seg = the source's segment, ES for the destination)
+        case xlat           // D7 (seg = DS or the override)
+        case lahf           // 9F
+        case sahf           // 9E
+        case pushf          // 9C
+        case xadd           // 0F C0/C1
+        case cmpxchg        // 0F B0/B1, memory destination only
         // Control transfers end a block.
         case jcc            // 70-7F, 0F 80-8F
         case jmp            // EB, E9
@@ -110,6 +118,7 @@ struct DecodedOp {
         case ret            // C3
         case jmpIndirect    // FF /4
         case callIndirect   // FF /2
+        case loop           // E0-E3: sub 0 LOOPNE, 1 LOOPE, 2 LOOP, 3 JrCXZ (count: CX/ECX/RCX by asz)
         case portOut        // E6/E7 (imm = port, isImm) and EE/EF (port in DX): an exit (IO.swift)
         case portIn         // E4/E5, EC/ED: an exit whose data the next KVM_RUN writes to AL/AX/EAX
         // Register forms of the commonest instructions with the operand size fixed (chosen by
@@ -529,8 +538,9 @@ extension CPU {
             k += n
             return v
         }
-        // Prefixes: 66 67 and segment overrides; LOCK/REP/REPNE leave it to step().
-        var o16 = false, a16 = false, segOv = -1, rx = 0
+        // Prefixes: 66 67, segment overrides and LOCK (checked below); REP/REPNE leave it to
+        // step().
+        var o16 = false, a16 = false, segOv = -1, rx = 0, locked = false
         var opByte = 0
         prefixes: while true {
             guard let b = byte() else { return false }
@@ -543,7 +553,8 @@ extension CPU {
             case 0x3E: segOv = S.ds; rx = 0
             case 0x64: segOv = S.fs; rx = 0
             case 0x65: segOv = S.gs; rx = 0
-            case 0xF0, 0xF2, 0xF3: return false
+            case 0xF0: locked = true; rx = 0
+            case 0xF2, 0xF3: return false
             case 0x40...0x4F where code64: rx = b
             default: opByte = b; break prefixes
             }
@@ -680,8 +691,27 @@ extension CPU {
         case 0x91...0x97:
             o.kind = .xchg; o.size = UInt8(osz); o.isReg = true; o.rm = 0; o.reg = UInt8(op & 7 | (rx & 1) << 3)
         case 0x86, 0x87:
-            guard modrm(), o.isReg else { return false }   // XCHG with memory is locked: step()
+            guard modrm() else { return false }
             o.kind = .xchg; o.size = UInt8(op == 0x86 ? 1 : osz)
+        case 0x9C:
+            o.kind = .pushf; o.size = UInt8(stackOsz)
+        case 0x9E:
+            o.kind = .sahf
+        case 0x9F:
+            o.kind = .lahf
+        case 0xA0...0xA3:
+            // MOV AL/eAX <-> moffs: a bare displacement of the address size (SDM Vol. 2B MOV).
+            guard let a = imm(asz) else { return false }
+            o.isReg = false; o.reg = 0; o.disp = a; o.seg = UInt8(segOv >= 0 ? segOv : S.ds)
+            o.kind = op < 0xA2 ? .movRegRM : .movRMReg; o.size = UInt8(op & 1 == 0 ? 1 : osz)
+        case 0xA4...0xA7, 0xAA...0xAF:
+            o.kind = .stringOp; o.sub = UInt8(op & 0xFE); o.size = UInt8(op & 1 == 0 ? 1 : osz)
+            o.seg = UInt8(segOv >= 0 ? segOv : S.ds)
+        case 0xD7:
+            o.kind = .xlat; o.seg = UInt8(segOv >= 0 ? segOv : S.ds)
+        case 0xE0...0xE3:
+            guard let d = imm(1) else { return false }
+            o.kind = .loop; o.sub = UInt8(op - 0xE0); o.size = UInt8(branchOsz); o.imm = CPU.sext(d, 1)
         case 0xF5, 0xF8, 0xF9, 0xFC, 0xFD:
             o.kind = .flagOp; o.sub = UInt8(op)
         case 0xC9:
@@ -799,6 +829,12 @@ extension CPU {
                     guard let v = imm(1) else { return false }
                     o.imm = v
                 }
+            case 0xC0, 0xC1:
+                guard modrm() else { return false }
+                o.kind = .xadd; o.size = UInt8(op2 == 0xC0 ? 1 : osz)
+            case 0xB0, 0xB1:
+                guard modrm(), !o.isReg else { return false }
+                o.kind = .cmpxchg; o.size = UInt8(op2 == 0xB0 ? 1 : osz)
             case 0xC8...0xCF:
                 o.kind = .bswap; o.size = UInt8(osz); o.reg = UInt8(op2 & 7 | (rx & 1) << 3)
             default:
@@ -806,6 +842,16 @@ extension CPU {
             }
         default:
             return false
+        }
+        // LOCK only on a read-modify-write of memory (SDM Vol. 2A LOCK); anywhere else it is
+        // step()'s #UD.
+        if locked {
+            guard !o.isReg else { return false }
+            switch o.kind {
+            case .aluRMReg, .aluRMImm: if o.sub == 7 { return false }
+            case .incDec, .notNeg, .xchg, .xadd, .cmpxchg: break
+            default: return false
+            }
         }
         o.end = UInt16(k)   // the length; buildBlock makes it the offset of the next instruction
         o.specialise()

@@ -120,9 +120,10 @@ extension DecodedOp {
     /// The executor may stop in front of this op (BlockExecutor.swift's `break blocks`).
     var mayStopBefore: Bool {
         switch kind {
-        case .lea, .nop, .bswap, .cbw, .cwd, .flagOp, .movRegImm, .movRI8:
+        case .lea, .nop, .bswap, .cbw, .cwd, .flagOp, .movRegImm, .movRI8, .lahf, .sahf:
             return false
-        case .push, .pop, .pushImm, .leave, .jcc, .jmp, .call, .ret, .jmpIndirect, .callIndirect,
+        case .stringOp, .xlat, .pushf, .loop,
+             .push, .pop, .pushImm, .leave, .jcc, .jmp, .call, .ret, .jmpIndirect, .callIndirect,
              .portOut, .portIn, .mulDiv, .generic, .load4, .load8, .store4, .store8, .aluRegMem4, .aluRegMem8,
              .aluMemReg4, .aluMemReg8:
             return true
