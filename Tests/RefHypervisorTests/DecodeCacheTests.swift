@@ -8,7 +8,8 @@ import KVMABI
 /// operand size (ALU with registers, memory and immediates, MOVZX/MOVSX, IMUL, MUL/DIV,
 /// SETcc/CMOVcc, shifts, PUSH/POP, CALL/RET, Jcc, LEA with an index, LOOP/LOOPcc/JrCXZ,
 /// string instructions without REP in both directions, XLAT, LAHF/SAHF, PUSHF, MOV moffs,
-/// XCHG/XADD/CMPXCHG with memory and LOCKed read-modify-writes) with instructions it
+/// XCHG/XADD/CMPXCHG with memory, LOCKed read-modify-writes, POPCNT/LZCNT, RET imm16)
+/// with instructions it
 /// leaves to step(), and stores that patch instructions still to run. Each runs with the
 /// cache on and off: registers, RFLAGS, retired count, memory and the exit must be equal.
 @Suite struct DecodeCacheTests {
@@ -66,7 +67,7 @@ import KVMABI
             let alu = g.pick(["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"])
             let imm = g.pick(["\(g.next() % 128)", "-\(g.next() % 128)", "0x\(String(g.next() & 0x7FFF, radix: 16))", "0"])
             let m16 = m.mode == .real, m64 = m.mode == .long64
-            switch g.next() % 36 {
+            switch g.next() % 38 {
             case 0, 1, 2: out += "\(alu) \(d), \(s)\n"
             case 3: out += "\(alu) \(d), \(sz.ptr) \(mem)\n"
             case 4: out += "\(alu) \(sz.ptr) \(mem), \(s)\n"
@@ -153,6 +154,13 @@ import KVMABI
                 let at = m16 ? "0x\(String(0x8000 + 2 * Int(g.next() % 128), radix: 16))"
                     : (m64 ? "qword 0x\(String(0x40000 + 2 * Int(g.next() % 128), radix: 16))" : "0x\(String(0x40000 + 2 * Int(g.next() % 128), radix: 16))")
                 out += g.pick(["mov \(acc), [\(at)]\n", "mov [\(at)], \(acc)\n"])
+            case 34:
+                // POPCNT, LZCNT, and F3 0F BC (BSF here: TZCNT is not advertised).
+                out += "\(g.pick(["popcnt", "lzcnt", "tzcnt"])) \(wd), \(g.pick([ws, "\(w.ptr) \(mem)"]))\n"
+            case 35:
+                // RET imm16 releasing an argument pushed before the CALL.
+                let slot = m64 ? 8 : (m16 ? 2 : 4)
+                out += "push \(g.next() % 100)\ncall .R\(i)\njmp .S\(i)\n.R\(i):\n\(alu) \(d), \(s)\nret \(slot)\n.S\(i):\n"
             default: out += "\(alu) \(wd), \(ws)\n"
             }
         }

@@ -449,7 +449,7 @@ extension CPU {
                         }
                     }
                 case .aluRegRM, .testRMReg, .testRMImm, .movRegRM, .movzx, .movsx, .movsxd, .imulRegRM,
-                     .imulRegRMImm, .cmovcc, .mulDiv, .bitScan:
+                     .imulRegRMImm, .cmovcc, .mulDiv, .bitScan, .bitCount:
                     // Instructions that read their r/m operand and write a register (or flags).
                     let srcSize: Int
                     switch o.pointee.kind {
@@ -490,6 +490,18 @@ extension CPU {
                         setBlockReg(d, size, rex, o.pointee.flagsDead && !precise ? (v &* o.pointee.imm) & CPU.mask(size)
                                                                                  : imul2(v, o.pointee.imm, size))
                     case .bitScan: if let r = bitScan(reverse: o.pointee.sub == 1, v) { setBlockReg(d, size, rex, r) }
+                    case .bitCount:
+                        if o.pointee.sub == 0 {
+                            // POPCNT: ZF = source zero, OF SF AF CF PF cleared (SDM Vol. 2B).
+                            setBlockReg(d, size, rex, UInt64(v.nonzeroBitCount))
+                            setArith(v == 0 ? F.zf : 0)
+                        } else {
+                            // LZCNT: the operand's width for 0; CF = source zero, ZF = result
+                            // zero, the other flags kept (SDM Vol. 2A LZCNT).
+                            let r = v == 0 ? UInt64(size * 8) : UInt64(v.leadingZeroBitCount - (64 - size * 8))
+                            setBlockReg(d, size, rex, r)
+                            flags = flags & ~(F.cf | F.zf) | (v == 0 ? F.cf : 0) | (r == 0 ? F.zf : 0)
+                        }
                     case .cmovcc:
                         // The source is read even when the condition is false; a 32-bit CMOV
                         // zero-extends its destination either way (SDM Vol. 2A CMOVcc).
@@ -755,7 +767,8 @@ extension CPU {
                     let sp = regs[4] & spm
                     guard let rp = blockData(S.ss, sp, size, write: false),
                           let t = blockTarget(CPU.load(rp, size), size) else { break blocks }
-                    regs[4] = regs[4] & spKeep | (sp &+ UInt64(size)) & spm
+                    // RET imm16 releases imm more bytes (0 for C3).
+                    regs[4] = regs[4] & spKeep | (sp &+ UInt64(size) &+ o.pointee.imm) & spm
                     ip = t
                     n &+= UInt64(o - first) &+ 1
                     o += 1

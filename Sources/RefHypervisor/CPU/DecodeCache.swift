@@ -97,7 +97,8 @@ struct DecodedOp {
         case nop            // 90, 0F 1F
         case bitTest        // 0F A3/AB/B3/BB and 0F BA /4-/7, register r/m (sub = BT BTS BTR BTC;
                             // the offset from ModRM.reg, or imm with isImm)
-        case bitScan        // 0F BC/BD (sub 1 = BSR)
+        case bitScan        // 0F BC/BD (sub 1 = BSR), F3 0F BC (BSF: TZCNT is not advertised)
+        case bitCount       // F3 0F B8 POPCNT (sub 0), F3 0F BD LZCNT (sub 1)
         case doubleShift    // 0F A4/A5/AC/AD (sub bit 0 = SHLD, bit 1 = count in CL; imm = count)
         case bswap          // 0F C8-CF
         case xchg           // 86/87 (memory too: implicitly locked) and 90-97
@@ -540,7 +541,7 @@ extension CPU {
         }
         // Prefixes: 66 67, segment overrides and LOCK (checked below); REP/REPNE leave it to
         // step().
-        var o16 = false, a16 = false, segOv = -1, rx = 0, locked = false
+        var o16 = false, a16 = false, segOv = -1, rx = 0, locked = false, repz = false
         var opByte = 0
         prefixes: while true {
             guard let b = byte() else { return false }
@@ -554,7 +555,8 @@ extension CPU {
             case 0x64: segOv = S.fs; rx = 0
             case 0x65: segOv = S.gs; rx = 0
             case 0xF0: locked = true; rx = 0
-            case 0xF2, 0xF3: return false
+            case 0xF3: repz = true; rx = 0      // only as part of POPCNT/LZCNT (below)
+            case 0xF2: return false
             case 0x40...0x4F where code64: rx = b
             default: opByte = b; break prefixes
             }
@@ -757,6 +759,9 @@ extension CPU {
             }
         case 0xC3:
             o.kind = .ret; o.size = UInt8(branchOsz)
+        case 0xC2:
+            guard let n = imm(2) else { return false }
+            o.kind = .ret; o.size = UInt8(branchOsz); o.imm = n
         case 0xC6, 0xC7:
             let size = op == 0xC6 ? 1 : osz
             guard modrm(), o.reg & 7 == 0 else { return false }
@@ -820,7 +825,10 @@ extension CPU {
                 o.kind = .bitTest; o.sub = (o.reg & 7) - 4; o.size = UInt8(osz); o.imm = v; o.isImm = true
             case 0xBC, 0xBD:
                 guard modrm() else { return false }
-                o.kind = .bitScan; o.sub = UInt8(op2 & 1); o.size = UInt8(osz)
+                o.kind = repz && op2 == 0xBD ? .bitCount : .bitScan; o.sub = UInt8(op2 & 1); o.size = UInt8(osz)
+            case 0xB8 where repz:
+                guard modrm() else { return false }
+                o.kind = .bitCount; o.sub = 0; o.size = UInt8(osz)
             case 0xA4, 0xA5, 0xAC, 0xAD:
                 guard modrm() else { return false }
                 o.kind = .doubleShift; o.size = UInt8(osz)
@@ -843,6 +851,9 @@ extension CPU {
         default:
             return false
         }
+        // F3 only as part of POPCNT, LZCNT and BSF (F3 0F BC); REP string instructions and
+        // PAUSE are step()'s.
+        if repz && !(opByte == 0x0F && (o.kind == .bitCount || o.kind == .bitScan && o.sub == 0)) { return false }
         // LOCK only on a read-modify-write of memory (SDM Vol. 2A LOCK); anywhere else it is
         // step()'s #UD.
         if locked {
