@@ -67,12 +67,22 @@ struct ReferenceEngineTests {
     /// Each self-modifying-code payload passes on the engine and fails when its decoded-
     /// instruction cache never looks at guest memory again (a stale decode).
     @Test("every SMC payload catches a decode cache that keeps stale code",
-          arguments: ["smc_next_insn", "smc_loop_patch", "smc_alias", "smc_rep_movsb", "smc_host_write"])
+          arguments: ["smc_next_insn", "smc_loop_patch", "smc_alias", "smc_rep_movsb", "smc_rep_movsb_loop", "smc_host_write"])
     func staleDecodeCacheCaught(_ name: String) throws {
         let payload = try #require(Catalogue.named(name))
         #expect(SuiteRunner().run(payload, on: try Backends.openReference(), backend: "ref").verdict == .pass)
         let broken = RefHypervisor(injectedFaults: [.staleDecodeCache])
         #expect(SuiteRunner().run(payload, on: broken, backend: "ref-stale").verdict == .fail)
+    }
+
+    /// emulator.smc_rep_movsb_loop passes on the engine and fails when runBlocks goes on after
+    /// a generic op's step() without noticing the code it wrote (the epoch it bumped).
+    @Test("smc_rep_movsb_loop catches a block executor that ignores code written by a generic op")
+    func genericStepCodeWritesCaught() throws {
+        let payload = try #require(Catalogue.named("smc_rep_movsb_loop"))
+        #expect(SuiteRunner().run(payload, on: try Backends.openReference(), backend: "ref").verdict == .pass)
+        let broken = RefHypervisor(injectedFaults: [.genericStepIgnoresCodeWrites])
+        #expect(SuiteRunner().run(payload, on: broken, backend: "ref-generic-stale").verdict == .fail)
     }
 
     /// emulator.flags_at_fault passes on the engine and fails when the decoded-instruction

@@ -8,10 +8,11 @@ import KVMABI
 /// operand size (ALU with registers, memory and immediates, MOVZX/MOVSX, IMUL, MUL/DIV,
 /// SETcc/CMOVcc, shifts, PUSH/POP, CALL/RET, Jcc, LEA with an index, LOOP/LOOPcc/JrCXZ,
 /// string instructions without REP in both directions, XLAT, LAHF/SAHF, PUSHF, MOV moffs,
-/// XCHG/XADD/CMPXCHG with memory, LOCKed read-modify-writes, POPCNT/LZCNT, RET imm16)
-/// with instructions it
-/// leaves to step(), and stores that patch instructions still to run. Each runs with the
-/// cache on and off: registers, RFLAGS, retired count, memory and the exit must be equal.
+/// XCHG/XADD/CMPXCHG with memory, LOCKed read-modify-writes, POPCNT/LZCNT, RET imm16,
+/// BT/BTS/BTR/BTC on memory, PUSH/POP r/m, PAUSE, POPF) with instructions it leaves to step()
+/// (which runBlocks calls itself for them: generic ops), and stores that patch
+/// instructions still to run. Each runs with the cache on and off: registers, RFLAGS,
+/// retired count, memory and the exit must be equal.
 @Suite struct DecodeCacheTests {
     typealias Rng = FastPathTests.Rng
 
@@ -67,7 +68,7 @@ import KVMABI
             let alu = g.pick(["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"])
             let imm = g.pick(["\(g.next() % 128)", "-\(g.next() % 128)", "0x\(String(g.next() & 0x7FFF, radix: 16))", "0"])
             let m16 = m.mode == .real, m64 = m.mode == .long64
-            switch g.next() % 38 {
+            switch g.next() % 41 {
             case 0, 1, 2: out += "\(alu) \(d), \(s)\n"
             case 3: out += "\(alu) \(d), \(sz.ptr) \(mem)\n"
             case 4: out += "\(alu) \(sz.ptr) \(mem), \(s)\n"
@@ -161,6 +162,34 @@ import KVMABI
                 // RET imm16 releasing an argument pushed before the CALL.
                 let slot = m64 ? 8 : (m16 ? 2 : 4)
                 out += "push \(g.next() % 100)\ncall .R\(i)\njmp .S\(i)\n.R\(i):\n\(alu) \(d), \(s)\nret \(slot)\n.S\(i):\n"
+            case 36:
+                // BT BTS BTR BTC on memory: a register offset (negative, or past the operand:
+                // a bit string) or an immediate one (inside the operand); LOCK on the writers.
+                // ADC reads the CF they leave.
+                let offReg = w.bits == 16 ? "cx" : (w.bits == 32 ? "ecx" : "rcx")
+                let bt = g.pick(["bt", "bts", "btr", "btc", "lock bts", "lock btc"])
+                out += g.pick(["mov \(offReg), \(Int(g.next() % 240) - 40)\n\(bt) \(w.ptr) \(mem), \(offReg)\n",
+                               "\(bt) \(w.ptr) \(mem), \(g.next() % 256)\n"])
+                out += "adc \(wd), \(ws)\n"
+            case 37:
+                // PUSH r/m and POP r/m (FF /6, 8F /0): memory, the register forms, and a POP to
+                // an address based on rSP (computed after rSP moves).
+                let sp = m64 ? "qword" : (m16 ? "word" : "dword")
+                let spReg = m64 ? "rsp" : "esp"
+                var forms = ["push \(sp) \(mem)\npop \(sp) \(mem)\n", "push \(sp) \(mem)\nadd \(wd), \(ws)\npop \(g.pick((m64 ? m.sizes[3] : m.sizes[m16 ? 1 : 2]).regs))\n",
+                             "db 0xFF, 0xF3\ndb 0x8F, 0xC2\n"]
+                if !m16 { forms.append("push \(g.next() % 100)\npush \(g.next() % 100)\npop \(sp) [\(spReg)]\npush \(sp) [\(spReg)+\(m64 ? 8 : 4)]\npop \(sp) [\(spReg)+\(m64 ? 8 : 4)]\npop \(g.pick((m64 ? m.sizes[3] : m.sizes[2]).regs))\npop \(g.pick((m64 ? m.sizes[3] : m.sizes[2]).regs))\n") }
+                out += g.pick(forms)
+            case 38:
+                // PAUSE (F3 90) and POPF in the subset (one that sets the arithmetic flags and
+                // DF, then ADC; one that sets IF too, which is step()'s: an event check), next
+                // to instructions outside it that step() runs from inside runBlocks (generic
+                // ops): ENTER, CPUID (which writes the base register: set up again).
+                let popf = m64 ? "popfq" : (m16 ? "popf" : "popfd")
+                out += g.pick(["pause\n\(alu) \(d), \(s)\n", "\(m64 ? "pushfq" : (m16 ? "pushf" : "pushfd"))\n\(popf)\n",
+                               "push 0x\(String(g.next() & 0xCD5, radix: 16))\n\(popf)\nadc \(d), \(s)\ncld\n",
+                               "push 0x\(String(g.next() & 0xCD5 | 0x200, radix: 16))\n\(popf)\nsbb \(d), \(s)\ncld\n",
+                               "enter 16, 0\n\(alu) \(d), \(s)\nleave\n", "cpuid\n" + m.setup])
             default: out += "\(alu) \(wd), \(ws)\n"
             }
         }
@@ -477,4 +506,3 @@ import KVMABI
         }
     }
 }
-

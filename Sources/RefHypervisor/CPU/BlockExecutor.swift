@@ -124,6 +124,13 @@ extension CPU {
         return (rp, wp)
     }
 
+    /// The op's r/m operand: its register, or memory read through the TLB; nil: step()'s.
+    @inline(__always) func blockReadRM(_ o: UnsafePointer<DecodedOp>, _ next: UInt64, _ size: Int) -> UInt64? {
+        if o.pointee.isReg { return blockReg(Int(o.pointee.rm), size, o.pointee.rex) }
+        guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), size, write: false) else { return nil }
+        return CPU.load(rp, size)
+    }
+
     /// reg8/reg with the instruction's own REX (AH..BH without one).
     @inline(__always) func blockReg(_ n: Int, _ size: Int, _ rex: Bool) -> UInt64 {
         switch size {
@@ -194,9 +201,19 @@ extension CPU {
         }
     }
 
+    /// step() for a generic op, out of line (runBlocks keeps its registers; step() is large).
+    @inline(never) func stepGeneric() -> Fault? {
+        do { try step() } catch { return error }
+        return nil
+    }
+
     /// Runs up to `limit` instructions from decoded blocks; returns how many retired. The
     /// caller guarantees no pending event, no #AC checking and no hardware breakpoints.
-    @inline(never) func runBlocks(_ limit: UInt64) -> UInt64 {
+    /// With `stepping`, an instruction outside the subset (a generic op) is run by step()
+    /// without leaving: what batch() would do next, minus the way out and back in. Then the
+    /// caller looks at blockStepFault and eventCheck after the call as it does after step().
+    @inline(never) func runBlocks(_ limitIn: UInt64, stepping: Bool) -> UInt64 {
+        var limit = limitIn     // less the REP iterations of generic ops (batch() counts them)
         var n: UInt64 = 0
         var ip = rip
         let ops = decodeCache.ops
@@ -254,7 +271,7 @@ extension CPU {
                 let offset = Int(la & 0xFFF)
                 let host = tlbXHost[ti].unsafelyUnwrapped + offset
                 // block(at:) may have built a block and flushed the cache: a new stamp then.
-                guard let found = block(at: host, room: 4096 - offset) else { break }
+                let found = block(at: host, room: 4096 - offset)
                 let key = UInt(bitPattern: host)
                 let newSlot = DecodeCache.slot(key)
                 if stamp != cache.chainStamp {
@@ -584,50 +601,26 @@ extension CPU {
                 case .nop:
                     break
                 case .bitTest:
-                    let d = Int(o.pointee.rm)
+                    if !o.pointee.isReg {
+                        if !blockBitString(o, next) { break blocks }
+                        break
+                    }
                     let offset = o.pointee.isImm ? o.pointee.imm : blockReg(Int(o.pointee.reg), size, rex)
                     let k = Int(o.pointee.sub)
+                    let d = Int(o.pointee.rm)
                     let r = bitTestRegister(k, blockReg(d, size, rex), offset, size)
                     if k != 0 { setBlockReg(d, size, rex, r) }
+                case .pushRM:
+                    if !blockPushRM(o, next, spm, spKeep) { break blocks }
+                case .popRM:
+                    if !blockPopRM(o, next, spm, spKeep) { break blocks }
                 case .bswap:
                     let d = Int(o.pointee.reg)
                     if size == 8 { regs[d] = regs[d].byteSwapped }
                     else if size == 4 { setReg(d, 4, UInt64(UInt32(truncatingIfNeeded: regs[d]).byteSwapped)) }
                     else { setReg(d, 2, 0) }   // BSWAP r16 is undefined; Intel cores zero it (as step())
                 case .stringOp:
-                    // MOVS CMPS STOS LODS SCAS without REP (stringElement): the source at
-                    // seg:rSI, the destination at ES:rDI, each index moved by the size in the
-                    // direction of DF and wrapped to the address size (a 16-bit one keeps
-                    // bits 63:16). Every pointer before anything changes.
-                    let asz = Int(o.pointee.asz), am = CPU.mask(asz)
-                    let delta = flags & F.df != 0 ? 0 &- UInt64(size) : UInt64(size)
-                    let si = regs[6] & am, di = regs[7] & am
-                    switch o.pointee.sub {
-                    case 0xA4:
-                        guard let rp = blockData(Int(o.pointee.seg), si, size, write: false),
-                              let wp = blockData(S.es, di, size, write: true) else { break blocks }
-                        CPU.store(wp, size, CPU.load(rp, size))
-                        setBlockReg(6, asz, true, si &+ delta)
-                        setBlockReg(7, asz, true, di &+ delta)
-                    case 0xA6:
-                        guard let rp = blockData(Int(o.pointee.seg), si, size, write: false),
-                              let dp = blockData(S.es, di, size, write: false) else { break blocks }
-                        _ = sub(CPU.load(rp, size), CPU.load(dp, size), 0, size)
-                        setBlockReg(6, asz, true, si &+ delta)
-                        setBlockReg(7, asz, true, di &+ delta)
-                    case 0xAA:
-                        guard let wp = blockData(S.es, di, size, write: true) else { break blocks }
-                        CPU.store(wp, size, regs[0])
-                        setBlockReg(7, asz, true, di &+ delta)
-                    case 0xAC:
-                        guard let rp = blockData(Int(o.pointee.seg), si, size, write: false) else { break blocks }
-                        setBlockReg(0, size, true, CPU.load(rp, size))
-                        setBlockReg(6, asz, true, si &+ delta)
-                    default:   // 0xAE SCAS
-                        guard let dp = blockData(S.es, di, size, write: false) else { break blocks }
-                        _ = sub(blockReg(0, size, true), CPU.load(dp, size), 0, size)
-                        setBlockReg(7, asz, true, di &+ delta)
-                    }
+                    if !blockStringOp(o) { break blocks }
                 case .xlat:
                     // AL <- [seg: rBX + AL], wrapped to the address size (SDM Vol. 2B XLAT).
                     let a = (regs[3] &+ (regs[0] & 0xFF)) & CPU.mask(Int(o.pointee.asz))
@@ -644,39 +637,23 @@ extension CPU {
                     guard let wp = blockData(S.ss, sp, size, write: true) else { break blocks }
                     CPU.store(wp, size, flags & ~(F.vm | F.rf) & CPU.mask(size))
                     regs[4] = regs[4] & spKeep | sp & spm
+                case .popf:
+                    if !blockPopf(o, spm, spKeep) { break blocks }
                 case .xchg, .xadd:
-                    // XCHG: DEST <- SRC; XADD: DEST <- DEST + SRC (flags of the ADD). Then SRC <-
-                    // the old DEST; DEST is written last, so `xadd eax, eax` leaves the sum (SDM
-                    // Vol. 2B XADD, XCHG). With memory (XCHG is implicitly locked) both pointers
-                    // come before anything changes.
-                    let r = Int(o.pointee.reg)
-                    let src = blockReg(r, size, rex)
-                    let isAdd = o.pointee.kind == .xadd
                     if o.pointee.isReg {
-                        let d = Int(o.pointee.rm)
-                        let dest = blockReg(d, size, rex)
-                        let v = isAdd ? add(dest, src, 0, size) : src
+                        // XCHG: DEST <- SRC; XADD: DEST <- DEST + SRC (flags of the ADD). Then
+                        // SRC <- the old DEST; DEST is written last, so `xadd eax, eax` leaves
+                        // the sum (SDM Vol. 2B XADD, XCHG).
+                        let r = Int(o.pointee.reg), d = Int(o.pointee.rm)
+                        let src = blockReg(r, size, rex), dest = blockReg(d, size, rex)
+                        let v = o.pointee.kind == .xadd ? add(dest, src, 0, size) : src
                         setBlockReg(r, size, rex, dest)
                         setBlockReg(d, size, rex, v)
-                    } else {
-                        guard let (rp, wp) = blockReadWrite(o, next, size) else { break blocks }
-                        let dest = CPU.load(rp, size)
-                        CPU.store(wp, size, isAdd ? add(dest, src, 0, size) : src)
-                        setBlockReg(r, size, rex, dest)
+                    } else if !blockExchangeMemory(o, next) {
+                        break blocks
                     }
                 case .cmpxchg:
-                    // Flags of CMP rAX, DEST; equal: DEST <- SRC; else rAX <- DEST, and the
-                    // destination is written back with its own bytes (a locked read-modify-
-                    // write: the write check above is the one step() makes; the bytes stay).
-                    // SDM Vol. 2A CMPXCHG.
-                    guard let (rp, wp) = blockReadWrite(o, next, size) else { break blocks }
-                    let dest = CPU.load(rp, size), acc = blockReg(0, size, true)
-                    _ = sub(acc, dest, 0, size)
-                    if acc == dest {
-                        CPU.store(wp, size, blockReg(Int(o.pointee.reg), size, rex))
-                    } else {
-                        setBlockReg(0, size, true, dest)
-                    }
+                    if !blockCmpxchg(o, next) { break blocks }
                 case .flagOp:
                     switch o.pointee.sub {
                     case 0xF5: flags ^= F.cf
@@ -692,14 +669,7 @@ extension CPU {
                     regs[4] = regs[4] & spKeep | (bp &+ UInt64(size)) & spm
                     setReg(5, size, v)
                 case .jmpIndirect, .callIndirect:
-                    let t0: UInt64
-                    if o.pointee.isReg {
-                        t0 = blockReg(Int(o.pointee.rm), size, rex)
-                    } else {
-                        guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), size, write: false) else { break blocks }
-                        t0 = CPU.load(rp, size)
-                    }
-                    guard let t = blockTarget(t0, size) else { break blocks }
+                    guard let t0 = blockReadRM(o, next, size), let t = blockTarget(t0, size) else { break blocks }
                     if o.pointee.kind == .callIndirect {
                         let sp = (regs[4] &- UInt64(size)) & spm
                         guard let wp = blockData(S.ss, sp, size, write: true) else { break blocks }
@@ -789,7 +759,40 @@ extension CPU {
                     if blockPortIn(port: port, size: size, immediate: o.pointee.isImm, at: opIP, next: next) { blockExited = true }
                     break blocks
                 case .generic:
-                    break blocks
+                    // step() runs it, from RIP at its first byte (batch() would, after this
+                    // call returned). Ops before it have retired.
+                    if !stepping { break blocks }
+                    ip = opIP
+                    n &+= UInt64(o - first)
+                    first = o
+                    inOps = false
+                    rip = ip
+                    // The clock (CPU.now: RDTSC, the timers) counts the ops retired so far in
+                    // this call while step() runs, as it would from batch().
+                    instructionsRetired &+= n
+                    let repsBefore = repIterations
+                    let fault = stepGeneric()
+                    instructionsRetired &-= n
+                    // A REP's iterations are each one of the budget (charge()).
+                    let reps = repIterations &- repsBefore
+                    if reps != 0 { limit = reps < limit &- n ? limit &- reps : n }
+                    ip = rip            // as step() left it, fault or not (a VM exit may be past it)
+                    if let fault {
+                        blockStepFault = fault   // not retired (handleFault decides)
+                        break blocks
+                    }
+                    n &+= 1
+                    // Go on only while everything this call holds in locals (mode, CS, SS,
+                    // the epoch, the stamp) and what its caller checked before it is as it
+                    // was; anything else (an event, a far jump, a store to code) is the
+                    // caller's, which calls again.
+                    if eventCheck || acCheck || hwBreakpoints || !fastPath || ipMask != ipm || spMask != spm
+                        || cache.epoch != epoch && !genericStepIgnoresCodeWrites || (code64 ? ~0 : segs[S.cs].hi) != csHi
+                        || codeGeneration != cache.stampCodeGeneration || decodeMode != cache.stampMode
+                        || (code64 ? 0 : segs[S.cs].base) != cache.stampCSBase {
+                        break blocks
+                    }
+                    continue blocks
                 }
                 o += 1
             }

@@ -125,6 +125,10 @@ public enum InjectedFault: Hashable, Sendable {
     /// in front of a memory access (FlagLiveness.swift): an instruction whose flags a later
     /// one overwrites leaves them uncomputed even when a fault or an exit comes in between.
     case deadFlagsAcrossStops
+    /// After an instruction outside the block subset that runBlocks had step() run (a generic
+    /// op), the executor goes on without noticing that the instruction wrote code (a REP
+    /// MOVSB over a block it has linked to): what emulator.smc_rep_movsb_loop exists to catch.
+    case genericStepIgnoresCodeWrites
 }
 
 final class CPU {
@@ -337,6 +341,8 @@ final class CPU {
     /// Dead-flag elimination in decoded blocks (FlagLiveness.swift); off only to compare.
     var deadFlagElimination = true
     var deadFlagsIgnoreStops = false
+    /// InjectedFault.genericStepIgnoresCodeWrites.
+    var genericStepIgnoresCodeWrites = false
     var cpuid: CPUIDModel
     /// MAXPHYADDR of the guest's CPUID and the address bits below it (updatePhysicalAddressWidth).
     var maxPhysAddr: UInt64 = 46
@@ -382,6 +388,9 @@ final class CPU {
     /// runBlocks stopped right after a store it did to MMIO (blockMMIOStore): the store
     /// retired, and any exit it owes is in firstMMIOWrite (stopAfterInstruction).
     var blockMMIOStored = false
+    /// runBlocks ran an instruction outside the subset with step() (a generic op) and it
+    /// faulted: the fault, for batch() to handle as it handles step()'s own.
+    var blockStepFault: Fault? = nil
     var ioDataPos = 0
     /// OUTS element that must exit to userspace after the instruction (KVM writes back first).
     var pendingIOOut: (port: UInt16, size: Int, value: UInt64)? = nil

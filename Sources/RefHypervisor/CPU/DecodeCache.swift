@@ -95,8 +95,8 @@ struct DecodedOp {
         case cbw            // 98
         case cwd            // 99
         case nop            // 90, 0F 1F
-        case bitTest        // 0F A3/AB/B3/BB and 0F BA /4-/7, register r/m (sub = BT BTS BTR BTC;
-                            // the offset from ModRM.reg, or imm with isImm)
+        case bitTest        // 0F A3/AB/B3/BB and 0F BA /4-/7 (sub = BT BTS BTR BTC; the offset
+                            // from ModRM.reg, or imm with isImm)
         case bitScan        // 0F BC/BD (sub 1 = BSR), F3 0F BC (BSF: TZCNT is not advertised)
         case bitCount       // F3 0F B8 POPCNT (sub 0), F3 0F BD LZCNT (sub 1)
         case doubleShift    // 0F A4/A5/AC/AD (sub bit 0 = SHLD, bit 1 = count in CL; imm = count)
@@ -110,8 +110,11 @@ struct DecodedOp {
         case lahf           // 9F
         case sahf           // 9E
         case pushf          // 9C
+        case popf           // 9D: only when it changes no flag but the arithmetic ones and DF
         case xadd           // 0F C0/C1
         case cmpxchg        // 0F B0/B1, memory destination only
+        case pushRM         // FF /6
+        case popRM          // 8F /0
         // Control transfers end a block.
         case jcc            // 70-7F, 0F 80-8F
         case jmp            // EB, E9
@@ -214,7 +217,7 @@ final class DecodeCache {
     /// instruction outside the subset) still chains. The bytes are another matter: a link is
     /// followed without a look at them only in the epoch it was last checked in; under a
     /// newer one its block's bytes are compared with guest memory first, as block(at:) does.
-    /// A block of 4 to 16 bytes (most are) is compared from the link itself: its host
+    /// A block of 1 to 16 bytes (most are) is compared from the link itself: its host
     /// address and its bytes as decoded are in the link (`host`, `head`, `tail`), so the
     /// check after every KVM_RUN (the host may have written guest memory) reads no table
     /// entry and no byte pool; one of 17 to 32 bytes with the pool's copy the link names
@@ -227,8 +230,8 @@ final class DecodeCache {
         var epoch: UInt64 = 0
         /// The successor's first code byte (0: compare through the table, recheck()).
         var host: UInt = 0
-        /// Its first and last 8 bytes (4 for a block under 8 bytes), as decoded: together
-        /// they cover a block of 4 to 16 bytes.
+        /// Its bytes as decoded, as headAndTail keeps them: together they cover a block of
+        /// 1 to 16 bytes.
         var head: UInt64 = 0
         var tail: UInt64 = 0
         var firstOp: UInt32 = 0
@@ -333,19 +336,24 @@ final class DecodeCache {
 
     /// A link made in an earlier epoch: whether its block's bytes are still those in guest
     /// memory (then the link is marked checked in this epoch): from the link's own copy for a
-    /// block of 4 to 16 bytes, or the pool's copy it names for 17 to 32, else through the
-    /// table slot it names (whose block must still
-    /// be the link's; it is marked checked too). A block whose bytes changed is left to
-    /// block(at:), which rebuilds it.
+    /// block of 1 to 16 bytes (here), or the pool's copy it names for 17 to 32, else through
+    /// the table slot it names (whose block must still be the link's; it is marked checked
+    /// too), out of line, so that this inlines into runBlocks. A block whose bytes changed is
+    /// left to block(at:), which rebuilds it.
     @inline(__always) func recheck(_ link: UnsafeMutablePointer<Link>, ignoringEpoch: Bool) -> Bool {
+        let n = Int(link.pointee.byteCount)
+        if n <= 16, let host = UnsafeRawPointer(bitPattern: link.pointee.host) {
+            if DecodeCache.headAndTail(host, n) != (link.pointee.head, link.pointee.tail) && !ignoringEpoch { return false }
+            link.pointee.epoch = epoch
+            return true
+        }
+        return recheckOther(link, ignoringEpoch: ignoringEpoch)
+    }
+
+    /// recheck() for a block of 17 to 32 bytes, or through the table.
+    @inline(never) func recheckOther(_ link: UnsafeMutablePointer<Link>, ignoringEpoch: Bool) -> Bool {
         if let host = UnsafeRawPointer(bitPattern: link.pointee.host) {
-            let n = Int(link.pointee.byteCount)
-            let same = n > 16 ? sameAsPool(host, link)
-                : n >= 8
-                ? host.loadUnaligned(as: UInt64.self) == link.pointee.head
-                    && host.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == link.pointee.tail
-                : UInt64(host.loadUnaligned(as: UInt32.self)) == link.pointee.head
-                    && UInt64(host.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) == link.pointee.tail
+            let same = DecodeCache.sameBytes(host, bytes + Int(link.pointee.firstByte), Int(link.pointee.byteCount))
             if !same && !ignoringEpoch { return false }
             link.pointee.epoch = epoch
             return true
@@ -361,10 +369,15 @@ final class DecodeCache {
         return true
     }
 
-    /// A link's block of 17-32 bytes against the pool's copy (out of line: recheck's common
-    /// case stays small enough to inline).
-    @inline(never) func sameAsPool(_ host: UnsafeRawPointer, _ link: UnsafeMutablePointer<Link>) -> Bool {
-        DecodeCache.sameBytes(host, bytes + Int(link.pointee.firstByte), Int(link.pointee.byteCount))
+    /// What a link keeps of a block of 1 to 16 bytes at `p`, which together cover every byte:
+    /// its first and last 8; under 8, the block's bytes zero-extended and 0.
+    @inline(__always) static func headAndTail(_ p: UnsafeRawPointer, _ n: Int) -> (UInt64, UInt64) {
+        if n >= 8 { return (p.loadUnaligned(as: UInt64.self), p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) }
+        // One 8-byte load that stays on p's host page (mapped, as p is): from p when the page
+        // has 8 bytes there, else the 8 that end where the block ends.
+        let drop = UInt64(64 - 8 * n)
+        if UInt(bitPattern: p) & 0xFFF <= 4096 - 8 { return ((p.loadUnaligned(as: UInt64.self) << drop) >> drop, 0) }
+        return (p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) >> drop, 0)
     }
 
     /// The block in slot `from` left at `ip` for block `e` (checked in this epoch, with ops),
@@ -377,18 +390,11 @@ final class DecodeCache {
         if n > 16 && n <= 32 {
             link.host = e.host
             link.firstByte = e.firstByte
-        } else if n >= 4 && n <= 16 {
+        } else if n >= 1 && n <= 16 {
             // The bytes the ops were decoded from (the pool's copy; equal to guest memory in
             // this epoch, in which `e` was checked).
-            let b = UnsafeRawPointer(bytes + Int(e.firstByte))
             link.host = e.host
-            if n >= 8 {
-                link.head = b.loadUnaligned(as: UInt64.self)
-                link.tail = b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-            } else {
-                link.head = UInt64(b.loadUnaligned(as: UInt32.self))
-                link.tail = UInt64(b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
-            }
+            (link.head, link.tail) = DecodeCache.headAndTail(UnsafeRawPointer(bytes + Int(e.firstByte)), n)
         }
         if linkStamps[from] != stamp {
             linkStamps[from] = stamp
@@ -433,6 +439,11 @@ final class DecodeCache {
             return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
                 && a.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
         }
+        if count > 0 && count < 4 {
+            // IN/OUT imm8, a block that is one generic op: each byte.
+            for i in 0..<count where a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+            return true
+        }
         return memcmp(a, b, count) == 0
     }
 
@@ -455,26 +466,27 @@ extension CPU {
     @inline(__always) var decodeMode: UInt8 { code64 ? 3 : (defOsz == 4 ? 2 : 1) }
 
     /// The block starting at `host` (the code byte at RIP, `room` bytes left on its page),
-    /// built if missing or stale. Nil when its first instruction is not in the subset.
-    @inline(__always) func block(at host: UnsafeMutableRawPointer, room: Int) -> DecodeCache.Entry? {
+    /// built if missing or stale.
+    @inline(__always) func block(at host: UnsafeMutableRawPointer, room: Int) -> DecodeCache.Entry {
         let c = decodeCache
         let key = UInt(bitPattern: host)
         let slot = DecodeCache.slot(key)
         let e = c.table[slot]
         if e.host == key && e.mode == decodeMode {
-            if e.epoch == c.epoch || staleDecodeCache { return e.opCount == 0 ? nil : e }
+            if e.epoch == c.epoch || staleDecodeCache { return e }
             if DecodeCache.sameBytes(host, c.bytes + Int(e.firstByte), Int(e.byteCount)) {
                 c.table[slot].epoch = c.epoch
-                return e.opCount == 0 ? nil : e
+                return e
             }
             c.staleBlocks &+= 1
         }
         return buildBlock(host, room: room)
     }
 
-    /// Decodes up to maxOpsPerBlock instructions of the subset from `host`, stopping before
-    /// the first other instruction, after a control transfer, or at the end of the page.
-    @inline(never) func buildBlock(_ host: UnsafeMutableRawPointer, room: Int) -> DecodeCache.Entry? {
+    /// Decodes up to maxOpsPerBlock instructions of the subset from `host`, stopping after a
+    /// control transfer or at a generic op (the first other instruction, or one that does
+    /// not end on this page).
+    @inline(never) func buildBlock(_ host: UnsafeMutableRawPointer, room: Int) -> DecodeCache.Entry {
         let c = decodeCache
         if c.opsUsed + DecodeCache.maxOpsPerBlock > DecodeCache.opCapacity
             || c.bytesUsed + DecodeCache.maxOpsPerBlock * 15 > DecodeCache.byteCapacity {
@@ -491,9 +503,22 @@ extension CPU {
         let first = c.opsUsed
         var offset = 0
         var count = 0
+        var generic = false
         while count < DecodeCache.maxOpsPerBlock {
             var op = DecodedOp()
-            guard decodeForBlock(p + offset, room: room - offset, &op) else { break }
+            if offset == room { break }     // the page ends here: the next block is on the next
+            guard decodeForBlock(p + offset, room: room - offset, &op) else {
+                // Not in the subset, or not whole in `room`: a generic op ends the block, and
+                // runBlocks has step() run the instruction there without leaving (its length
+                // and everything else are step()'s; `end` is where it starts).
+                var g = DecodedOp()
+                g.kind = .generic
+                g.end = UInt16(offset)
+                c.ops[first + count] = g
+                count += 1
+                generic = true
+                break
+            }
             offset += Int(op.end)           // the length, until placed here
             op.end = UInt16(offset)
             c.ops[first + count] = op
@@ -501,9 +526,10 @@ extension CPU {
             if op.endsBlock { break }
         }
         if deadFlagElimination { DecodeCache.markDeadFlags(c.ops + first, count: count, ignoringStops: deadFlagsIgnoreStops) }
-        // A block of no instruction still records the bytes that made its first one
-        // undecodable here, so that step() is chosen at once next time.
-        let span = count == 0 ? min(15, room) : offset
+        // The bytes kept (and compared when the block is entered in a newer epoch) are those
+        // of the decoded ops and the first byte of a generic op's instruction, so that a block
+        // is never empty and one whose code became decodable is rebuilt.
+        let span = generic ? offset + 1 : offset
         var e = DecodeCache.Entry()
         e.host = UInt(bitPattern: host)
         e.mode = decodeMode
@@ -519,7 +545,7 @@ extension CPU {
         if c.bytesUsed > c.peakBytesUsed { c.peakBytesUsed = c.bytesUsed }
         c.blocksBuilt &+= 1
         c.table[DecodeCache.slot(e.host)] = e
-        return count == 0 ? nil : e
+        return e
     }
 
     /// Decodes one instruction at `p` (at most `room` bytes readable) into `o`. False when it
@@ -697,6 +723,8 @@ extension CPU {
             o.kind = .xchg; o.size = UInt8(op == 0x86 ? 1 : osz)
         case 0x9C:
             o.kind = .pushf; o.size = UInt8(stackOsz)
+        case 0x9D:
+            o.kind = .popf; o.size = UInt8(stackOsz)
         case 0x9E:
             o.kind = .sahf
         case 0x9F:
@@ -793,8 +821,12 @@ extension CPU {
             case 0, 1: o.kind = .incDec; o.sub = o.reg & 1; o.size = UInt8(op == 0xFE ? 1 : osz)
             case 2 where op == 0xFF: o.kind = .callIndirect; o.size = UInt8(branchOsz)
             case 4 where op == 0xFF: o.kind = .jmpIndirect; o.size = UInt8(branchOsz)
+            case 6 where op == 0xFF: o.kind = .pushRM; o.size = UInt8(stackOsz)
             default: return false
             }
+        case 0x8F:
+            guard modrm(), o.reg & 7 == 0 else { return false }
+            o.kind = .popRM; o.size = UInt8(stackOsz)
         case 0x0F:
             guard let op2 = byte() else { return false }
             switch op2 {
@@ -817,11 +849,11 @@ extension CPU {
                 guard modrm() else { return false }
                 o.kind = op2 < 0xBE ? .movzx : .movsx; o.sub = UInt8(op2 & 1 == 0 ? 1 : 2); o.size = UInt8(osz)
             case 0xA3, 0xAB, 0xB3, 0xBB:
-                // Register r/m only: a memory operand with a register offset is a bit string.
-                guard modrm(), o.isReg else { return false }
+                // With memory and a register offset, a bit string (the executor's address).
+                guard modrm() else { return false }
                 o.kind = .bitTest; o.sub = UInt8((op2 >> 3) & 3); o.size = UInt8(osz)
             case 0xBA:
-                guard modrm(), o.isReg, o.reg & 7 >= 4, let v = imm(1) else { return false }
+                guard modrm(), o.reg & 7 >= 4, let v = imm(1) else { return false }
                 o.kind = .bitTest; o.sub = (o.reg & 7) - 4; o.size = UInt8(osz); o.imm = v; o.isImm = true
             case 0xBC, 0xBD:
                 guard modrm() else { return false }
@@ -851,9 +883,10 @@ extension CPU {
         default:
             return false
         }
-        // F3 only as part of POPCNT, LZCNT and BSF (F3 0F BC); REP string instructions and
-        // PAUSE are step()'s.
-        if repz && !(opByte == 0x0F && (o.kind == .bitCount || o.kind == .bitScan && o.sub == 0)) { return false }
+        // F3 only as part of POPCNT, LZCNT, BSF (F3 0F BC) and PAUSE (F3 90, which step() runs
+        // as a NOP: no PAUSE-loop exiting is modelled); REP string instructions are step()'s.
+        if repz && !(opByte == 0x0F && (o.kind == .bitCount || o.kind == .bitScan && o.sub == 0)
+                     || opByte == 0x90 && o.kind == .nop) { return false }
         // LOCK only on a read-modify-write of memory (SDM Vol. 2A LOCK); anywhere else it is
         // step()'s #UD.
         if locked {
@@ -861,6 +894,7 @@ extension CPU {
             switch o.kind {
             case .aluRMReg, .aluRMImm: if o.sub == 7 { return false }
             case .incDec, .notNeg, .xchg, .xadd, .cmpxchg: break
+            case .bitTest: if o.sub == 0 { return false }   // BTS BTR BTC, not BT
             default: return false
             }
         }

@@ -67,7 +67,8 @@ extension DecodedOp {
             return .writesSome
         case .movRR4, .movRR8, .movRI8, .movRegImm, .movRegRM, .movRMReg, .movRMImm, .load4, .load8,
              .store4, .store8, .movzx, .movsx, .movsxd, .lea, .nop, .bswap, .xchg, .cbw, .cwd,
-             .push, .pop, .pushImm, .leave, .jmp, .call, .ret, .jmpIndirect, .callIndirect, .portOut, .portIn:
+             .push, .pop, .pushImm, .pushRM, .popRM, .leave, .jmp, .call, .ret, .jmpIndirect, .callIndirect,
+             .portOut, .portIn:
             return .none
         default:
             return .reads
@@ -122,8 +123,8 @@ extension DecodedOp {
         switch kind {
         case .lea, .nop, .bswap, .cbw, .cwd, .flagOp, .movRegImm, .movRI8, .lahf, .sahf:
             return false
-        case .stringOp, .xlat, .pushf, .loop,
-             .push, .pop, .pushImm, .leave, .jcc, .jmp, .call, .ret, .jmpIndirect, .callIndirect,
+        case .stringOp, .xlat, .pushf, .popf, .loop,
+             .push, .pop, .pushImm, .pushRM, .popRM, .leave, .jcc, .jmp, .call, .ret, .jmpIndirect, .callIndirect,
              .portOut, .portIn, .mulDiv, .generic, .load4, .load8, .store4, .store8, .aluRegMem4, .aluRegMem8,
              .aluMemReg4, .aluMemReg8:
             return true

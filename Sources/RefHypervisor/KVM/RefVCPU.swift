@@ -88,6 +88,7 @@ public final class RefVCPU: VirtualCPU {
         cpu.skipReadModifyWriteProbe = vm.injectedFaults.contains(.readFaultForReadModifyWrite)
         cpu.staleDecodeCache = vm.injectedFaults.contains(.staleDecodeCache)
         cpu.deadFlagsIgnoreStops = vm.injectedFaults.contains(.deadFlagsAcrossStops)
+        cpu.genericStepIgnoresCodeWrites = vm.injectedFaults.contains(.genericStepIgnoresCodeWrites)
         // kvm_vcpu_is_reset_bsp: the BSP is the vCPU whose id is the VM's boot CPU id
         // (KVM_SET_BOOT_CPU_ID, 0 by default); the others are APs (kvm_arch_vcpu_create).
         let bsp = id == vm.bootCPUID
@@ -450,7 +451,8 @@ public final class RefVCPU: VirtualCPU {
         // exit leaves the vCPU as plain as it found it, so the next run may be quiet too.
         if !c.eventCheck && !c.acCheck && c.fastPath && remaining > 0 {
             c.dataBreakHits = 0
-            let k = c.runBlocks(min(remaining, WallClockBound.instructionsPerCheck))
+            // Not stepping: what a step() may leave behind (a fault, an event) is batch()'s.
+            let k = c.runBlocks(min(remaining, WallClockBound.instructionsPerCheck), stepping: false)
             c.instructionsRetired &+= k
             if c.blockExited {
                 _ = charge(remaining, k &+ 1, &clock)   // (repIterations)
@@ -584,11 +586,15 @@ public final class RefVCPU: VirtualCPU {
     private func batch(_ limit: UInt64) throws(KVMError) -> (UInt64, Exit?) {
         let c = cpu
         var n: UInt64 = 0
-        while n < limit {
+        // The limit counts REP iterations as charge() does (each is one of the budget), so
+        // where a batch ends does not change where the budget runs out.
+        let rep0 = c.repIterations
+        var used: UInt64 { n &+ (c.repIterations &- rep0) }
+        while used < limit {
             // Decoded blocks first (CPU.runBlocks); it stops before anything it cannot finish,
             // which step() then runs. eventCheck is false here except on entry.
             if !c.eventCheck && !c.acCheck && !c.hwBreakpoints && c.fastPath {
-                let k = c.runBlocks(limit &- n)
+                let k = c.runBlocks(limit &- used, stepping: true)
                 n &+= k
                 c.instructionsRetired &+= k
                 if c.blockExited {
@@ -607,7 +613,21 @@ public final class RefVCPU: VirtualCPU {
                     }
                     continue
                 }
-                if n >= limit { break }
+                if let f = c.blockStepFault {
+                    // A generic op's step() faulted in runBlocks: as a fault of step() below.
+                    c.blockStepFault = nil
+                    n &+= 1
+                    if let e = try handleFault(f) { return (n, e) }
+                    if c.eventCheck { return (n, nil) }
+                    continue
+                }
+                if c.eventCheck {
+                    // A generic op's step() in runBlocks asked for a look (the check after
+                    // step() below; runBlocks leaves eventCheck alone otherwise).
+                    if c.stopAfterInstruction, let e = afterInstruction() { return (n, e) }
+                    return (n, nil)
+                }
+                if used >= limit { break }
             }
             n &+= 1
             do {
