@@ -10,9 +10,10 @@ import KVMABI
 /// string instructions without REP in both directions, XLAT, LAHF/SAHF, PUSHF, MOV moffs,
 /// XCHG/XADD/CMPXCHG with memory, LOCKed read-modify-writes, POPCNT/LZCNT, RET imm16,
 /// BT/BTS/BTR/BTC on memory, PUSH/POP r/m, PAUSE, POPF) with instructions it leaves to step()
-/// (which runBlocks calls itself for them: generic ops), and stores that patch
-/// instructions still to run. Each runs with the cache on and off: registers, RFLAGS,
-/// retired count, memory and the exit must be equal.
+/// (which runBlocks calls itself for them: generic ops; REPE/REPNE CMPS/SCAS among them, which
+/// step() compares in runs with the cache on and one element at a time with it off), and
+/// stores that patch instructions still to run. Each runs with the cache on and off:
+/// registers, RFLAGS, retired count, memory and the exit must be equal.
 @Suite struct DecodeCacheTests {
     typealias Rng = FastPathTests.Rng
 
@@ -68,7 +69,7 @@ import KVMABI
             let alu = g.pick(["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"])
             let imm = g.pick(["\(g.next() % 128)", "-\(g.next() % 128)", "0x\(String(g.next() & 0x7FFF, radix: 16))", "0"])
             let m16 = m.mode == .real, m64 = m.mode == .long64
-            switch g.next() % 41 {
+            switch g.next() % 40 {
             case 0, 1, 2: out += "\(alu) \(d), \(s)\n"
             case 3: out += "\(alu) \(d), \(sz.ptr) \(mem)\n"
             case 4: out += "\(alu) \(sz.ptr) \(mem), \(s)\n"
@@ -190,6 +191,20 @@ import KVMABI
                                "push 0x\(String(g.next() & 0xCD5, radix: 16))\n\(popf)\nadc \(d), \(s)\ncld\n",
                                "push 0x\(String(g.next() & 0xCD5 | 0x200, radix: 16))\n\(popf)\nsbb \(d), \(s)\ncld\n",
                                "enter 16, 0\n\(alu) \(d), \(s)\nleave\n", "cpuid\n" + m.setup])
+            case 39:
+                // REPE/REPNE CMPS and SCAS of every size, either direction, over a run that may
+                // cross a page, with a byte planted at a random element: step()'s bulk compare
+                // with the cache on, element by element with it off.
+                let dbase = g.pick(m16 ? [0x8300, 0x8FF0] : [0x40300, 0x40FF0]), sbase = m16 ? 0x8200 : 0x40200
+                let count = 1 + g.next() % 40
+                let suffix = g.pick(m64 ? ["b", "w", "d", "q"] : ["b", "w", "d"])
+                let down = g.next() % 2 == 0
+                let end = Int(count) * (["b": 1, "w": 2, "d": 4, "q": 8][suffix] ?? 1)
+                out += "mov byte [0x\(String(dbase + Int(g.next() % UInt64(end)), radix: 16))], \(g.next() % 256)\n"
+                let (si, di, cx) = m16 ? ("esi", "edi", "ecx") : (m64 ? ("rsi", "rdi", "rcx") : ("esi", "edi", "ecx"))
+                out += "mov \(si), 0x\(String(sbase + (down ? end : 0), radix: 16))\nmov \(di), 0x\(String(dbase + (down ? end : 0), radix: 16))\nmov \(cx), \(count)\n"
+                out += (down ? "std\n" : "cld\n") + "\(g.pick(["repe", "repne"])) \(g.pick(["cmps", "scas"]))\(suffix)\n"
+                out += "cld\n" + (m16 ? "mov si, 0x40\n" : (m64 ? "mov rsi, 4\n" : "mov esi, 0x10\n"))
             default: out += "\(alu) \(wd), \(ws)\n"
             }
         }

@@ -25,15 +25,23 @@ extension CPU {
         }
         var n: UInt64 = 0
         // REP MOVS/STOS move whole runs of elements at once where nothing can happen between
-        // two of them (bulkString); one element at a time otherwise.
-        let bulk = (kind == 0xA4 || kind == 0xAA) && !hwBreakpoints && !acCheck && completionData.isEmpty
+        // two of them (bulkString), REPE/REPNE CMPS/SCAS compare them (bulkCompare; with the
+        // fast path on: off, the element-by-element path is what the differential tests
+        // compare it with); one element at a time otherwise.
+        let compare = kind == 0xA6 || kind == 0xAE
+        let bulk = (kind == 0xA4 || kind == 0xAA || compare && fastPath) && !hwBreakpoints && !acCheck && completionData.isEmpty
         while true {
             if reg(1, asz) == 0 { rip = nextRIP; return }
             if bulk {
-                let done = bulkString(kind, size, src, upTo: CPU.repChunk &- n)
+                var done: UInt64 = 0, ended = false
+                if compare { (done, ended) = bulkCompare(kind, size, src, upTo: CPU.repChunk &- n, whileEqual: rep == 0xF3) }
+                else { done = bulkString(kind, size, src, upTo: CPU.repChunk &- n) }
                 if done != 0 {
-                    n &+= done
-                    repIterations &+= done
+                    // As below, the iteration whose ZF ends the REP is not counted again.
+                    let counted = ended ? done &- 1 : done
+                    n &+= counted
+                    repIterations &+= counted
+                    if ended { rip = nextRIP; return }
                     if n >= CPU.repChunk {
                         if reg(1, asz) == 0 { rip = nextRIP }
                         eventCheck = true
@@ -78,22 +86,12 @@ extension CPU {
     func bulkString(_ kind: UInt8, _ size: Int, _ src: Int, upTo limit: UInt64) -> UInt64 {
         let down = flags & F.df != 0
         let step = UInt64(size)
-        let shift = UInt64(size.trailingZeroBitCount)   // sizes are 1, 2, 4, 8: no divisions
         let am = asMask
         var n = min(reg(1, asz), limit)
-        // Elements from offset `off` of segment `seg` before the page or the address size ends.
-        func room(_ seg: Int, _ off: UInt64) -> UInt64 {
-            let la = code64 ? (seg >= S.fs ? off &+ segs[seg].base : off) : (segs[seg].base &+ off) & 0xFFFF_FFFF
-            let inPage = la & 0xFFF
-            if down {
-                return inPage &+ step > 4096 ? 0 : min(inPage &>> shift, off &>> shift) &+ 1
-            }
-            return min((4096 &- inPage) &>> shift, am == ~0 ? UInt64.max : (am &- off &+ 1) &>> shift)
-        }
         let di = regs[7] & am
-        n = min(n, room(S.es, di))
+        n = min(n, elementsOnPage(S.es, di, size))
         let si = regs[6] & am
-        if kind == 0xA4 { n = min(n, room(src, si)) }
+        if kind == 0xA4 { n = min(n, elementsOnPage(src, si, size)) }
         if n == 0 { return 0 }
         let bytes = Int(n) &* size
         let span = (n &- 1) &* step                    // from the first element to the last
@@ -124,6 +122,61 @@ extension CPU {
         advanceIndex(7, size, count: n)
         setReg(1, asz, reg(1, asz) &- n)
         return n
+    }
+
+    /// Elements of `size` bytes from offset `off` of segment `seg`, in the direction of DF,
+    /// before the page or the address size ends (a run the bulk paths may take at once).
+    func elementsOnPage(_ seg: Int, _ off: UInt64, _ size: Int) -> UInt64 {
+        let step = UInt64(size)
+        let shift = UInt64(size.trailingZeroBitCount)   // sizes are 1, 2, 4, 8: no divisions
+        let am = asMask
+        let la = code64 ? (seg >= S.fs ? off &+ segs[seg].base : off) : (segs[seg].base &+ off) & 0xFFFF_FFFF
+        let inPage = la & 0xFFF
+        if flags & F.df != 0 {
+            return inPage &+ step > 4096 ? 0 : min(inPage &>> shift, off &>> shift) &+ 1
+        }
+        return min((4096 &- inPage) &>> shift, am == ~0 ? UInt64.max : (am &- off &+ 1) &>> shift)
+    }
+
+    /// REPE (`whileEqual`) or REPNE CMPS (A6) and SCAS (AE) over one run of elements on RAM
+    /// (as bulkString's, through the TLB: 0 when it misses), as that many iterations of
+    /// stringElement: returns how many were done and whether the last one ended the REP by
+    /// its ZF. The flags are the last comparison's (SDM Vol. 2A CMPS, Vol. 2B SCAS: CMPS
+    /// computes [rSI] - ES:[rDI], SCAS rAX - ES:[rDI]).
+    func bulkCompare(_ kind: UInt8, _ size: Int, _ src: Int, upTo limit: UInt64, whileEqual: Bool) -> (UInt64, Bool) {
+        let down = flags & F.df != 0
+        let am = asMask
+        var n = min(reg(1, asz), limit)
+        let di = regs[7] & am
+        n = min(n, elementsOnPage(S.es, di, size))
+        let si = regs[6] & am
+        if kind == 0xA6 { n = min(n, elementsOnPage(src, si, size)) }
+        if n == 0 { return (0, false) }
+        let count = Int(n)
+        let span = (n &- 1) &* UInt64(size)            // from the first element to the last
+        guard let dst = blockData(S.es, down ? di &- span : di, count &* size, write: false) else { return (0, false) }
+        var from: UnsafeMutableRawPointer? = nil
+        if kind == 0xA6 {
+            guard let f = blockData(src, down ? si &- span : si, count &* size, write: false) else { return (0, false) }
+            from = f
+        }
+        // Element i (0: compared first) is i elements from the run's first byte, or from its
+        // last element going down.
+        let acc = reg(0, size)
+        var i = 0, a: UInt64 = 0, b: UInt64 = 0, ended = false
+        while i < count {
+            let at = (down ? count &- 1 &- i : i) &* size
+            b = CPU.load(dst + at, size)
+            if let from { a = CPU.load(from + at, size) } else { a = acc }
+            i &+= 1
+            if (a == b) != whileEqual { ended = true; break }
+        }
+        _ = sub(a, b, 0, size)
+        let done = UInt64(i)
+        if kind == 0xA6 { advanceIndex(6, size, count: done) }
+        advanceIndex(7, size, count: done)
+        setReg(1, asz, reg(1, asz) &- done)
+        return (done, ended)
     }
 
     @inline(__always) func stringElement(_ kind: UInt8, _ size: Int, _ src: Int) throws(Fault) {
