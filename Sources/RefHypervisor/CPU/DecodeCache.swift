@@ -276,8 +276,14 @@ final class DecodeCache {
     var peakBytesUsed = 0
     /// Bumped by anything that may have changed code bytes (see the file comment).
     var epoch: UInt64 = 1
-    /// Host page numbers (host address >> 12) of the pages holding blocks.
-    var codePages = Set<UInt>()
+    /// The pages holding blocks ("code pages"), direct-mapped by host page number: the page
+    /// (~0: none) and which of its 64-byte chunks hold bytes of a block, so that a write to
+    /// the rest of the page (data next to code) bumps no epoch. A page whose slot another
+    /// code page holds flushes the cache before it becomes one (buildBlock).
+    static let codePageSlots = 4096
+    let codePageTags: UnsafeMutablePointer<UInt>
+    let codeChunks: UnsafeMutablePointer<UInt64>
+    var codePageCount = 0
 
     init() {
         table = .allocate(capacity: Self.tableSize)
@@ -290,20 +296,27 @@ final class DecodeCache {
         ops.initialize(repeating: DecodedOp(), count: Self.opCapacity)
         bytes = .allocate(capacity: Self.byteCapacity)
         bytes.initialize(repeating: 0, count: Self.byteCapacity)
+        codePageTags = .allocate(capacity: Self.codePageSlots)
+        codePageTags.initialize(repeating: ~0, count: Self.codePageSlots)
+        codeChunks = .allocate(capacity: Self.codePageSlots)
+        codeChunks.initialize(repeating: 0, count: Self.codePageSlots)
     }
 
     deinit {
         table.deallocate(); links.deallocate(); linkStamps.deallocate(); ops.deallocate(); bytes.deallocate()
+        codePageTags.deallocate(); codeChunks.deallocate()
     }
 
     /// Bytes the cache holds at most (table and both pools): its memory bound.
     static var footprintBytes: Int {
         tableSize * (MemoryLayout<Entry>.stride + 2 * MemoryLayout<Link>.stride + MemoryLayout<UInt64>.stride) + opCapacity * MemoryLayout<DecodedOp>.stride + byteCapacity
+            + codePageSlots * (MemoryLayout<UInt>.stride + MemoryLayout<UInt64>.stride)
     }
 
     /// High-water mark of the pools in use plus the table.
     var peakBytes: Int {
         Self.tableSize * (MemoryLayout<Entry>.stride + 2 * MemoryLayout<Link>.stride + MemoryLayout<UInt64>.stride) + peakOps * MemoryLayout<DecodedOp>.stride + peakBytesUsed
+            + Self.codePageSlots * (MemoryLayout<UInt>.stride + MemoryLayout<UInt64>.stride)
     }
 
     /// Chain records made so far no longer count.
@@ -414,15 +427,38 @@ final class DecodeCache {
         table.update(repeating: Entry(), count: Self.tableSize)
         opsUsed = 0
         bytesUsed = 0
-        codePages.removeAll(keepingCapacity: true)
+        if codePageCount != 0 {
+            codePageTags.update(repeating: ~0, count: Self.codePageSlots)
+            codeChunks.update(repeating: 0, count: Self.codePageSlots)
+            codePageCount = 0
+        }
         flushes &+= 1
     }
 
-    /// A guest write reached host page `page` through the slow path: if it holds code, every
-    /// block must be checked again before it runs. Returns whether it is a code page.
-    @inline(__always) func noteWrite(hostPage page: UInt) -> Bool {
-        if codePages.isEmpty || !codePages.contains(page) { return false }
-        epoch &+= 1
+    @inline(__always) static func codePageSlot(_ page: UInt) -> Int {
+        Int(truncatingIfNeeded: (page ^ (page &>> 12)) & UInt(codePageSlots - 1))
+    }
+
+    /// The 64-byte chunks of a page that bytes `offset ..< offset + count` touch (count >= 1,
+    /// inside the page).
+    @inline(__always) static func chunks(_ offset: Int, _ count: Int) -> UInt64 {
+        let first = offset &>> 6, last = (offset &+ count &- 1) &>> 6
+        let n = last &- first &+ 1
+        return (n >= 64 ? ~0 : (UInt64(1) &<< UInt64(n)) &- 1) &<< UInt64(first)
+    }
+
+    /// A guest write of `size` bytes reached host address `p` through the slow path: if it
+    /// touches bytes of a block, every block must be checked again before it runs. Returns
+    /// whether `p` is on a code page (which the write TLB must never map).
+    @inline(__always) func noteWrite(_ p: UnsafeMutableRawPointer, size: Int) -> Bool {
+        if codePageCount == 0 { return false }
+        let page = UInt(bitPattern: p) &>> 12
+        let s = Self.codePageSlot(page)
+        if codePageTags[s] != page { return false }
+        let offset = Int(UInt(bitPattern: p) & 0xFFF)
+        // A write that runs past the page is taken as touching code (its rest is the next
+        // page's own write).
+        if offset &+ size > 4096 || codeChunks[s] & Self.chunks(offset, max(size, 1)) != 0 { epoch &+= 1 }
         return true
     }
 
@@ -494,7 +530,13 @@ extension CPU {
         }
         let p = UnsafePointer<UInt8>(host.assumingMemoryBound(to: UInt8.self))
         let hostPage = UInt(bitPattern: host) >> 12
-        if c.codePages.insert(hostPage).inserted {
+        let pageSlot = DecodeCache.codePageSlot(hostPage)
+        if c.codePageTags[pageSlot] != hostPage {
+            // A slot holds one code page: another one there would go untracked, so everything
+            // is dropped first (a flush, counted; rare with 4096 slots).
+            if c.codePageTags[pageSlot] != ~0 { c.flush() }
+            c.codePageTags[pageSlot] = hostPage
+            c.codePageCount += 1
             // From now on writes to this page take the slow path (physWrite), which sees them.
             for i in 0..<CPU.tlbSize where tlbWTag[i] != ~0 {
                 if let w = tlbWHost[i], UInt(bitPattern: w) >> 12 == hostPage { tlbWTag[i] = ~0 }
@@ -530,6 +572,7 @@ extension CPU {
         // of the decoded ops and the first byte of a generic op's instruction, so that a block
         // is never empty and one whose code became decodable is rebuilt.
         let span = generic ? offset + 1 : offset
+        c.codeChunks[pageSlot] |= DecodeCache.chunks(Int(UInt(bitPattern: host) & 0xFFF), span)
         var e = DecodeCache.Entry()
         e.host = UInt(bitPattern: host)
         e.mode = decodeMode

@@ -123,7 +123,7 @@ extension CPU {
                 mem.markDirty(slotIndex: slot, gpa: gpa)
                 populate(gpa, linear: linear, write: true, fetch: false)
                 // A page holding decoded code is never write-mapped: its writes come here.
-                let code = decodeCache.noteWrite(hostPage: UInt(bitPattern: p) >> 12)
+                let code = decodeCache.noteWrite(p, size: size)
                 if fillTLB && !code {
                     let i = Int(truncatingIfNeeded: linear >> 12) & (CPU.tlbSize - 1)
                     tlbWTag[i] = linear >> 12
@@ -232,7 +232,7 @@ extension CPU {
         case .ram(let p, let slot, let ro):
             if ro { return }
             mem.markDirty(slotIndex: slot, gpa: gpa)
-            _ = decodeCache.noteWrite(hostPage: UInt(bitPattern: p) >> 12)
+            _ = decodeCache.noteWrite(p, size: size)
             CPU.store(p, size, v)
         case .badHost: throw requestExit(.efault)
         case .none: return
