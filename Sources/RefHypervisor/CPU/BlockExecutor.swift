@@ -209,7 +209,8 @@ extension CPU {
 
     /// Runs up to `limit` instructions from decoded blocks; returns how many retired. The
     /// caller guarantees no pending event, no #AC checking and no hardware breakpoints.
-    /// With `stepping`, an instruction outside the subset (a generic op) is run by step()
+    /// With `stepping`, an instruction it stops in front of without finishing (one outside
+    /// the subset: a generic op; a TLB miss; MMIO it makes no exit for) is run by step()
     /// without leaving: what batch() would do next, minus the way out and back in. Then the
     /// caller looks at blockStepFault and eventCheck after the call as it does after step().
     @inline(never) func runBlocks(_ limitIn: UInt64, stepping: Bool) -> UInt64 {
@@ -246,6 +247,9 @@ extension CPU {
         var inOps = false
         var slot = cache.lastSlot           // the table slot of the block that ran last
         defer { cache.lastSlot = stamp == cache.chainStamp ? slot : -1 }
+        // Two loops, the inner one not indented: `steps` goes round once per instruction that
+        // step() runs in place (after `blocks`), `blocks` once per block.
+        steps: while true {
         blocks: while n < limit {
             first = o
             let firstOp: UInt32, opCount: UInt8, byteCount: UInt16
@@ -759,40 +763,8 @@ extension CPU {
                     if blockPortIn(port: port, size: size, immediate: o.pointee.isImm, at: opIP, next: next) { blockExited = true }
                     break blocks
                 case .generic:
-                    // step() runs it, from RIP at its first byte (batch() would, after this
-                    // call returned). Ops before it have retired.
-                    if !stepping { break blocks }
-                    ip = opIP
-                    n &+= UInt64(o - first)
-                    first = o
-                    inOps = false
-                    rip = ip
-                    // The clock (CPU.now: RDTSC, the timers) counts the ops retired so far in
-                    // this call while step() runs, as it would from batch().
-                    instructionsRetired &+= n
-                    let repsBefore = repIterations
-                    let fault = stepGeneric()
-                    instructionsRetired &-= n
-                    // A REP's iterations are each one of the budget (charge()).
-                    let reps = repIterations &- repsBefore
-                    if reps != 0 { limit = reps < limit &- n ? limit &- reps : n }
-                    ip = rip            // as step() left it, fault or not (a VM exit may be past it)
-                    if let fault {
-                        blockStepFault = fault   // not retired (handleFault decides)
-                        break blocks
-                    }
-                    n &+= 1
-                    // Go on only while everything this call holds in locals (mode, CS, SS,
-                    // the epoch, the stamp) and what its caller checked before it is as it
-                    // was; anything else (an event, a far jump, a store to code) is the
-                    // caller's, which calls again.
-                    if eventCheck || acCheck || hwBreakpoints || !fastPath || ipMask != ipm || spMask != spm
-                        || cache.epoch != epoch && !genericStepIgnoresCodeWrites || (code64 ? ~0 : segs[S.cs].hi) != csHi
-                        || codeGeneration != cache.stampCodeGeneration || decodeMode != cache.stampMode
-                        || (code64 ? 0 : segs[S.cs].base) != cache.stampCSBase {
-                        break blocks
-                    }
-                    continue blocks
+                    // step()'s, run after the loop below without leaving this call.
+                    break blocks
                 }
                 o += 1
             }
@@ -803,6 +775,39 @@ extension CPU {
         }
         if inOps { ip = (blockIP &+ UInt64(o == blockOps ? 0 : (o - 1).pointee.end)) & ipm }
         n &+= UInt64(o - first)
+        first = o
+        inOps = false
+        // Stopped in front of an instruction it does not finish (a generic op, a TLB miss, a
+        // segment check, MMIO it does not exit for; not the limit, not an exit): with
+        // `stepping`, step() runs it here, from RIP at its first byte, as batch() would after
+        // this call returned, and the blocks go on after it. Ops before it have retired.
+        if !stepping || n >= limit || blockExited || blockMMIOStored { break steps }
+        rip = ip
+        // The clock (CPU.now: RDTSC, the timers) counts the ops retired so far in this call
+        // while step() runs, as it would from batch().
+        instructionsRetired &+= n
+        let repsBefore = repIterations
+        let fault = stepGeneric()
+        instructionsRetired &-= n
+        // A REP's iterations are each one of the budget (charge()).
+        let reps = repIterations &- repsBefore
+        if reps != 0 { limit = reps < limit &- n ? limit &- reps : n }
+        ip = rip            // as step() left it, fault or not (a VM exit may be past it)
+        if let fault {
+            blockStepFault = fault   // not retired (handleFault decides)
+            break steps
+        }
+        n &+= 1
+        // Go on only while everything this call holds in locals (mode, CS, SS, the epoch, the
+        // stamp) and what its caller checked before it is as it was; anything else (an event,
+        // a far jump, a store to code) is the caller's, which calls again.
+        if eventCheck || acCheck || hwBreakpoints || !fastPath || ipMask != ipm || spMask != spm
+            || cache.epoch != epoch && !genericStepIgnoresCodeWrites || (code64 ? ~0 : segs[S.cs].hi) != csHi
+            || codeGeneration != cache.stampCodeGeneration || decodeMode != cache.stampMode
+            || (code64 ? 0 : segs[S.cs].base) != cache.stampCSBase {
+            break steps
+        }
+        }   // steps
         rip = ip
         return n
     }

@@ -591,8 +591,9 @@ public final class RefVCPU: VirtualCPU {
         let rep0 = c.repIterations
         var used: UInt64 { n &+ (c.repIterations &- rep0) }
         while used < limit {
-            // Decoded blocks first (CPU.runBlocks); it stops before anything it cannot finish,
-            // which step() then runs. eventCheck is false here except on entry.
+            // Decoded blocks first (CPU.runBlocks), which has step() run in place what it stops
+            // in front of; step() below runs only where blocks may not. eventCheck is false
+            // here except on entry.
             if !c.eventCheck && !c.acCheck && !c.hwBreakpoints && c.fastPath {
                 let k = c.runBlocks(limit &- used, stepping: true)
                 n &+= k
@@ -628,6 +629,9 @@ public final class RefVCPU: VirtualCPU {
                     return (n, nil)
                 }
                 if used >= limit { break }
+                // runBlocks ran what it stopped in front of itself (stepping) and left because
+                // something it holds changed: look again from the top, not at step() below.
+                continue
             }
             n &+= 1
             do {
