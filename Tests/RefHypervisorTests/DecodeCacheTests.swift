@@ -223,6 +223,31 @@ import KVMABI
         return (regs, s.ref.cpu.instructionsRetired, mem, "\(e)")
     }
 
+    /// The general programs run in many KVM_RUNs of a few instructions each (each ends in a
+    /// budget exit, and the next enters where it stopped, as after a timeout or a vCPU's
+    /// quantum): registers, the retired count, memory and the end equal one run's. A count
+    /// or a piece of state that a stop in the middle of a block (or of runBlocks' steps)
+    /// loses or counts twice shows here.
+    static func compareResumed(_ spec: ModeSpec, seed: UInt64) throws {
+        let asm = program(spec, seed: seed, length: 200)
+        let whole = try runOnce(spec, asm, cached: true)
+        let s = try Snippet(spec.mode, asm)
+        var g = Rng(s: seed ^ 0x2E5)
+        var e = try s.run(1 + g.next() % 60)
+        var entries = 1
+        while "\(e)" == "timeout" && entries < 100_000 {
+            e = try s.run(1 + g.next() % 60)
+            entries += 1
+        }
+        let data = spec.mode == .real ? 0x18000 : 0x40000
+        let mem = s.ram.read(at: data, count: 0x1000) + s.ram.read(at: Int(Snippet.codeBase), count: 0x8000)
+            + s.ram.read(at: 0x70000, count: 0x10000)
+        #expect("\(e)" == whole.3, "exit differs for seed \(seed) after \(entries) runs")
+        #expect(s.ref.cpu.instructionsRetired == whole.1, "retired differs for seed \(seed): \(s.ref.cpu.instructionsRetired) vs \(whole.1)")
+        #expect(try s.regs() == whole.0, "registers/flags differ for seed \(seed)")
+        #expect(mem == whole.2, "memory differs for seed \(seed)")
+    }
+
     static func compare(_ spec: ModeSpec, seed: UInt64) throws {
         let asm = program(spec, seed: seed, length: 300)
         let a = try runOnce(spec, asm, cached: true)
@@ -303,6 +328,10 @@ import KVMABI
 
     @Test(arguments: 0..<8) func stopsAnywhere64(_ seed: Int) throws { try Self.compareAtStops(.long64, bits: 64, seed: 0xDF64_0000 &+ UInt64(seed)) }
     @Test(arguments: 0..<8) func stopsAnywhere32(_ seed: Int) throws { try Self.compareAtStops(.prot32, bits: 32, seed: 0xDF32_0000 &+ UInt64(seed)) }
+
+    @Test(arguments: 0..<4) func resumed16(_ seed: Int) throws { try Self.compareResumed(Self.real, seed: 0xE516_0000 &+ UInt64(seed)) }
+    @Test(arguments: 0..<4) func resumed32(_ seed: Int) throws { try Self.compareResumed(Self.prot32, seed: 0xE532_0000 &+ UInt64(seed)) }
+    @Test(arguments: 0..<4) func resumed64(_ seed: Int) throws { try Self.compareResumed(Self.long64, seed: 0xE564_0000 &+ UInt64(seed)) }
 
     @Test(arguments: 0..<24) func realMode(_ seed: Int) throws { try Self.compare(Self.real, seed: 0xDC16_0000 &+ UInt64(seed)) }
     @Test(arguments: 0..<24) func protectedMode32(_ seed: Int) throws { try Self.compare(Self.prot32, seed: 0xDC32_0000 &+ UInt64(seed)) }

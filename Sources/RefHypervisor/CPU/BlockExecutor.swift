@@ -298,9 +298,11 @@ extension CPU {
             blockOps = o
             inOps = true
             // The instruction limit is checked once per block: the block is cut to what is left.
-            let end = o + Int(min(UInt64(opCount), limit &- n))
+            // (A ternary, not min(): the optimiser left min<UInt64> a call, once per block.)
+            let left = limit &- n
+            let end = o + Int(UInt64(opCount) < left ? UInt64(opCount) : left)
             // A block run only in part computes every flag (FlagLiveness.swift).
-            let precise = UInt64(opCount) > limit &- n
+            let precise = UInt64(opCount) > left
             while o < end {
                 var next: UInt64 { (blockIP &+ UInt64(o.pointee.end)) & ipm }
                 // This op's own RIP (where the one before it ends).

@@ -452,7 +452,8 @@ public final class RefVCPU: VirtualCPU {
         if !c.eventCheck && !c.acCheck && c.fastPath && remaining > 0 {
             c.dataBreakHits = 0
             // Not stepping: what a step() may leave behind (a fault, an event) is batch()'s.
-            let k = c.runBlocks(min(remaining, WallClockBound.instructionsPerCheck), stepping: false)
+            let perCheck = WallClockBound.instructionsPerCheck
+            let k = c.runBlocks(remaining < perCheck ? remaining : perCheck, stepping: false)
             c.instructionsRetired &+= k
             if c.blockExited {
                 _ = charge(remaining, k &+ 1, &clock)   // (repIterations)
