@@ -217,27 +217,25 @@ final class DecodeCache {
     /// instruction outside the subset) still chains. The bytes are another matter: a link is
     /// followed without a look at them only in the epoch it was last checked in; under a
     /// newer one its block's bytes are compared with guest memory first, as block(at:) does.
-    /// A block of 1 to 16 bytes (most are) is compared from the link itself: its host
-    /// address and its bytes as decoded are in the link (`host`, `head`, `tail`), so the
-    /// check after every KVM_RUN (the host may have written guest memory) reads no table
-    /// entry and no byte pool; one of 17 to 32 bytes with the pool's copy the link names
-    /// (`firstByte`), without the table. The link's ops were decoded from exactly those
-    /// bytes, and ops and bytes stay put until a flush (which ends the stamp), so equal
-    /// bytes mean valid ops.
+    /// A block of 1 to 32 bytes (nearly all are) is compared from the link itself: its host
+    /// address and its bytes as decoded are in the link (`host`, and `head`, `second`,
+    /// `third`, `tail`), so the check after every KVM_RUN (the host may have written guest
+    /// memory) reads no table entry and no byte pool, inline in runBlocks. The link's ops
+    /// were decoded from exactly those bytes, and ops stay put until a flush (which ends the
+    /// stamp), so equal bytes mean valid ops.
     struct Link {
         var ip: UInt64 = ~0
         /// The epoch in which the successor's bytes were last found equal to guest memory.
         var epoch: UInt64 = 0
         /// The successor's first code byte (0: compare through the table, recheck()).
         var host: UInt = 0
-        /// Its bytes as decoded, as headAndTail keeps them: together they cover a block of
-        /// 1 to 16 bytes.
+        /// Its bytes as decoded, as headAndTail (1 to 16 bytes: `head`, `tail`) or
+        /// fourWords (17 to 32) keeps them: together they cover every byte of the block.
         var head: UInt64 = 0
+        var second: UInt64 = 0
+        var third: UInt64 = 0
         var tail: UInt64 = 0
         var firstOp: UInt32 = 0
-        /// Where its bytes are in the pool: a block of 17-32 bytes is compared with them
-        /// from the link too (host non-zero, head and tail unused).
-        var firstByte: UInt32 = 0
         var byteCount: UInt16 = 0
         var slot: UInt16 = 0
         var opCount: UInt8 = 0
@@ -349,28 +347,23 @@ final class DecodeCache {
 
     /// A link made in an earlier epoch: whether its block's bytes are still those in guest
     /// memory (then the link is marked checked in this epoch): from the link's own copy for a
-    /// block of 1 to 16 bytes (here), or the pool's copy it names for 17 to 32, else through
-    /// the table slot it names (whose block must still be the link's; it is marked checked
-    /// too), out of line, so that this inlines into runBlocks. A block whose bytes changed is
-    /// left to block(at:), which rebuilds it.
+    /// block of 1 to 32 bytes (here), else through the table slot it names (whose block must
+    /// still be the link's; it is marked checked too), out of line, so that this inlines into
+    /// runBlocks. A block whose bytes changed is left to block(at:), which rebuilds it.
     @inline(__always) func recheck(_ link: UnsafeMutablePointer<Link>, ignoringEpoch: Bool) -> Bool {
         let n = Int(link.pointee.byteCount)
-        if n <= 16, let host = UnsafeRawPointer(bitPattern: link.pointee.host) {
-            if DecodeCache.headAndTail(host, n) != (link.pointee.head, link.pointee.tail) && !ignoringEpoch { return false }
-            link.pointee.epoch = epoch
-            return true
-        }
-        return recheckOther(link, ignoringEpoch: ignoringEpoch)
-    }
-
-    /// recheck() for a block of 17 to 32 bytes, or through the table.
-    @inline(never) func recheckOther(_ link: UnsafeMutablePointer<Link>, ignoringEpoch: Bool) -> Bool {
         if let host = UnsafeRawPointer(bitPattern: link.pointee.host) {
-            let same = DecodeCache.sameBytes(host, bytes + Int(link.pointee.firstByte), Int(link.pointee.byteCount))
+            let same = n <= 16 ? DecodeCache.headAndTail(host, n) == (link.pointee.head, link.pointee.tail)
+                               : DecodeCache.fourWords(host, n) == (link.pointee.head, link.pointee.second, link.pointee.third, link.pointee.tail)
             if !same && !ignoringEpoch { return false }
             link.pointee.epoch = epoch
             return true
         }
+        return recheckThroughTable(link, ignoringEpoch: ignoringEpoch)
+    }
+
+    /// recheck() for a block of more than 32 bytes: through the table.
+    @inline(never) func recheckThroughTable(_ link: UnsafeMutablePointer<Link>, ignoringEpoch: Bool) -> Bool {
         let e = table + Int(link.pointee.slot)
         if e.pointee.firstOp != link.pointee.firstOp || e.pointee.opCount != link.pointee.opCount { return false }
         if e.pointee.epoch != epoch && !ignoringEpoch {
@@ -393,21 +386,28 @@ final class DecodeCache {
         return (p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) >> drop, 0)
     }
 
+    /// What a link keeps of a block of 17 to 32 bytes at `p`: its 8-byte words at 0, 8,
+    /// n - 16 and n - 8, which overlap to cover every byte.
+    @inline(__always) static func fourWords(_ p: UnsafeRawPointer, _ n: Int) -> (UInt64, UInt64, UInt64, UInt64) {
+        (p.loadUnaligned(as: UInt64.self), p.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+         p.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self), p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
+    }
+
     /// The block in slot `from` left at `ip` for block `e` (checked in this epoch, with ops),
     /// which is in slot `slot`.
     @inline(__always) func recordChain(from: Int, ip: UInt64, to e: Entry, slot: Int, stamp: UInt64) {
         let l = links + 2 &* from
         var link = Link(ip: ip, epoch: epoch, firstOp: e.firstOp, byteCount: e.byteCount,
                         slot: UInt16(truncatingIfNeeded: slot), opCount: e.opCount)
-        let n = Int(e.byteCount)
+        // The bytes the ops were decoded from (the pool's copy; equal to guest memory in this
+        // epoch, in which `e` was checked).
+        let n = Int(e.byteCount), copy = UnsafeRawPointer(bytes + Int(e.firstByte))
         if n > 16 && n <= 32 {
             link.host = e.host
-            link.firstByte = e.firstByte
+            (link.head, link.second, link.third, link.tail) = DecodeCache.fourWords(copy, n)
         } else if n >= 1 && n <= 16 {
-            // The bytes the ops were decoded from (the pool's copy; equal to guest memory in
-            // this epoch, in which `e` was checked).
             link.host = e.host
-            (link.head, link.tail) = DecodeCache.headAndTail(UnsafeRawPointer(bytes + Int(e.firstByte)), n)
+            (link.head, link.tail) = DecodeCache.headAndTail(copy, n)
         }
         if linkStamps[from] != stamp {
             linkStamps[from] = stamp
