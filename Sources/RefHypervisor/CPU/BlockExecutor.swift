@@ -292,17 +292,17 @@ extension CPU {
             if lastByte > csHi || lastByte < ip { break }
             // No store below can change this block: its page is never write-mapped (a store to
             // it misses the write TLB and is left to step(); DecodeCache.swift).
+            // The instruction limit is checked once per block: a block runs whole or not at all.
+            // One that does not fit in what is left is step()'s, an instruction at a time (at
+            // most 31 per limit): its ops that skip dead flags (FlagLiveness.swift) count on
+            // the ops after them to overwrite those flags, so it cannot stop in the middle.
+            if UInt64(opCount) > limit &- n { break }
             o = UnsafePointer(ops + Int(firstOp))
             first = o
             blockIP = ip
             blockOps = o
             inOps = true
-            // The instruction limit is checked once per block: the block is cut to what is left.
-            // (A ternary, not min(): the optimiser left min<UInt64> a call, once per block.)
-            let left = limit &- n
-            let end = o + Int(UInt64(opCount) < left ? UInt64(opCount) : left)
-            // A block run only in part computes every flag (FlagLiveness.swift).
-            let precise = UInt64(opCount) > left
+            let end = o + Int(opCount)
             while o < end {
                 var next: UInt64 { (blockIP &+ UInt64(o.pointee.end)) & ipm }
                 // This op's own RIP (where the one before it ends).
@@ -313,54 +313,54 @@ extension CPU {
                 switch o.pointee.kind {
                 // Size-specialised register forms (DecodedOp.specialise): the same helpers with
                 // a constant size, so masks and sign bits fold.
-                case .addRR8: blockALU(o, 0, 8, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .orRR8: blockALU(o, 1, 8, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .addRR8: blockALU(o, 0, 8, imm: false, dead: o.pointee.flagsDead)
+                case .orRR8: blockALU(o, 1, 8, imm: false, dead: o.pointee.flagsDead)
                 case .adcRR8: blockALU(o, 2, 8, imm: false, dead: false)
                 case .sbbRR8: blockALU(o, 3, 8, imm: false, dead: false)
-                case .andRR8: blockALU(o, 4, 8, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .subRR8: blockALU(o, 5, 8, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .xorRR8: blockALU(o, 6, 8, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .cmpRR8: blockALU(o, 7, 8, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .addRR4: blockALU(o, 0, 4, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .orRR4: blockALU(o, 1, 4, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .andRR8: blockALU(o, 4, 8, imm: false, dead: o.pointee.flagsDead)
+                case .subRR8: blockALU(o, 5, 8, imm: false, dead: o.pointee.flagsDead)
+                case .xorRR8: blockALU(o, 6, 8, imm: false, dead: o.pointee.flagsDead)
+                case .cmpRR8: blockALU(o, 7, 8, imm: false, dead: o.pointee.flagsDead)
+                case .addRR4: blockALU(o, 0, 4, imm: false, dead: o.pointee.flagsDead)
+                case .orRR4: blockALU(o, 1, 4, imm: false, dead: o.pointee.flagsDead)
                 case .adcRR4: blockALU(o, 2, 4, imm: false, dead: false)
                 case .sbbRR4: blockALU(o, 3, 4, imm: false, dead: false)
-                case .andRR4: blockALU(o, 4, 4, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .subRR4: blockALU(o, 5, 4, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .xorRR4: blockALU(o, 6, 4, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .cmpRR4: blockALU(o, 7, 4, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .addRI8: blockALU(o, 0, 8, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .orRI8: blockALU(o, 1, 8, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .andRR4: blockALU(o, 4, 4, imm: false, dead: o.pointee.flagsDead)
+                case .subRR4: blockALU(o, 5, 4, imm: false, dead: o.pointee.flagsDead)
+                case .xorRR4: blockALU(o, 6, 4, imm: false, dead: o.pointee.flagsDead)
+                case .cmpRR4: blockALU(o, 7, 4, imm: false, dead: o.pointee.flagsDead)
+                case .addRI8: blockALU(o, 0, 8, imm: true, dead: o.pointee.flagsDead)
+                case .orRI8: blockALU(o, 1, 8, imm: true, dead: o.pointee.flagsDead)
                 case .adcRI8: blockALU(o, 2, 8, imm: true, dead: false)
                 case .sbbRI8: blockALU(o, 3, 8, imm: true, dead: false)
-                case .andRI8: blockALU(o, 4, 8, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .subRI8: blockALU(o, 5, 8, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .xorRI8: blockALU(o, 6, 8, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .cmpRI8: blockALU(o, 7, 8, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .addRR2: blockALU(o, 0, 2, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .orRR2: blockALU(o, 1, 2, imm: false, dead: o.pointee.flagsDead && !precise)
+                case .andRI8: blockALU(o, 4, 8, imm: true, dead: o.pointee.flagsDead)
+                case .subRI8: blockALU(o, 5, 8, imm: true, dead: o.pointee.flagsDead)
+                case .xorRI8: blockALU(o, 6, 8, imm: true, dead: o.pointee.flagsDead)
+                case .cmpRI8: blockALU(o, 7, 8, imm: true, dead: o.pointee.flagsDead)
+                case .addRR2: blockALU(o, 0, 2, imm: false, dead: o.pointee.flagsDead)
+                case .orRR2: blockALU(o, 1, 2, imm: false, dead: o.pointee.flagsDead)
                 case .adcRR2: blockALU(o, 2, 2, imm: false, dead: false)
                 case .sbbRR2: blockALU(o, 3, 2, imm: false, dead: false)
-                case .andRR2: blockALU(o, 4, 2, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .subRR2: blockALU(o, 5, 2, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .xorRR2: blockALU(o, 6, 2, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .cmpRR2: blockALU(o, 7, 2, imm: false, dead: o.pointee.flagsDead && !precise)
-                case .addRI2: blockALU(o, 0, 2, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .orRI2: blockALU(o, 1, 2, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .andRR2: blockALU(o, 4, 2, imm: false, dead: o.pointee.flagsDead)
+                case .subRR2: blockALU(o, 5, 2, imm: false, dead: o.pointee.flagsDead)
+                case .xorRR2: blockALU(o, 6, 2, imm: false, dead: o.pointee.flagsDead)
+                case .cmpRR2: blockALU(o, 7, 2, imm: false, dead: o.pointee.flagsDead)
+                case .addRI2: blockALU(o, 0, 2, imm: true, dead: o.pointee.flagsDead)
+                case .orRI2: blockALU(o, 1, 2, imm: true, dead: o.pointee.flagsDead)
                 case .adcRI2: blockALU(o, 2, 2, imm: true, dead: false)
                 case .sbbRI2: blockALU(o, 3, 2, imm: true, dead: false)
-                case .andRI2: blockALU(o, 4, 2, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .subRI2: blockALU(o, 5, 2, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .xorRI2: blockALU(o, 6, 2, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .cmpRI2: blockALU(o, 7, 2, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .addRI4: blockALU(o, 0, 4, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .orRI4: blockALU(o, 1, 4, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .andRI2: blockALU(o, 4, 2, imm: true, dead: o.pointee.flagsDead)
+                case .subRI2: blockALU(o, 5, 2, imm: true, dead: o.pointee.flagsDead)
+                case .xorRI2: blockALU(o, 6, 2, imm: true, dead: o.pointee.flagsDead)
+                case .cmpRI2: blockALU(o, 7, 2, imm: true, dead: o.pointee.flagsDead)
+                case .addRI4: blockALU(o, 0, 4, imm: true, dead: o.pointee.flagsDead)
+                case .orRI4: blockALU(o, 1, 4, imm: true, dead: o.pointee.flagsDead)
                 case .adcRI4: blockALU(o, 2, 4, imm: true, dead: false)
                 case .sbbRI4: blockALU(o, 3, 4, imm: true, dead: false)
-                case .andRI4: blockALU(o, 4, 4, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .subRI4: blockALU(o, 5, 4, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .xorRI4: blockALU(o, 6, 4, imm: true, dead: o.pointee.flagsDead && !precise)
-                case .cmpRI4: blockALU(o, 7, 4, imm: true, dead: o.pointee.flagsDead && !precise)
+                case .andRI4: blockALU(o, 4, 4, imm: true, dead: o.pointee.flagsDead)
+                case .subRI4: blockALU(o, 5, 4, imm: true, dead: o.pointee.flagsDead)
+                case .xorRI4: blockALU(o, 6, 4, imm: true, dead: o.pointee.flagsDead)
+                case .cmpRI4: blockALU(o, 7, 4, imm: true, dead: o.pointee.flagsDead)
                 case .movRR8:
                     regs[Int(o.pointee.rm)] = regs[Int(o.pointee.reg)]
                 case .movRR4:
@@ -369,12 +369,12 @@ extension CPU {
                     regs[Int(o.pointee.reg)] = o.pointee.imm
                 case .shiftRI8:
                     let d = Int(o.pointee.rm), k = Int(o.pointee.sub)
-                    regs[d] = o.pointee.flagsDead && !precise ? CPU.shiftResult(k, regs[d], o.pointee.imm, 8)
+                    regs[d] = o.pointee.flagsDead ? CPU.shiftResult(k, regs[d], o.pointee.imm, 8)
                                                               : shift(k, regs[d], o.pointee.imm, 8)
                 case .shiftRI4:
                     // A 32-bit result is written zero-extended, a masked count of 0 included (as step()).
                     let d = Int(o.pointee.rm), k = Int(o.pointee.sub)
-                    regs[d] = o.pointee.flagsDead && !precise ? CPU.shiftResult(k, regs[d] & 0xFFFF_FFFF, o.pointee.imm, 4)
+                    regs[d] = o.pointee.flagsDead ? CPU.shiftResult(k, regs[d] & 0xFFFF_FFFF, o.pointee.imm, 4)
                                                               : shift(k, regs[d] & 0xFFFF_FFFF, o.pointee.imm, 4)
                 case .setccR:
                     let d = Int(o.pointee.rm)
@@ -388,11 +388,11 @@ extension CPU {
                     regs[d] = (cond(Int(o.pointee.sub)) ? regs[Int(o.pointee.rm)] : regs[d]) & 0xFFFF_FFFF
                 case .incDecR8:
                     let d = Int(o.pointee.rm)
-                    if o.pointee.flagsDead && !precise { regs[d] = o.pointee.sub == 1 ? regs[d] &- 1 : regs[d] &+ 1 }
+                    if o.pointee.flagsDead { regs[d] = o.pointee.sub == 1 ? regs[d] &- 1 : regs[d] &+ 1 }
                     else { regs[d] = incdec(regs[d], o.pointee.sub == 1, 8) }
                 case .incDecR4:
                     let d = Int(o.pointee.rm)
-                    if o.pointee.flagsDead && !precise { regs[d] = (o.pointee.sub == 1 ? regs[d] &- 1 : regs[d] &+ 1) & 0xFFFF_FFFF }
+                    if o.pointee.flagsDead { regs[d] = (o.pointee.sub == 1 ? regs[d] &- 1 : regs[d] &+ 1) & 0xFFFF_FFFF }
                     else { regs[d] = incdec(regs[d] & 0xFFFF_FFFF, o.pointee.sub == 1, 4) }
                 case .load8:
                     let a = blockAddress(o, next)
@@ -427,7 +427,7 @@ extension CPU {
                 case .aluRegMem8:
                     guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), 8, write: false) else { break blocks }
                     let d = Int(o.pointee.reg), k = Int(o.pointee.sub)
-                    if o.pointee.flagsDead && !precise {
+                    if o.pointee.flagsDead {
                         if k != 7 { regs[d] = CPU.aluResult(k, regs[d], CPU.load(rp, 8)) }
                     } else {
                         let v = alu(k, regs[d], CPU.load(rp, 8), 8)
@@ -436,7 +436,7 @@ extension CPU {
                 case .aluRegMem4:
                     guard let rp = blockData(Int(o.pointee.seg), blockAddress(o, next), 4, write: false) else { break blocks }
                     let d = Int(o.pointee.reg), k = Int(o.pointee.sub)
-                    if o.pointee.flagsDead && !precise {
+                    if o.pointee.flagsDead {
                         if k != 7 { regs[d] = CPU.aluResult(k, regs[d], CPU.load(rp, 4)) & 0xFFFF_FFFF }
                     } else {
                         let v = alu(k, regs[d] & 0xFFFF_FFFF, CPU.load(rp, 4), 4)
@@ -508,9 +508,9 @@ extension CPU {
                     case .movsxd: setBlockReg(d, size, rex, size == 8 ? CPU.sext(v, 4) : v)
                     case .imulRegRM:
                         let a = blockReg(d, size, rex)
-                        setBlockReg(d, size, rex, o.pointee.flagsDead && !precise ? (a &* v) & CPU.mask(size) : imul2(a, v, size))
+                        setBlockReg(d, size, rex, o.pointee.flagsDead ? (a &* v) & CPU.mask(size) : imul2(a, v, size))
                     case .imulRegRMImm:
-                        setBlockReg(d, size, rex, o.pointee.flagsDead && !precise ? (v &* o.pointee.imm) & CPU.mask(size)
+                        setBlockReg(d, size, rex, o.pointee.flagsDead ? (v &* o.pointee.imm) & CPU.mask(size)
                                                                                  : imul2(v, o.pointee.imm, size))
                     case .bitScan: if let r = bitScan(reverse: o.pointee.sub == 1, v) { setBlockReg(d, size, rex, r) }
                     case .bitCount:
@@ -569,7 +569,7 @@ extension CPU {
                     case .incDec: a = incdec(a, k == 1, size)
                     case .notNeg: a = k == 2 ? ~a & CPU.mask(size) : sub(0, a, 0, size)
                     case .shiftImm:
-                        a = o.pointee.flagsDead && !precise ? CPU.shiftResult(k, a, o.pointee.imm, size) : shift(k, a, o.pointee.imm, size)
+                        a = o.pointee.flagsDead ? CPU.shiftResult(k, a, o.pointee.imm, size) : shift(k, a, o.pointee.imm, size)
                     case .shiftCL: a = shift(k, a, regs[1] & 0xFF, size)
                     default:
                         a = doubleShift(a, blockReg(Int(o.pointee.reg), size, rex), k & 2 != 0 ? regs[1] & 0xFF : o.pointee.imm,

@@ -14,9 +14,8 @@
 //     TLB or fails a segment check, a stack access, a branch whose target step() must check,
 //     DIV's #DE): step() then runs that instruction, or raises its fault, with the flags of
 //     the instructions before it exact;
-//   - in the whole block when the executor runs only part of it (the instruction limit cuts
-//     it): runBlocks runs such a block "precise", with every flag computed. (A block that
-//     crosses CS's limit is not run by the executor at all.)
+//   - and the executor never runs part of a block: one the instruction limit would cut is
+//     left to step() (an instruction at a time), as is one that crosses CS's limit.
 // So a dead op's flags are missing only while no one can look, and the instructions that
 // overwrite them always run right after, in the same block, without a way to stop in
 // between. Liveness is tracked per flag: an op is dead when every flag it writes is
