@@ -171,6 +171,17 @@ public struct IOExit: Equatable, Sendable {
         spilled = nil
     }
 
+    /// The same, for a `value` that has no bits set past its `byteCount` (at most 8) bytes:
+    /// nothing to mask or check (the engine's exit round trip builds one per OUT).
+    @inlinable
+    public init(direction: Direction, size: UInt8, port: UInt16, count: UInt32, maskedValue value: UInt64, byteCount: UInt8) {
+        assert(byteCount <= 8 && (byteCount == 8 || value >> UInt64(8 * byteCount) == 0), "IOExit: value wider than byteCount")
+        self.direction = direction; self.size = size; self.port = port; self.count = count
+        inlineBytes = value
+        inlineCount = byteCount
+        spilled = nil
+    }
+
     /// For OUT: the `size * count` bytes written. Empty for IN.
     public var data: [UInt8] {
         get {

@@ -19,8 +19,14 @@ struct LatchDevice {
     var value: UInt32 = 0x4433_2211
 
     /// `count` bytes of `data` (little-endian) written at `port`; bytes past 0xE3 go nowhere.
-    mutating func write(port: UInt16, value data: UInt64, count: Int) {
+    /// (Inline: the whole latch written at once is a store.)
+    @inline(__always) mutating func write(port: UInt16, value data: UInt64, count: Int) {
         if port == ABIPort.latch.lowerBound && count >= 4 { value = UInt32(truncatingIfNeeded: data); return }
+        writeBytes(port: port, value: data, count: count)
+    }
+
+    /// write() of part of the latch, or past it.
+    @inline(never) private mutating func writeBytes(port: UInt16, value data: UInt64, count: Int) {
         var first = Int(port) - Int(ABIPort.latch.lowerBound), data = data, count = min(count, 8)
         if first < 0 {
             // Bytes below 0xE0 go nowhere; the rest land from 0xE0 on.

@@ -281,7 +281,7 @@ extension CPU {
         }
     }
 
-    func readCR8() -> UInt64 {
+    @inline(__always) func readCR8() -> UInt64 {
         if let d = devices { return UInt64(d.readTPR(vcpu: vcpuIndex) >> 4) }
         return cr8Shadow
     }

@@ -331,14 +331,20 @@ public final class RefVCPU: VirtualCPU {
     /// kvm_skip_emulated_instruction alone: RIP past it, one instruction retired, an STI/MOV
     /// SS shadow dropped, nothing else left to complete.
     @inline(__always) private func completeFastPIOOut(_ next: UInt64) {
+        skipCompletedPIO(next)
+        cpu.msrCompletion = nil
+        cpu.hypercallCompletion = nil
+    }
+
+    /// completeFastPIOOut when no MSR or hypercall completion can be pending (a quiet entry:
+    /// armQuietEntry).
+    @inline(__always) private func skipCompletedPIO(_ next: UInt64) {
         let c = cpu
         c.rip = next
         c.instructionsRetired &+= 1
         c.shadow = 0
         c.ioResumeOutNext = nil
         c.ioResume = false
-        c.msrCompletion = nil
-        c.hypercallCompletion = nil
     }
 
     /// complete_fast_pio_in: the data the VMM gave (0 if none) to AL, AX or EAX (a 32-bit IN
@@ -387,7 +393,8 @@ public final class RefVCPU: VirtualCPU {
     @inline(__always) private func blockOutExit() -> Exit {
         let c = cpu
         c.blockExited = false
-        return ioExit(port: c.blockOutPort, size: c.blockOutSize, isIn: c.blockIOIsIn, count: 1, value: c.blockOutValue, string: false)
+        return ioExit(port: c.blockOutPort, size: c.blockOutSize, isIn: c.blockIOIsIn, count: 1, value: c.blockOutValue, string: false,
+                      masked: true)
     }
 
     /// An OUT's exit (complete_fast_pio_out pending) or an MMIO write's (the write done, RIP
@@ -430,7 +437,7 @@ public final class RefVCPU: VirtualCPU {
         var clock = WallClockBound(budget.wallClockNanoseconds)
         var remaining = budget.instructions
         if let next = c.ioResumeOutNext {
-            completeFastPIOOut(next)
+            skipCompletedPIO(next)
             remaining = charge(remaining, 1, &clock)
         } else if let next = c.ioResumeInNext {
             completeFastPIOIn(next)
@@ -734,7 +741,7 @@ public final class RefVCPU: VirtualCPU {
     /// instruction until the next KVM_RUN finishes it (complete_userspace_io); an OUT's
     /// completion only skips it (complete_fast_pio_out), an IN's takes the data.
     @inline(__always)
-    private func ioExit(port: UInt16, size: Int, isIn: Bool, count: Int, value: UInt64, string: Bool) -> Exit {
+    private func ioExit(port: UInt16, size: Int, isIn: Bool, count: Int, value: UInt64, string: Bool, masked: Bool = false) -> Exit {
         let c = cpu
         if !isIn {
             c.ioResumeOutNext = string ? nil : c.outNextRIP
@@ -756,6 +763,11 @@ public final class RefVCPU: VirtualCPU {
         c.ioResume = true
         c.ioDataPos = 0
         resumeRIP = linearRIP
+        if masked {
+            // A block's OUT value is already cut to its size (blockIOExit), an IN's is 0.
+            return .io(IOExit(direction: isIn ? .in : .out, size: UInt8(truncatingIfNeeded: size), port: port, count: UInt32(count),
+                              maskedValue: value, byteCount: isIn ? 0 : UInt8(truncatingIfNeeded: size)))
+        }
         return .io(IOExit(direction: isIn ? .in : .out, size: UInt8(size), port: port, count: UInt32(count),
                           value: value, byteCount: isIn ? 0 : size))
     }
