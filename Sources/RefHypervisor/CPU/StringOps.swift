@@ -84,20 +84,10 @@ extension CPU {
     /// order (SDM Vol. 2B MOVS: one after the other, in the direction of DF), so overlapping
     /// source and destination give what element-by-element moves give.
     func bulkString(_ kind: UInt8, _ size: Int, _ src: Int, upTo limit: UInt64) -> UInt64 {
+        guard let (n, dst, source) = bulkRun(size, src, upTo: limit, from: kind == 0xA4, writes: true) else { return 0 }
         let down = flags & F.df != 0
-        let step = UInt64(size)
-        let am = asMask
-        var n = min(reg(1, asz), limit)
-        let di = regs[7] & am
-        n = min(n, elementsOnPage(S.es, di, size))
-        let si = regs[6] & am
-        if kind == 0xA4 { n = min(n, elementsOnPage(src, si, size)) }
-        if n == 0 { return 0 }
         let bytes = Int(n) &* size
-        let span = (n &- 1) &* step                    // from the first element to the last
-        guard let dst = blockData(S.es, down ? di &- span : di, bytes, write: true) else { return 0 }
-        if kind == 0xA4 {
-            guard let from = blockData(src, down ? si &- span : si, bytes, write: false) else { return 0 }
+        if let from = source {
             let d = UInt(bitPattern: dst), f = UInt(bitPattern: from), b = UInt(bytes)
             if d &+ b <= f || f &+ b <= d {
                 dst.copyMemory(from: from, byteCount: bytes)   // disjoint: any order gives the same
@@ -144,22 +134,9 @@ extension CPU {
     /// its ZF. The flags are the last comparison's (SDM Vol. 2A CMPS, Vol. 2B SCAS: CMPS
     /// computes [rSI] - ES:[rDI], SCAS rAX - ES:[rDI]).
     func bulkCompare(_ kind: UInt8, _ size: Int, _ src: Int, upTo limit: UInt64, whileEqual: Bool) -> (UInt64, Bool) {
+        guard let (n, dst, from) = bulkRun(size, src, upTo: limit, from: kind == 0xA6, writes: false) else { return (0, false) }
         let down = flags & F.df != 0
-        let am = asMask
-        var n = min(reg(1, asz), limit)
-        let di = regs[7] & am
-        n = min(n, elementsOnPage(S.es, di, size))
-        let si = regs[6] & am
-        if kind == 0xA6 { n = min(n, elementsOnPage(src, si, size)) }
-        if n == 0 { return (0, false) }
         let count = Int(n)
-        let span = (n &- 1) &* UInt64(size)            // from the first element to the last
-        guard let dst = blockData(S.es, down ? di &- span : di, count &* size, write: false) else { return (0, false) }
-        var from: UnsafeMutableRawPointer? = nil
-        if kind == 0xA6 {
-            guard let f = blockData(src, down ? si &- span : si, count &* size, write: false) else { return (0, false) }
-            from = f
-        }
         // Element i (0: compared first) is i elements from the run's first byte, or from its
         // last element going down.
         let acc = reg(0, size)
@@ -177,6 +154,28 @@ extension CPU {
         advanceIndex(7, size, count: done)
         setReg(1, asz, reg(1, asz) &- done)
         return (done, ended)
+    }
+
+    /// The run of elements bulkString and bulkCompare take at once: up to `limit` and
+    /// RCX/ECX/CX, none past the page of ES:rDI or (with `from`) of the source, both mapped
+    /// through the TLB (the destination for writing, with `writes`); its count and the host
+    /// address of its lowest byte in each. Nil, with nothing changed, when there is none.
+    @inline(__always) func bulkRun(_ size: Int, _ src: Int, upTo limit: UInt64, from: Bool, writes: Bool)
+        -> (UInt64, UnsafeMutableRawPointer, UnsafeMutableRawPointer?)? {
+        let down = flags & F.df != 0
+        let am = asMask
+        var n = min(reg(1, asz), limit)
+        let di = regs[7] & am
+        n = min(n, elementsOnPage(S.es, di, size))
+        let si = regs[6] & am
+        if from { n = min(n, elementsOnPage(src, si, size)) }
+        if n == 0 { return nil }
+        let bytes = Int(n) &* size
+        let span = (n &- 1) &* UInt64(size)            // from the first element to the last
+        guard let dst = blockData(S.es, down ? di &- span : di, bytes, write: writes) else { return nil }
+        if !from { return (n, dst, nil) }
+        guard let source = blockData(src, down ? si &- span : si, bytes, write: false) else { return nil }
+        return (n, dst, source)
     }
 
     @inline(__always) func stringElement(_ kind: UInt8, _ size: Int, _ src: Int) throws(Fault) {
