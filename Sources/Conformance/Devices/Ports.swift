@@ -46,7 +46,14 @@ struct LatchDevice {
     }
 
     /// `size` (at most 8) bytes read at `port`, little-endian, as `read` gives them.
-    func readValue(port: UInt16, size: Int) -> UInt64 {
+    /// (Inline: the whole latch read at once is a load.)
+    @inline(__always) func readValue(port: UInt16, size: Int) -> UInt64 {
+        if port == ABIPort.latch.lowerBound && size == 4 { return UInt64(value) }
+        return readBytes(port: port, size: size)
+    }
+
+    /// readValue() of part of the latch, or past it.
+    @inline(never) private func readBytes(port: UInt16, size: Int) -> UInt64 {
         let n = min(max(size, 0), 8)
         let mask: UInt64 = n == 8 ? ~0 : (1 << UInt64(8 * n)) - 1
         let k = Int(port) - Int(ABIPort.latch.lowerBound)

@@ -623,7 +623,7 @@ public final class RefVCPU: VirtualCPU {
                     continue
                 }
                 if let f = c.blockStepFault {
-                    // A generic op's step() faulted in runBlocks: as a fault of step() below.
+                    // The step() runBlocks ran in place faulted: as a fault of step() below.
                     c.blockStepFault = nil
                     n &+= 1
                     if let e = try handleFault(f) { return (n, e) }
@@ -631,7 +631,7 @@ public final class RefVCPU: VirtualCPU {
                     continue
                 }
                 if c.eventCheck {
-                    // A generic op's step() in runBlocks asked for a look (the check after
+                    // The step() runBlocks ran in place asked for a look (the check after
                     // step() below; runBlocks leaves eventCheck alone otherwise).
                     if c.stopAfterInstruction, let e = afterInstruction() { return (n, e) }
                     return (n, nil)
@@ -915,12 +915,15 @@ public final class RefVCPU: VirtualCPU {
     /// A plain IN's data is kvm_run's io area, written by the VMM without an ioctl: it does
     /// not end a quiet entry (complete_fast_pio_in reads it at the next KVM_RUN).
     public func completeIO(value: UInt64, byteCount: Int) {
-        guard cpu.ioResumeInNext != nil else {
-            completeIO((0..<min(max(byteCount, 0), 8)).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * $0)) })
-            return
-        }
         let n = min(max(byteCount, 0), 8)
+        guard cpu.ioResumeInNext != nil else { return completeIO(bytesOf: value, n) }
         cpu.ioInValue = n == 8 ? value : value & ((1 << UInt64(8 * n)) - 1)
+    }
+
+    /// completeIO(value:byteCount:) for anything but a plain IN's exit (out of line: the
+    /// plain IN is an exit loop's every iteration).
+    @inline(never) private func completeIO(bytesOf value: UInt64, _ n: Int) {
+        completeIO((0..<n).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * $0)) })
     }
 
     public func completeMMIORead(_ data: [UInt8]) {
@@ -938,12 +941,15 @@ public final class RefVCPU: VirtualCPU {
     /// without an ioctl: it does not end a quiet entry (the next KVM_RUN finishes the load).
     public func completeMMIORead(value: UInt64, byteCount: Int) {
         let n = min(max(byteCount, 0), 8)
-        guard cpu.mmioLoad != nil else {
-            completeMMIORead((0..<n).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * $0)) })
-            return
-        }
+        guard cpu.mmioLoad != nil else { return completeMMIORead(bytesOf: value, n) }
         // Bytes the VMM did not give are 0 (as an array shorter than the access reads).
         cpu.mmioLoadValue = n == 8 ? value : value & ((1 << UInt64(8 * n)) - 1)
+    }
+
+    /// completeMMIORead(value:byteCount:) for anything but a block load's exit (out of line:
+    /// that load is an MMIO-read loop's every iteration).
+    @inline(never) private func completeMMIORead(bytesOf value: UInt64, _ n: Int) {
+        completeMMIORead((0..<n).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * $0)) })
     }
 
     // MARK: registers
