@@ -201,7 +201,8 @@ extension CPU {
         }
     }
 
-    /// step() for a generic op, out of line (runBlocks keeps its registers; step() is large).
+    /// step() for the instruction runBlocks stopped in front of (a generic op, a TLB miss, ...),
+    /// out of line (runBlocks keeps its registers; step() is large).
     @inline(never) func stepGeneric() -> Fault? {
         do { try step() } catch { return error }
         return nil
@@ -632,11 +633,8 @@ extension CPU {
                     let a = (regs[3] &+ (regs[0] & 0xFF)) & CPU.mask(Int(o.pointee.asz))
                     guard let rp = blockData(Int(o.pointee.seg), a, 1, write: false) else { break blocks }
                     regs[0] = regs[0] & ~0xFF | CPU.load(rp, 1)
-                case .lahf:
-                    regs[0] = (regs[0] & ~0xFF00) | (((flags & 0xD5) | 2) << 8)
-                case .sahf:
-                    // SF ZF AF PF CF from AH; OF and the rest kept.
-                    flags = (flags & ~UInt64(0xD5)) | ((regs[0] >> 8) & 0xD5) | 2
+                case .lahf: lahf()
+                case .sahf: sahf()
                 case .pushf:
                     // VM and RF are pushed as 0 (pushf()).
                     let sp = (regs[4] &- UInt64(size)) & spm

@@ -388,8 +388,9 @@ final class CPU {
     /// runBlocks stopped right after a store it did to MMIO (blockMMIOStore): the store
     /// retired, and any exit it owes is in firstMMIOWrite (stopAfterInstruction).
     var blockMMIOStored = false
-    /// runBlocks ran an instruction outside the subset with step() (a generic op) and it
-    /// faulted: the fault, for batch() to handle as it handles step()'s own.
+    /// runBlocks ran the instruction it stopped in front of with step() (a generic op, a TLB
+    /// miss, MMIO it makes no exit for, a block the limit would cut) and it faulted: the
+    /// fault, for batch() to handle as it handles step()'s own.
     var blockStepFault: Fault? = nil
     var ioDataPos = 0
     /// OUTS element that must exit to userspace after the instruction (KVM writes back first).

@@ -213,11 +213,10 @@ extension CPU {
         case 0x9D:
             try popf()
         case 0x9E:
-            // SAHF: SF ZF AF PF CF from AH (#UD in 64-bit mode without LAHF-SAHF; we report it).
-            let ah = (regs[0] >> 8) & 0xD5
-            flags = (flags & ~UInt64(0xD5)) | ah | 2
+            // SAHF (#UD in 64-bit mode without LAHF-SAHF; CPUID reports it).
+            sahf()
         case 0x9F:
-            regs[0] = (regs[0] & ~0xFF00) | (((flags & 0xD5) | 2) << 8)
+            lahf()
         case 0xA0, 0xA1, 0xA2, 0xA3:
             let size = op & 1 == 0 ? 1 : osz
             let off: UInt64

@@ -21,6 +21,12 @@ extension CPU {
 
     @inline(__always) func setArith(_ f: UInt64) { flags = (flags & ~F.arith) | f }
 
+    /// LAHF: AH = SF:ZF:0:AF:0:PF:1:CF (SDM Vol. 2A LAHF).
+    @inline(__always) func lahf() { regs[0] = (regs[0] & ~0xFF00) | (((flags & 0xD5) | 2) << 8) }
+
+    /// SAHF: SF ZF AF PF CF from AH; OF and the other bits kept, bit 1 set (SDM Vol. 2B SAHF).
+    @inline(__always) func sahf() { flags = (flags & ~UInt64(0xD5)) | ((regs[0] >> 8) & 0xD5) | 2 }
+
     /// Jcc/SETcc/CMOVcc condition codes (SDM Vol. 1 Appendix B).
     @inline(__always) func cond(_ c: Int) -> Bool { CPU.condF(c, flags) }
 
