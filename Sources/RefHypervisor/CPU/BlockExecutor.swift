@@ -203,7 +203,7 @@ extension CPU {
 
     /// step() for the instruction runBlocks stopped in front of (a generic op, a TLB miss, ...),
     /// out of line (runBlocks keeps its registers; step() is large).
-    @inline(never) func stepGeneric() -> Fault? {
+    @inline(never) func stepInPlace() -> Fault? {
         do { try step() } catch { return error }
         return nil
     }
@@ -211,7 +211,8 @@ extension CPU {
     /// Runs up to `limit` instructions from decoded blocks; returns how many retired. The
     /// caller guarantees no pending event, no #AC checking and no hardware breakpoints.
     /// With `stepping`, an instruction it stops in front of without finishing (one outside
-    /// the subset: a generic op; a TLB miss; MMIO it makes no exit for) is run by step()
+    /// the subset: a generic op; a TLB miss; MMIO it makes no exit for; the first of a block
+    /// the limit would cut) is run by step()
     /// without leaving: what batch() would do next, minus the way out and back in. Then the
     /// caller looks at blockStepFault and eventCheck after the call as it does after step().
     @inline(never) func runBlocks(_ limitIn: UInt64, stepping: Bool) -> UInt64 {
@@ -778,7 +779,8 @@ extension CPU {
         first = o
         inOps = false
         // Stopped in front of an instruction it does not finish (a generic op, a TLB miss, a
-        // segment check, MMIO it does not exit for; not the limit, not an exit): with
+        // segment check, MMIO it does not exit for, a block the limit would cut; not the limit
+        // reached, not an exit): with
         // `stepping`, step() runs it here, from RIP at its first byte, as batch() would after
         // this call returned, and the blocks go on after it. Ops before it have retired.
         if !stepping || n >= limit || blockExited || blockMMIOStored { break steps }
@@ -787,7 +789,7 @@ extension CPU {
         // while step() runs, as it would from batch().
         instructionsRetired &+= n
         let repsBefore = repIterations
-        let fault = stepGeneric()
+        let fault = stepInPlace()
         instructionsRetired &-= n
         // A REP's iterations are each one of the budget (charge()).
         let reps = repIterations &- repsBefore

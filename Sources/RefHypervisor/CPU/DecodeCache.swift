@@ -405,9 +405,16 @@ final class DecodeCache {
         if n > 16 && n <= 32 {
             link.host = e.host
             (link.head, link.second, link.third, link.tail) = DecodeCache.fourWords(copy, n)
-        } else if n >= 1 && n <= 16 {
+        } else if n >= 8 && n <= 16 {
             link.host = e.host
             (link.head, link.tail) = DecodeCache.headAndTail(copy, n)
+        } else if n >= 1 && n < 8 {
+            // Under 8 bytes, headAndTail's value (the bytes, zero-extended) a byte at a time:
+            // its 8-byte load could start before the pool, which is not on a guest page.
+            link.host = e.host
+            link.head = 0
+            for i in 0..<n { link.head |= UInt64(copy.load(fromByteOffset: i, as: UInt8.self)) << UInt64(8 * i) }
+            link.tail = 0
         }
         if linkStamps[from] != stamp {
             linkStamps[from] = stamp

@@ -393,8 +393,7 @@ public final class RefVCPU: VirtualCPU {
     @inline(__always) private func blockOutExit() -> Exit {
         let c = cpu
         c.blockExited = false
-        return ioExit(port: c.blockOutPort, size: c.blockOutSize, isIn: c.blockIOIsIn, count: 1, value: c.blockOutValue, string: false,
-                      masked: true)
+        return ioExit(port: c.blockOutPort, size: c.blockOutSize, isIn: c.blockIOIsIn, count: 1, value: c.blockOutValue, string: false)
     }
 
     /// An OUT's exit (complete_fast_pio_out pending) or an MMIO write's (the write done, RIP
@@ -741,7 +740,7 @@ public final class RefVCPU: VirtualCPU {
     /// instruction until the next KVM_RUN finishes it (complete_userspace_io); an OUT's
     /// completion only skips it (complete_fast_pio_out), an IN's takes the data.
     @inline(__always)
-    private func ioExit(port: UInt16, size: Int, isIn: Bool, count: Int, value: UInt64, string: Bool, masked: Bool = false) -> Exit {
+    private func ioExit(port: UInt16, size: Int, isIn: Bool, count: Int, value: UInt64, string: Bool) -> Exit {
         let c = cpu
         if !isIn {
             c.ioResumeOutNext = string ? nil : c.outNextRIP
@@ -763,13 +762,10 @@ public final class RefVCPU: VirtualCPU {
         c.ioResume = true
         c.ioDataPos = 0
         resumeRIP = linearRIP
-        if masked {
-            // A block's OUT value is already cut to its size (blockIOExit), an IN's is 0.
-            return .io(IOExit(direction: isIn ? .in : .out, size: UInt8(truncatingIfNeeded: size), port: port, count: UInt32(count),
-                              maskedValue: value, byteCount: isIn ? 0 : UInt8(truncatingIfNeeded: size)))
-        }
-        return .io(IOExit(direction: isIn ? .in : .out, size: UInt8(size), port: port, count: UInt32(count),
-                          value: value, byteCount: isIn ? 0 : size))
+        // Every OUT value is cut to its size where the CPU records the exit (userspaceIOExit,
+        // blockIOExit); an IN's is 0.
+        return .io(IOExit(direction: isIn ? .in : .out, size: UInt8(truncatingIfNeeded: size), port: port, count: UInt32(count),
+                          maskedValue: value, byteCount: isIn ? 0 : UInt8(truncatingIfNeeded: size)))
     }
 
     /// Exits owed by an instruction that completed: MMIO writes (RIP already advanced, as
