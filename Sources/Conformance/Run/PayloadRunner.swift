@@ -183,14 +183,20 @@ struct PayloadRunner {
                 let length = Int(min(m.length, 8))
                 if let window = loaded.window(containing: m.physicalAddress, length: length) {
                     vcpu.completeMMIORead(window.read(m.physicalAddress, length: length))
+                } else if let engine {
+                    engine._withUnsafeGuaranteedRef { $0.completeMMIORead(value: ~0, byteCount: length) }
                 } else {
                     vcpu.completeMMIORead(value: ~0, byteCount: length)
                 }
                 continue
             }
             if quietLatch, let inn = exit.singleIn {
-                vcpu.completeIO(value: ABIPort.latch.contains(inn.port) ? latch.readValue(port: inn.port, size: inn.bytes) : ~0,
-                                byteCount: inn.bytes)
+                let value = ABIPort.latch.contains(inn.port) ? latch.readValue(port: inn.port, size: inn.bytes) : ~0
+                if let engine {
+                    engine._withUnsafeGuaranteedRef { $0.completeIO(value: value, byteCount: inn.bytes) }
+                } else {
+                    vcpu.completeIO(value: value, byteCount: inn.bytes)
+                }
                 continue
             }
             // Any other exit may take time in the harness (a host request, a dirty-log read):

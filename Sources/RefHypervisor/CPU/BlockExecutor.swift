@@ -73,12 +73,28 @@ extension CPU {
         let i = Int(truncatingIfNeeded: page) & (CPU.tlbSize - 1)
         if tlbMTag[i] != page || tlbMKinds[i] & TLBMMIOKind.read == 0 || Int(la & 0xFFF) &+ size > 4096 { return false }
         let gpa = tlbMGPA[i] | (la & 0xFFF)
+        // With in-kernel devices, the look-up is a call: apart, so that this stays a leaf
+        // (no registers to save on every MMIO read's exit).
+        if devices != nil { return blockMMIOLoadPastDevices(gpa, la, i, size, o, at: ip, next: next) }
+        return armMMIOLoad(gpa, la, i, size, o, at: ip, next: next)
+    }
+
+    /// blockMMIOLoad with in-kernel devices: one that answers the GPA takes the load (step()'s).
+    @inline(never) func blockMMIOLoadPastDevices(_ gpa: UInt64, _ la: UInt64, _ i: Int, _ size: Int,
+                                                 _ o: UnsafePointer<DecodedOp>, at ip: UInt64, next: UInt64) -> Bool {
         if let d = devices, d.handlesMMIO(gpa, vcpu: vcpuIndex) { return false }
+        return armMMIOLoad(gpa, la, i, size, o, at: ip, next: next)
+    }
+
+    /// Records the load and its exit (blockMMIOLoad), unless a completion is in progress.
+    @inline(__always) private func armMMIOLoad(_ gpa: UInt64, _ la: UInt64, _ i: Int, _ size: Int,
+                                               _ o: UnsafePointer<DecodedOp>, at ip: UInt64, next: UInt64) -> Bool {
         if !completionData.isEmpty || ioResume { return false }
         instStart = ip
         blockMMIORead = true
         blockMMIOReadGPA = gpa
         blockMMIOReadLinear = la
+        blockMMIOReadSPTE = tlbMKinds[i] & TLBMMIOKind.mmioSPTE != 0
         mmioLoad = o.pointee
         mmioLoadSize = size
         mmioLoadNext = next
@@ -86,9 +102,15 @@ extension CPU {
         return true
     }
 
+    /// eptExitTrace for blockMMIOLoad's exit when its TLB entry did not know the MMIO SPTE
+    /// (the first read of the page), out of line.
+    @inline(never) func firstMMIOReadExitTrace() {
+        eptExitTrace(gpa: blockMMIOReadGPA, linear: blockMMIOReadLinear, write: false, fetch: false, readOnly: false, outcome: "KVM_EXIT_MMIO")
+    }
+
     /// Finishes a load that made an MMIO read exit (blockMMIOLoad) with the VMM's `v` (the
     /// access's bytes, little-endian), as the executor would have with memory.
-    func completeBlockLoad(_ o: DecodedOp, _ v: UInt64) {
+    @inline(__always) func completeBlockLoad(_ o: DecodedOp, _ v: UInt64) {
         let d = Int(o.reg), size = Int(o.size)
         switch o.kind {
         case .load8: regs[d] = v

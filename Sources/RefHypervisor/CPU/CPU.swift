@@ -381,6 +381,9 @@ final class CPU {
     var blockMMIORead = false
     var blockMMIOReadGPA: UInt64 = 0
     var blockMMIOReadLinear: UInt64 = 0
+    /// The load's MMIO TLB entry knew the GPA's MMIO SPTE (TLBMMIOKind.mmioSPTE): its exit
+    /// is an EPT misconfiguration with nothing more to look up (eptExitTrace).
+    var blockMMIOReadSPTE = false
     var mmioLoad: DecodedOp? = nil
     var mmioLoadSize = 1
     var mmioLoadNext: UInt64 = 0

@@ -364,16 +364,22 @@ public final class RefVCPU: VirtualCPU {
 
     /// KVM_EXIT_MMIO for a block's load (CPU.blockMMIOLoad), made as handleFault makes
     /// step()'s: RIP stays on the load until the next KVM_RUN finishes it.
-    @inline(never) private func blockMMIOReadExit() -> Exit {
+    @inline(__always) private func blockMMIOReadExit() -> Exit {
         let c = cpu
         c.blockExited = false
         c.blockMMIORead = false
         c.rip = c.instStart
-        c.eptExitTrace(gpa: c.blockMMIOReadGPA, linear: c.blockMMIOReadLinear, write: false, fetch: false, readOnly: false, outcome: "KVM_EXIT_MMIO")
+        if c.blockMMIOReadSPTE {
+            // eptExitTrace's commonest case, without its TLB look-up: blockMMIOLoad found the
+            // MMIO SPTE in the entry it used, and nothing has changed the TLB since.
+            c.vmExit(.eptMisconfig, gpa: c.blockMMIOReadGPA, outcome: "KVM_EXIT_MMIO")
+        } else {
+            c.firstMMIOReadExitTrace()
+        }
         c.stats.mmioExits &+= 1
         c.countEmulation()
         resumeRIP = linearRIP
-        return .mmio(MMIOExit(physicalAddress: c.blockMMIOReadGPA, length: UInt32(c.mmioLoadSize), isWrite: false, value: 0, byteCount: 0))
+        return .mmio(MMIOExit(physicalAddress: c.blockMMIOReadGPA, length: UInt32(truncatingIfNeeded: c.mmioLoadSize), isWrite: false, value: 0, byteCount: 0))
     }
 
     /// The load of an MMIO read's exit finished with the VMM's bytes, as complete_emulated_mmio
