@@ -163,7 +163,13 @@ final class LoadedPayload {
     static let minimumDefaultTimeout: UInt64 = 2_000_000_000
     static let maximumDefaultTimeout: UInt64 = 20_000_000_000
 
-    func window(containing gpa: UInt64, length: Int) -> MMIOWindow? {
+    /// The MMIO window an access falls in, if any (the empty case inline: an MMIO-read loop
+    /// on an unbacked bus asks at every exit).
+    @inline(__always) func window(containing gpa: UInt64, length: Int) -> MMIOWindow? {
+        windows.isEmpty ? nil : firstWindow(containing: gpa, length: length)
+    }
+
+    @inline(never) private func firstWindow(containing gpa: UInt64, length: Int) -> MMIOWindow? {
         windows.first { $0.contains(gpa, length: length) }
     }
 }

@@ -74,11 +74,25 @@ extension CPU {
     /// (RefVCPU.batch) then makes the KVM_EXIT_IO from blockOut*. False, with nothing changed, when step() must
     /// run it: CPL > IOPL (the TSS bitmap), a port of an in-kernel device, an ioeventfd or a
     /// coalesced zone on the PIO bus, the OUT 7EH quirk, a completion in progress.
-    func blockPortOut(port: UInt16, size: Int, immediate: Bool, at ip: UInt64, next: UInt64) -> Bool {
+    /// With in-kernel devices the port look-up is a call, made apart (blockPortPastDevices) so
+    /// that this stays a leaf: no registers to save on every OUT's exit.
+    @inline(never) func blockPortOut(port: UInt16, size: Int, immediate: Bool, at ip: UInt64, next: UInt64) -> Bool {
         if pe && cpl > Int((flags >> 12) & 3) || ioResume || port == 0x7E { return false }
+        if devices != nil { return blockPortPastDevices(port: port, size: size, isIn: false, immediate: immediate, at: ip, next: next) }
+        return blockPortExit(port: port, size: size, isIn: false, immediate: immediate, at: ip, next: next)
+    }
+
+    /// blockPortOut or blockPortIn with in-kernel devices: a port one of them claims is step()'s.
+    @inline(never) func blockPortPastDevices(port: UInt16, size: Int, isIn: Bool, immediate: Bool, at ip: UInt64, next: UInt64) -> Bool {
         if let d = devices, d.handlesPort(port) { return false }
-        if !vmControls.ioeventfds.isEmpty || !vmControls.coalesced.isEmpty { return false }
-        blockIOExit(port: port, size: size, isIn: false, immediate: immediate, at: ip, next: next)
+        return blockPortExit(port: port, size: size, isIn: isIn, immediate: immediate, at: ip, next: next)
+    }
+
+    /// The exit of blockPortOut or blockPortIn past the device check: ioeventfds and coalesced
+    /// zones take writes only.
+    @inline(__always) func blockPortExit(port: UInt16, size: Int, isIn: Bool, immediate: Bool, at ip: UInt64, next: UInt64) -> Bool {
+        if !isIn && (!vmControls.ioeventfds.isEmpty || !vmControls.coalesced.isEmpty) { return false }
+        blockIOExit(port: port, size: size, isIn: isIn, immediate: immediate, at: ip, next: next)
         return true
     }
 
@@ -86,11 +100,10 @@ extension CPU {
     /// answers (ioeventfds and coalesced zones take writes only). False, with nothing
     /// changed, when step() must run it: CPL > IOPL (the TSS bitmap), a port of an in-kernel
     /// device, a completion in progress.
-    func blockPortIn(port: UInt16, size: Int, immediate: Bool, at ip: UInt64, next: UInt64) -> Bool {
+    @inline(never) func blockPortIn(port: UInt16, size: Int, immediate: Bool, at ip: UInt64, next: UInt64) -> Bool {
         if pe && cpl > Int((flags >> 12) & 3) || ioResume { return false }
-        if let d = devices, d.handlesPort(port) { return false }
-        blockIOExit(port: port, size: size, isIn: true, immediate: immediate, at: ip, next: next)
-        return true
+        if devices != nil { return blockPortPastDevices(port: port, size: size, isIn: true, immediate: immediate, at: ip, next: next) }
+        return blockPortExit(port: port, size: size, isIn: true, immediate: immediate, at: ip, next: next)
     }
 
     /// A block's IN or OUT exit: its VMX record, and port, size and (OUT) value for the

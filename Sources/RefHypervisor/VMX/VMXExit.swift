@@ -172,7 +172,7 @@ enum VMXQualification {
     /// Table 28-5, I/O instructions: size-1 in bits 2:0, direction bit 3 (1 = IN),
     /// string bit 4, REP bit 5, operand encoding bit 6 (1 = immediate), port in 31:16.
     static func io(size: Int, isIn: Bool, string: Bool, rep: Bool, immediate: Bool, port: UInt16) -> UInt64 {
-        UInt64(size - 1) | (isIn ? 8 : 0) | (string ? 0x10 : 0) | (rep ? 0x20 : 0) | (immediate ? 0x40 : 0)
+        UInt64(truncatingIfNeeded: size &- 1) & 7 | (isIn ? 8 : 0) | (string ? 0x10 : 0) | (rep ? 0x20 : 0) | (immediate ? 0x40 : 0)
             | UInt64(port) << 16
     }
 

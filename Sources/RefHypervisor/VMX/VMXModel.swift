@@ -26,10 +26,14 @@ extension CPU {
                                   vector: UInt8? = nil, outcome: String) {
         stats.exits &+= 1
         movDRExiting = reason != .drAccess   // any other exit re-arms MOV-DR exiting
-        if vmxTraceEnabled {
-            traceBuffer.append(VMXTraceRecord(reason: reason, qualification: qual, guestPhysicalAddress: gpa,
-                                              guestLinearAddress: gla, rip: instStart, vector: vector, outcome: outcome))
-        }
+        if vmxTraceEnabled { recordVMExit(reason, qual: qual, gpa: gpa, gla: gla, vector: vector, outcome: outcome) }
+    }
+
+    /// vmExit's record when tracing, out of line: the exit paths that inline vmExit stay
+    /// free of calls (no registers to save) when nothing is traced.
+    @inline(never) func recordVMExit(_ reason: VMXExitReason, qual: UInt64, gpa: UInt64?, gla: UInt64?, vector: UInt8?, outcome: String) {
+        traceBuffer.append(VMXTraceRecord(reason: reason, qualification: qual, guestPhysicalAddress: gpa,
+                                          guestLinearAddress: gla, rip: instStart, vector: vector, outcome: outcome))
     }
 
     /// insn_emulation: once per instruction KVM's emulator decodes (a re-execution after
