@@ -25,7 +25,8 @@ struct BenchRef: ParsableCommand {
             engine runs the same image with the iteration count patched to 0 and to N (after one \
             untimed run at the payload's own count, which must pass its checksum check): MIPS = \
             N x instructions per iteration / (median T(N) - median T(0)), which removes VM \
-            creation, BIOS and boot. Bochs and QEMU boot the image from a disk through their \
+            creation, BIOS and boot. The engines take turns: each round has one T(0) and one \
+            T(N) run of every engine, so a slow spell of the machine falls on all of them. Bochs and QEMU boot the image from a disk through their \
             BIOS; a missing emulator is reported as not installed. Targets: the geometric mean \
             of ref/Bochs >= 3x, and no loop below 1.5x.
             """)
@@ -81,18 +82,16 @@ struct BenchRef: ParsableCommand {
         var rows: [Row] = []
         for loop in loops {
             let n = iterations ?? loop.defaultIterations * RefBench.defaultScale
-            let ref: LoopMeasurement
-            if let engine {
-                ref = RefBench.measureEngine(engine, loop: loop, iterations: n, runs: runs)
-            } else {
-                ref = LoopMeasurement(state: .notInstalled("reference engine not linked into kvm-unit"), iterations: n,
-                                      instructionsPerIteration: loop.instructionsPerIteration)
-            }
-            let skipped = LoopMeasurement(state: .notInstalled("--ref-only"), iterations: n,
-                                          instructionsPerIteration: loop.instructionsPerIteration)
-            let bochs = refOnly ? skipped : RefBench.measureBochs(loop: loop, iterations: n, runs: runs)
-            let qemu = refOnly ? skipped : RefBench.measureQEMU(loop: loop, iterations: n, runs: runs)
-            rows.append(Row(loop: loop, ref: ref, bochs: bochs, qemu: qemu))
+            let skipped = RefBench.Sampler(loop, iterations: n, state: .notInstalled("--ref-only"))
+            // The engines take their samples in turns (RefBench.measureInTurns).
+            var samplers = [
+                engine.map { RefBench.engineSampler($0, loop: loop, iterations: n) }
+                    ?? RefBench.Sampler(loop, iterations: n, state: .notInstalled("reference engine not linked into kvm-unit")),
+                refOnly ? skipped : RefBench.externalSampler(.bochs, loop: loop, iterations: n),
+                refOnly ? skipped : RefBench.externalSampler(.qemu, loop: loop, iterations: n),
+            ]
+            RefBench.measureInTurns(loop, iterations: n, runs: runs, &samplers)
+            rows.append(Row(loop: loop, ref: samplers[0].measurement, bochs: samplers[1].measurement, qemu: samplers[2].measurement))
         }
         let verdict = Verdict(rows)
         print(Self.render(rows, verdict: verdict, runs: runs), terminator: "")

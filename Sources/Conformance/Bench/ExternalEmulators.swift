@@ -5,7 +5,8 @@
 // Method, the same for every engine: T(n) is the wall time of one whole run with the
 // payload's iteration count patched to n (VM or emulator start, boot, loop, end);
 // MIPS = n * instructions-per-iteration / (median T(N) - median T(0)), so boot, BIOS and
-// process start cancel out. Runs of T(0) and T(N) alternate.
+// process start cancel out. Runs of T(0) and T(N) alternate, and the engines take turns
+// (measureInTurns): each round has one T(0) and one T(N) run of every engine.
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials  // not Foundation: its ICU would add ~30 MB to the static binary
@@ -148,47 +149,86 @@ public enum RefBench {
     /// start-up; 50 times that puts T(N) - T(0) well above it on every engine.
     public static let defaultScale: UInt64 = 50
 
-    /// First one untimed run at the payload's default count, which must pass the payload's
-    /// own checksum check (status 0): the engine computes the loop right. Then T(0) and
-    /// T(N) runs, alternating, `runs` of each; at counts other than the default, status 1
-    /// (only the checksum check failed) is expected and accepted.
-    static func measure(_ loop: BenchLoop, iterations: UInt64, runs: Int,
-                        _ runOnce: (_ image: [UInt8]) -> TimedRun) -> LoopMeasurement {
-        var m = LoopMeasurement(state: .measured, iterations: iterations,
-                                instructionsPerIteration: loop.instructionsPerIteration)
-        let check = runOnce(loop.image(iterations: loop.defaultIterations))
-        guard check.problem == nil, check.status == 0 else {
-            m.state = .failed("\(loop.name) at its default count (\(loop.defaultIterations) iterations) did not pass: "
-                              + (check.problem ?? check.status.map { "status \($0)" } ?? "no status"))
-            return m
+    /// One engine's runs of one loop: how to run an image once, and what it measured so far.
+    /// measureInTurns takes the samples of several engines in turns.
+    public struct Sampler {
+        public internal(set) var measurement: LoopMeasurement
+        let runOnce: (_ image: [UInt8]) -> TimedRun
+        /// Run after the last sample (an emulator's temporary directory).
+        let cleanUp: () -> Void
+
+        init(_ loop: BenchLoop, iterations: UInt64, runOnce: @escaping (_ image: [UInt8]) -> TimedRun,
+             cleanUp: @escaping () -> Void = {}) {
+            measurement = LoopMeasurement(state: .measured, iterations: iterations,
+                                          instructionsPerIteration: loop.instructionsPerIteration)
+            self.runOnce = runOnce
+            self.cleanUp = cleanUp
+        }
+
+        /// One that takes no samples: `measurement` says why.
+        public init(_ loop: BenchLoop, iterations: UInt64, state: LoopMeasurement.State) {
+            self.init(loop, iterations: iterations, runOnce: { _ in TimedRun(seconds: 0, status: nil) })
+            measurement.state = state
+        }
+
+        var measuring: Bool { measurement.state == .measured }
+
+        /// One run; false (with the state failed) if it did not end as `accepted` says.
+        mutating func sample(_ loop: BenchLoop, _ n: UInt64, accepted: Set<UInt8>, check: Bool = false) -> Bool {
+            let r = runOnce(loop.image(iterations: n))
+            if check {
+                guard r.problem == nil, r.status == 0 else {
+                    measurement.state = .failed("\(loop.name) at its default count (\(n) iterations) did not pass: "
+                                                + (r.problem ?? r.status.map { "status \($0)" } ?? "no status"))
+                    return false
+                }
+                return true
+            }
+            if let problem = r.problem {
+                measurement.state = .failed("\(loop.name) with \(n) iterations: \(problem)")
+                return false
+            }
+            guard let s = r.status, accepted.contains(s) else {
+                measurement.state = .failed("\(loop.name) with \(n) iterations ended with "
+                                            + (r.status.map { "status \($0)" } ?? "no status"))
+                return false
+            }
+            if n == 0 { measurement.zeroRuns.append(r.seconds); measurement.retiredZero = r.retired }
+            else if n == measurement.iterations {
+                measurement.loopRuns.append(r.seconds); measurement.retiredLoop = r.retired; measurement.cacheStats = r.cacheStats
+            }
+            return true
+        }
+    }
+
+    /// First one untimed run of each engine at the payload's default count, which must pass
+    /// the payload's own checksum check (status 0): the engine computes the loop right. Then
+    /// `runs` rounds in which every engine in turn makes one T(0) and one T(N) run, so that a
+    /// disturbance of the machine that lasts seconds (another tenant of a shared host) falls
+    /// on every engine's samples alike, not on one engine's whole measurement; at counts other
+    /// than the default, status 1 (only the checksum check failed) is expected and accepted.
+    /// An engine whose run fails takes no more samples; the others go on.
+    public static func measureInTurns(_ loop: BenchLoop, iterations: UInt64, runs: Int, _ samplers: inout [Sampler]) {
+        defer { for s in samplers { s.cleanUp() } }
+        for k in samplers.indices where samplers[k].measuring {
+            _ = samplers[k].sample(loop, loop.defaultIterations, accepted: [0], check: true)
         }
         for _ in 0..<max(1, runs) {
-            for n in [UInt64(0), iterations] {
-                let r = runOnce(loop.image(iterations: n))
-                let accepted: Set<UInt8> = n == loop.defaultIterations ? [0] : [0, 1]
-                if let problem = r.problem {
-                    m.state = .failed("\(loop.name) with \(n) iterations: \(problem)")
-                    return m
+            for k in samplers.indices where samplers[k].measuring {
+                for n in [UInt64(0), iterations] {
+                    let accepted: Set<UInt8> = n == loop.defaultIterations ? [0] : [0, 1]
+                    if !samplers[k].sample(loop, n, accepted: accepted) { break }
                 }
-                guard let s = r.status, accepted.contains(s) else {
-                    m.state = .failed("\(loop.name) with \(n) iterations ended with "
-                                      + (r.status.map { "status \($0)" } ?? "no status"))
-                    return m
-                }
-                if n == 0 { m.zeroRuns.append(r.seconds); m.retiredZero = r.retired }
-                else { m.loopRuns.append(r.seconds); m.retiredLoop = r.retired; m.cacheStats = r.cacheStats }
             }
         }
-        return m
     }
 
     // MARK: the engine, through the KVMABI protocols
 
     /// The loop on a `Hypervisor` (the reference engine, or any other): each run is the
     /// harness's own load (fresh VM, image at 0x8000, entry state) and run loop, timed.
-    public static func measureEngine(_ hypervisor: any Hypervisor, loop: BenchLoop, iterations: UInt64,
-                                     runs: Int) -> LoopMeasurement {
-        measure(loop, iterations: iterations, runs: runs) { image in
+    public static func engineSampler(_ hypervisor: any Hypervisor, loop: BenchLoop, iterations: UInt64) -> Sampler {
+        Sampler(loop, iterations: iterations) { image in
             let start = DispatchTime.now().uptimeNanoseconds
             let payload: Payload
             do { payload = try Payload(image: image, source: loop.payload.source) } catch {
@@ -236,29 +276,20 @@ public enum RefBench {
 
     // MARK: Bochs and QEMU
 
-    public static func measureQEMU(loop: BenchLoop, iterations: UInt64, runs: Int) -> LoopMeasurement {
-        measureExternal(.qemu, loop: loop, iterations: iterations, runs: runs)
-    }
-
-    public static func measureBochs(loop: BenchLoop, iterations: UInt64, runs: Int) -> LoopMeasurement {
-        measureExternal(.bochs, loop: loop, iterations: iterations, runs: runs)
-    }
-
-    static func measureExternal(_ emulator: ExternalEmulator, loop: BenchLoop, iterations: UInt64,
-                                runs: Int) -> LoopMeasurement {
-        let empty = LoopMeasurement(state: .measured, iterations: iterations,
-                                    instructionsPerIteration: loop.instructionsPerIteration)
+    /// Bochs or QEMU TCG on the loop, each run booted from its own disk image in a temporary
+    /// directory (removed by the sampler's cleanUp); a sampler that takes no samples when
+    /// the emulator is not installed.
+    public static func externalSampler(_ emulator: ExternalEmulator, loop: BenchLoop, iterations: UInt64) -> Sampler {
         if let missing = emulator.missing() {
-            var m = empty; m.state = .notInstalled(missing); return m
+            return Sampler(loop, iterations: iterations, state: .notInstalled(missing))
         }
         let dir = FileManager.default.temporaryDirectory
             .appendingPathComponent("kvm-unit-bench-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-            var m = empty; m.state = .failed("cannot create a temporary directory: \(error)"); return m
+            return Sampler(loop, iterations: iterations, state: .failed("cannot create a temporary directory: \(error)"))
         }
-        defer { try? FileManager.default.removeItem(at: dir) }
         var counter = 0
-        return measure(loop, iterations: iterations, runs: runs) { image in
+        return Sampler(loop, iterations: iterations, runOnce: { image in
             counter += 1
             let disk = dir.appendingPathComponent("disk\(counter).img")
             do {
@@ -268,7 +299,7 @@ public enum RefBench {
             }
             defer { try? FileManager.default.removeItem(at: disk) }
             return emulator == .bochs ? runBochs(disk: disk.path, dir: dir.path) : runQEMU(disk: disk.path)
-        }
+        }, cleanUp: { try? FileManager.default.removeItem(at: dir) })
     }
 
     /// QEMU TCG: the payload's OUT to 0xF4 hits isa-debug-exit, QEMU exits with
