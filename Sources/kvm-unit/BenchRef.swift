@@ -19,7 +19,8 @@ struct BenchRef: ParsableCommand {
             Without arguments: every catalogue payload with a bench parameter block \
             (guests/emulator/bench_*.asm: register ALU, ALU widths, SIB arrays, a CRC table loop, \
             CALL/RET, a flag chain, MUL/DIV, shifts and bit ops, data-dependent branches, REP \
-            strings, 32-bit protected mode, real mode, a PIO-exit loop, an MMIO-exit loop, a LODSB/XLATB/STOSB \
+            strings, 32-bit protected mode, real mode, exit loops (OUT, IN, MMIO write, MMIO \
+            read), a LODSB/XLATB/STOSB \
             loop counted by LOOP). With arguments: those \
             payloads (catalogue names or .bin files), each of which must carry the block. Every \
             engine runs the same image with the iteration count patched to 0 and to N (after one \
