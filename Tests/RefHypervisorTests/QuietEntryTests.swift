@@ -167,11 +167,15 @@ extension DecoderFuzzTests.SplitMix64 {
             // Compared through the engine's own state: KVM_GET_REGS is an ioctl like any
             // other and would end the quiet entry (it is called one step in sixteen).
             let (a, b) = (quiet.ref.cpu, slow.ref.cpu)
+            // kvm_run's cr8 and apic_base as each run left them (quietRun publishes them only on
+            // its ways out that can have changed them).
             let same = "\(e1)" == "\(e2)" && (0..<16).allSatisfy { a.regs[$0] == b.regs[$0] }
                 && a.rip == b.rip && a.flags == b.flags && a.instructionsRetired == b.instructionsRetired
+                && quiet.ref.cr8 == slow.ref.cr8 && quiet.ref.apicBase == slow.ref.apicBase
             #expect(same, """
-                seed \(seed) step \(step) after \(did): quiet \(e1), rip \(a.rip), retired \(a.instructionsRetired); \
-                slow \(e2), rip \(b.rip), retired \(b.instructionsRetired)
+                seed \(seed) step \(step) after \(did): quiet \(e1), rip \(a.rip), retired \(a.instructionsRetired), \
+                cr8 \(quiet.ref.cr8), apic_base \(quiet.ref.apicBase); \
+                slow \(e2), rip \(b.rip), retired \(b.instructionsRetired), cr8 \(slow.ref.cr8), apic_base \(slow.ref.apicBase)
                 last steps: \(log.suffix(6).joined(separator: "; "))
                 """)
             if !same { return }

@@ -431,11 +431,11 @@ public final class RefVCPU: VirtualCPU {
         quietRuns &+= 1
         runFlags = 0
         let c = cpu
-        defer {
-            kvmRunCR8 = c.readCR8()
-            apicBase = c.apicBase
-            if c.now > vmClock.now { vmClock.now = c.now }
-        }
+        // post_kvm_run_save on the ways out. Out of the blocks (an exit a block ended on, an
+        // MMIO store's) only the clock has moved: decoded blocks run no instruction that writes
+        // CR8 or IA32_APIC_BASE, and the completions write a GPR and RIP, so kvm_run's cr8 and
+        // apic_base are still what the last run published (a VMM write of kvm_run->cr8 ends
+        // the quiet entry). Every other way out publishes all three (publishRunState).
         if c.now < vmClock.now { c.skippedTime &+= vmClock.now &- c.now }
         c.decodeCache.epoch &+= 1
         if c.memGeneration != c.mem.generation { c.flushTLB() }
@@ -456,6 +456,7 @@ public final class RefVCPU: VirtualCPU {
         c.eventCheck = false
         // RIP past the OUT is checked at entry as any RIP is (slowRun()).
         if c.code64 ? !CPU.canonical(c.rip) : c.rip >> 32 != 0 {
+            publishRunState()
             return .failEntry(hardwareEntryFailureReason: 0x8000_0021, cpu: 0)
         }
         // enterGuest's first batch as it would run here (no event, shadow, single-step or
@@ -470,6 +471,7 @@ public final class RefVCPU: VirtualCPU {
             if c.blockExited {
                 _ = charge(remaining, k &+ 1, &clock)   // (repIterations)
                 quietEntry = quietEntryEnabled
+                if c.now > vmClock.now { vmClock.now = c.now }
                 return blockExit()
             }
             remaining = charge(remaining, k, &clock)
@@ -484,16 +486,34 @@ public final class RefVCPU: VirtualCPU {
                         c.firstMMIOWrite = nil
                         c.stopAfterInstruction = false
                         quietEntry = quietEntryEnabled
+                        if c.now > vmClock.now { vmClock.now = c.now }
                         return mmioWriteExit(w)
                     }
                     if let e = afterInstruction() {
                         quietEntry = quietEntryEnabled && pendingExits.isEmpty
+                        publishRunState()
                         return e
                     }
                 }
             }
         }
-        return try enterGuest(remaining, &clock)
+        do {
+            let e = try enterGuest(remaining, &clock)
+            publishRunState()
+            return e
+        } catch {
+            publishRunState()
+            throw error
+        }
+    }
+
+    /// post_kvm_run_save for quietRun's ways out other than a block's exit: kvm_run's cr8 and
+    /// apic_base, and the VM's clock (out of line: these are the rarer ways).
+    @inline(never) private func publishRunState() {
+        let c = cpu
+        kvmRunCR8 = c.readCR8()
+        apicBase = c.apicBase
+        if c.now > vmClock.now { vmClock.now = c.now }
     }
 
     /// The debug traps of an instruction that completed (SDM Vol. 3B 17.3.1.2 data
