@@ -4,8 +4,8 @@
 ; 8 instructions per iteration. Unlike bench_mmio_exit's store, the load is finished by the
 ; next KVM_RUN with the VMM's bytes (complete_emulated_mmio): the register written, RIP
 ; moved past it. It measures that completion as much as the exit. The loop, its parameter
-; block and its checksum model are include/body_exit_loop.inc; a completion that writes
-; the wrong register changes the checksum.
+; block and its checksum model are include/body_exit_loop.inc; a completion that resumes
+; at the wrong RIP or writes RDI, EBX or ECX changes the checksum.
 %define PL_BUDGET 200000000
 %include "payload.inc"
 PAYLOAD bench_mmio_read_exit, emulator, long64, "bench: MMIO read from an unbacked GPA every iteration"
