@@ -27,8 +27,8 @@ struct BenchRef: ParsableCommand {
             untimed run at the payload's own count, which must pass its checksum check): MIPS = \
             N x instructions per iteration / (median T(N) - median T(0)), which removes VM \
             creation, BIOS and boot. The engines take turns: each round has one T(0) and one \
-            T(N) run of every engine, so a slow spell of the machine falls on all of them. \
-            Bochs and QEMU boot the image from a disk through their BIOS; a missing emulator is reported as not installed. Targets: the geometric mean \
+            T(N) run of every engine, so a slow spell of the machine falls on all of them. Bochs and QEMU boot the image from a disk through their \
+            BIOS; a missing emulator is reported as not installed. Targets: the geometric mean \
             of ref/Bochs >= 3x, and no loop below 1.5x.
             """)
 

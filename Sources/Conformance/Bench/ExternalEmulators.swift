@@ -173,36 +173,30 @@ public enum RefBench {
 
         var measuring: Bool { measurement.state == .measured }
 
-        /// The untimed run at the payload's own count, which must pass its checksum check
-        /// (status 0); false, with the state failed, if it did not.
-        mutating func check(_ loop: BenchLoop) -> Bool {
-            let n = loop.defaultIterations
+        /// One run; false (with the state failed) if it did not end as `accepted` says.
+        mutating func sample(_ loop: BenchLoop, _ n: UInt64, accepted: Set<UInt8>, check: Bool = false) -> Bool {
             let r = runOnce(loop.image(iterations: n))
-            guard r.problem == nil, r.status == 0 else {
-                measurement.state = .failed("\(loop.name) at its default count (\(n) iterations) did not pass: "
-                                            + (r.problem ?? r.status.map { "status \($0)" } ?? "no status"))
-                return false
+            if check {
+                guard r.problem == nil, r.status == 0 else {
+                    measurement.state = .failed("\(loop.name) at its default count (\(n) iterations) did not pass: "
+                                                + (r.problem ?? r.status.map { "status \($0)" } ?? "no status"))
+                    return false
+                }
+                return true
             }
-            return true
-        }
-
-        /// One timed run with the count patched to `n` (0 or the measurement's N); false, with
-        /// the state failed, if it did not end with status 0 (or 1, the checksum check alone
-        /// failing, at a count other than the payload's own).
-        mutating func sample(_ loop: BenchLoop, _ n: UInt64) -> Bool {
-            let r = runOnce(loop.image(iterations: n))
             if let problem = r.problem {
                 measurement.state = .failed("\(loop.name) with \(n) iterations: \(problem)")
                 return false
             }
-            let accepted: Set<UInt8> = n == loop.defaultIterations ? [0] : [0, 1]
             guard let s = r.status, accepted.contains(s) else {
                 measurement.state = .failed("\(loop.name) with \(n) iterations ended with "
                                             + (r.status.map { "status \($0)" } ?? "no status"))
                 return false
             }
             if n == 0 { measurement.zeroRuns.append(r.seconds); measurement.retiredZero = r.retired }
-            else { measurement.loopRuns.append(r.seconds); measurement.retiredLoop = r.retired; measurement.cacheStats = r.cacheStats }
+            else if n == measurement.iterations {
+                measurement.loopRuns.append(r.seconds); measurement.retiredLoop = r.retired; measurement.cacheStats = r.cacheStats
+            }
             return true
         }
     }
@@ -216,10 +210,15 @@ public enum RefBench {
     /// An engine whose run fails takes no more samples; the others go on.
     public static func measureInTurns(_ loop: BenchLoop, iterations: UInt64, runs: Int, _ samplers: inout [Sampler]) {
         defer { for s in samplers { s.cleanUp() } }
-        for k in samplers.indices where samplers[k].measuring { _ = samplers[k].check(loop) }
+        for k in samplers.indices where samplers[k].measuring {
+            _ = samplers[k].sample(loop, loop.defaultIterations, accepted: [0], check: true)
+        }
         for _ in 0..<max(1, runs) {
             for k in samplers.indices where samplers[k].measuring {
-                _ = samplers[k].sample(loop, 0) && samplers[k].sample(loop, iterations)
+                for n in [UInt64(0), iterations] {
+                    let accepted: Set<UInt8> = n == loop.defaultIterations ? [0] : [0, 1]
+                    if !samplers[k].sample(loop, n, accepted: accepted) { break }
+                }
             }
         }
     }

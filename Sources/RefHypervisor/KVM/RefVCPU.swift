@@ -158,7 +158,7 @@ public final class RefVCPU: VirtualCPU {
         }
         // The VM's clock (VMClock): catch up on entry, publish on every way out.
         if cpu.now < vmClock.now { cpu.skippedTime &+= vmClock.now &- cpu.now }
-        defer { publishClock() }
+        defer { if cpu.now > vmClock.now { vmClock.now = cpu.now } }
         hasRun = true
         // kvm_load_guest_fpu: XRSTOR of the guest image (RefVCPU+FPUState.swift); only a
         // KVM_SET_FPU can have left a component not in use with values other than its init.
@@ -471,7 +471,7 @@ public final class RefVCPU: VirtualCPU {
             if c.blockExited {
                 _ = charge(remaining, k &+ 1, &clock)   // (repIterations)
                 quietEntry = quietEntryEnabled
-                publishClock()
+                if c.now > vmClock.now { vmClock.now = c.now }
                 return blockExit()
             }
             remaining = charge(remaining, k, &clock)
@@ -486,7 +486,7 @@ public final class RefVCPU: VirtualCPU {
                         c.firstMMIOWrite = nil
                         c.stopAfterInstruction = false
                         quietEntry = quietEntryEnabled
-                        publishClock()
+                        if c.now > vmClock.now { vmClock.now = c.now }
                         return mmioWriteExit(w)
                     }
                     if let e = afterInstruction() {
@@ -497,21 +497,23 @@ public final class RefVCPU: VirtualCPU {
                 }
             }
         }
-        defer { publishRunState() }
-        return try enterGuest(remaining, &clock)
-    }
-
-    /// The VM's clock catches up with this vCPU's (VMClock), on every way out of KVM_RUN.
-    @inline(__always) private func publishClock() {
-        if cpu.now > vmClock.now { vmClock.now = cpu.now }
+        do {
+            let e = try enterGuest(remaining, &clock)
+            publishRunState()
+            return e
+        } catch {
+            publishRunState()
+            throw error
+        }
     }
 
     /// post_kvm_run_save for quietRun's ways out other than a block's exit: kvm_run's cr8 and
     /// apic_base, and the VM's clock (out of line: these are the rarer ways).
     @inline(never) private func publishRunState() {
-        kvmRunCR8 = cpu.readCR8()
-        apicBase = cpu.apicBase
-        publishClock()
+        let c = cpu
+        kvmRunCR8 = c.readCR8()
+        apicBase = c.apicBase
+        if c.now > vmClock.now { vmClock.now = c.now }
     }
 
     /// The debug traps of an instruction that completed (SDM Vol. 3B 17.3.1.2 data
