@@ -27,7 +27,10 @@ struct BenchRef: ParsableCommand {
             untimed run at the payload's own count, which must pass its checksum check): MIPS = \
             N x instructions per iteration / (median T(N) - median T(0)), which removes VM \
             creation, BIOS and boot. The engines take turns: each round has one T(0) and one \
-            T(N) run of every engine, so a slow spell of the machine falls on all of them. Bochs and QEMU boot the image from a disk through their \
+            T(N) run of every engine, so a slow spell of the machine falls on all of them. \
+            Without --iterations, an engine whose T(N) - T(0) is under 0.5 s in the first \
+            round runs the loop with its own N, scaled up to about 1 s (at most 20 times; the \
+            spread lines give it), and one more round is taken. Bochs and QEMU boot the image from a disk through their \
             BIOS; a missing emulator is reported as not installed. Targets: the geometric mean \
             of ref/Bochs >= 3x, and no loop below 1.5x.
             """)
@@ -40,7 +43,7 @@ struct BenchRef: ParsableCommand {
     @Option(name: .long, help: "Runs of T(0) and of T(N) per engine and loop (the median is used).")
     var runs: Int = 5
 
-    @Option(name: .long, help: "Iterations N of each loop (default: 50 times each payload's own count).")
+    @Option(name: .long, help: "Iterations N of each loop, on every engine (default: 50 times each payload's own count, lengthened per engine where that runs under 0.5 s).")
     var iterations: UInt64?
 
     @Flag(name: .long, help: "Measure the reference engine only (no Bochs or QEMU runs, no target verdict).")
@@ -91,7 +94,9 @@ struct BenchRef: ParsableCommand {
                 refOnly ? skipped : RefBench.externalSampler(.bochs, loop: loop, iterations: n),
                 refOnly ? skipped : RefBench.externalSampler(.qemu, loop: loop, iterations: n),
             ]
-            RefBench.measureInTurns(loop, iterations: n, runs: runs, &samplers)
+            // A given --iterations is run as given; the default N is lengthened per engine
+            // where its timed part is short (RefBench.measureInTurns).
+            RefBench.measureInTurns(loop, runs: runs, lengthen: iterations == nil, &samplers)
             rows.append(Row(loop: loop, ref: samplers[0].measurement, bochs: samplers[1].measurement, qemu: samplers[2].measurement))
         }
         let verdict = Verdict(rows)
@@ -154,13 +159,18 @@ struct BenchRef: ParsableCommand {
             }
         }
         func ratio(_ r: Double?) -> String { r.map { fixedPoint($0, places: 2) + "x" } ?? "-" }
-        let table: [[String]] = [["payload", "instructions", "ref MIPS", "Bochs MIPS", "QEMU MIPS", "ref/Bochs", "ref/QEMU"]]
+        let table: [[String]] = [["payload", "ref instructions", "ref MIPS", "Bochs MIPS", "QEMU MIPS", "ref/Bochs", "ref/QEMU"]]
             + rows.map { r in
                 [r.loop.name, "\(r.ref.instructions)", mips(r.ref), mips(r.bochs), mips(r.qemu),
                  ratio(r.bochsRatio), ratio(r.qemuRatio)]
             }
             + [["geometric mean", "", "", "", "", ratio(verdict.geometricMean), ratio(verdict.geometricMeanQEMU)]]
-        var out = "MIPS = iterations x instructions per iteration / (median T(N) - median T(0)), \(runs) runs each\n"
+        var out = "MIPS = iterations x instructions per iteration / (median T(N) - median T(0)), \(runs) runs each"
+        if rows.contains(where: { r in [r.ref, r.bochs, r.qemu].contains { $0.lengthenedFrom != nil } }) {
+            out += "; an engine's N was lengthened where its T(N) - T(0) was under "
+                + "\(fixedPoint(RefBench.shortestTimedSeconds, places: 1)) s (see the spread)"
+        }
+        out += "\n"
         out += TextTable.render(table)
         out += "\n"
         switch verdict.passes {
@@ -188,6 +198,7 @@ struct BenchRef: ParsableCommand {
                     let range = m.mipsRange.map { "\(fixedPoint($0.0, places: 1)) .. \(fixedPoint($0.1, places: 1)) MIPS" } ?? "overlapping samples"
                     let z = LoopMeasurement.median(m.zeroRuns) ?? 0, n = LoopMeasurement.median(m.loopRuns) ?? 0
                     var s = "  \(r.loop.name) \(name): \(range); T(0) \(fixedPoint(z, places: 3)) s, T(N) \(fixedPoint(n, places: 3)) s"
+                    if let from = m.lengthenedFrom { s += "; N = \(m.iterations) (lengthened from \(from))" }
                     if let retired = m.retiredLoop, let retired0 = m.retiredZero {
                         s += "; retired T(N) - T(0) = \(retired &- retired0) (analytical \(m.instructions))"
                     }

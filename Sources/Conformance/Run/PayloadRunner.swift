@@ -26,6 +26,10 @@ struct PayloadRunner {
     /// The exit cap of this run: maximumExits, except for `bench ref`, whose loops may exit on
     /// every iteration by design (the wall-clock limit still bounds them).
     var exitCap = PayloadRunner.maximumExits
+    /// Instructions each KVM_RUN may retire (REP iterations count): the header's, capped
+    /// (LoadedPayload.instructionBudget), except for `bench ref`, whose lengthened loops may
+    /// retire more in one run than any payload asks for (the wall-clock limit still bounds them).
+    var instructionBudget: UInt64
     /// Wall-clock limit for the whole run.
     let wallBudgetNanoseconds: UInt64
     /// Called with each trace line as it happens, hardware-level lines (where the backend
@@ -42,6 +46,7 @@ struct PayloadRunner {
     init(_ loaded: LoadedPayload, wallBudgetNanoseconds: UInt64? = nil) {
         self.loaded = loaded
         self.wallBudgetNanoseconds = wallBudgetNanoseconds ?? loaded.defaultTimeoutNanoseconds
+        instructionBudget = loaded.instructionBudget
     }
 
     func run() -> Outcome {
@@ -113,7 +118,7 @@ struct PayloadRunner {
             if let sink = traceSink { hardware?.takeHardwareTrace().forEach { sink("    " + $0) } }
             hardware?.hardwareTraceEnabled = false
         }
-        let budget = loaded.instructionBudget
+        let budget = instructionBudget
         // A latch write that nothing records or migrates (every bench_pio_exit iteration) is
         // handled right here: no trace event to build, no call into handle().
         let quietLatch = !recordsTrace && traceSink == nil && migration == nil
@@ -276,7 +281,7 @@ struct PayloadRunner {
             init(_ s: sending RunState) { state = Mutex(s) }
         }
         let box = Shared(state)
-        let budget = loaded.instructionBudget
+        let budget = instructionBudget
         let sliceNanoseconds: UInt64 = 50_000_000
         let this = UnsafeSendable(self)
         let threadCount = loaded.vcpus.count
