@@ -51,6 +51,8 @@ struct BenchRef: ParsableCommand {
 
     static let targetGeometricMean = 3.0
     static let targetMinimum = 1.5
+    /// A spread of T(N) samples above this (of T(N) - T(0)) is reported as an unsteady machine.
+    static let unsteadySpread = 0.2
 
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
@@ -183,6 +185,21 @@ struct BenchRef: ParsableCommand {
             out += "target geometric mean ref/Bochs >= \(fixedPoint(targetGeometricMean, places: 1))x: \(mean)\n"
             out += "target every loop >= \(fixedPoint(targetMinimum, places: 1))x Bochs: lowest \(low)\n"
             out += "targets: \(ok ? "PASS" : "FAIL")\n"
+        }
+        // How far one run can be trusted on this machine: the widest spread of one engine's
+        // T(N) samples on one loop, against its timed part.
+        let spreads = rows.flatMap { r in
+            [("ref", r.ref), ("Bochs", r.bochs), ("QEMU", r.qemu)].compactMap { name, m in
+                m.timedSpread.map { (loop: r.loop.name, engine: name, spread: $0) }
+            }
+        }
+        if let widest = spreads.max(by: { $0.spread < $1.spread }) {
+            out += "steadiness: widest spread of T(N) samples \(fixedPoint(widest.spread * 100, places: 0))% of "
+                + "T(N) - T(0) (\(widest.loop), \(widest.engine))"
+            out += widest.spread > BenchRef.unsteadySpread
+                ? "; over \(fixedPoint(BenchRef.unsteadySpread * 100, places: 0))%: this machine's load moves the "
+                    + "ratios more than one run can settle\n"
+                : "\n"
         }
         let peaks = rows.compactMap { $0.ref.cacheStats["decode_cache_peak_bytes"] }
         if let peak = peaks.max(), let bound = rows.compactMap({ $0.ref.cacheStats["decode_cache_bound_bytes"] }).first {

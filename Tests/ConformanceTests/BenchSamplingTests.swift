@@ -68,6 +68,21 @@ struct BenchSamplingTests {
         #expect(log.counts == [Self.loop.defaultIterations, 0, n, 0, n])
     }
 
+    @Test("the spread of T(N) samples is reported against the timed part")
+    func timedSpread() {
+        var timed = [1.0, 1.2, 0.8].makeIterator()
+        var samplers = [RefBench.Sampler(Self.loop, iterations: 100) { image in
+            let n = BenchLoop.u64(image, Self.loop.blockOffset + 8)
+            return TimedRun(seconds: 0.2 + (n == 100 ? timed.next()! : 0), status: 0)
+        }]
+        RefBench.measureInTurns(Self.loop, runs: 3, lengthen: false, &samplers)
+        // T(N) 1.2, 1.4, 1.0 s; T(0) 0.2 s: (1.4 - 1.0) / (1.2 - 0.2).
+        let spread = samplers[0].measurement.timedSpread
+        #expect(spread.map { abs($0 - 0.4) < 1e-9 } == true, "spread \(String(describing: spread))")
+        samplers[0].measurement.loopRuns.removeLast(2)
+        #expect(samplers[0].measurement.timedSpread == nil)   // one sample: no spread
+    }
+
     @Test("a failed run stops that engine's samples, lengthened or not")
     func failureStops() {
         var samplers = [RefBench.Sampler(Self.loop, iterations: 100) { _ in TimedRun(seconds: 0.1, status: nil, problem: "boom") }]

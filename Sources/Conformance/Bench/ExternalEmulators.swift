@@ -126,6 +126,14 @@ public struct LoopMeasurement: Sendable {
         return (Double(instructions) / (nmax - zmin) / 1e6, Double(instructions) / (nmin - zmax) / 1e6)
     }
 
+    /// (highest - lowest T(N)) / (median T(N) - median T(0)): how much the machine moved one
+    /// engine's samples, against what is measured; nil with fewer than two T(N) samples.
+    public var timedSpread: Double? {
+        guard state == .measured, loopRuns.count > 1, let lo = loopRuns.min(), let hi = loopRuns.max(),
+              let z = Self.median(zeroRuns), let n = Self.median(loopRuns), n > z else { return nil }
+        return (hi - lo) / (n - z)
+    }
+
     public static func median(_ xs: [Double]) -> Double? {
         guard !xs.isEmpty else { return nil }
         let s = xs.sorted()
