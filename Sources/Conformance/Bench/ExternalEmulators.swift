@@ -191,25 +191,32 @@ public enum RefBench {
             let timed = t - z
             guard timed < RefBench.shortestTimedSeconds else { return false }
             let wanted = (RefBench.lengthenedTimedSeconds / max(timed, 0.01)).rounded(.up)
+            // timed < 0.5 s, so the factor is at least 2.
             let factor = min(RefBench.maximumLengthening, UInt64(wanted))
-            guard factor > 1 else { return false }
             measurement.lengthenedFrom = measurement.iterations
             measurement.iterations &*= factor
             measurement.loopRuns.removeAll()
             return true
         }
 
-        /// One run; false (with the state failed) if it did not end as `accepted` says.
-        mutating func sample(_ loop: BenchLoop, _ n: UInt64, accepted: Set<UInt8>, check: Bool = false) -> Bool {
+        /// The untimed run at the payload's own count, which must pass its checksum check;
+        /// false (with the state failed) if it did not.
+        mutating func checkRun(_ loop: BenchLoop) -> Bool {
+            let n = loop.defaultIterations
             let r = runOnce(loop.image(iterations: n))
-            if check {
-                guard r.problem == nil, r.status == 0 else {
-                    measurement.state = .failed("\(loop.name) at its default count (\(n) iterations) did not pass: "
-                                                + (r.problem ?? r.status.map { "status \($0)" } ?? "no status"))
-                    return false
-                }
-                return true
+            guard r.problem == nil, r.status == 0 else {
+                measurement.state = .failed("\(loop.name) at its default count (\(n) iterations) did not pass: "
+                                            + (r.problem ?? r.status.map { "status \($0)" } ?? "no status"))
+                return false
             }
+            return true
+        }
+
+        /// One timed run; false (with the state failed) if it did not end with status 0, or
+        /// 1 (only the checksum check failed) at a count other than the payload's own.
+        mutating func sample(_ loop: BenchLoop, _ n: UInt64) -> Bool {
+            let accepted: Set<UInt8> = n == loop.defaultIterations ? [0] : [0, 1]
+            let r = runOnce(loop.image(iterations: n))
             if let problem = r.problem {
                 measurement.state = .failed("\(loop.name) with \(n) iterations: \(problem)")
                 return false
@@ -246,15 +253,14 @@ public enum RefBench {
     public static func measureInTurns(_ loop: BenchLoop, runs: Int, lengthen: Bool = false, _ samplers: inout [Sampler]) {
         defer { for s in samplers { s.cleanUp() } }
         for k in samplers.indices where samplers[k].measuring {
-            _ = samplers[k].sample(loop, loop.defaultIterations, accepted: [0], check: true)
+            _ = samplers[k].checkRun(loop)
         }
         var rounds = max(1, runs)
         var round = 0
         while round < rounds {
             for k in samplers.indices where samplers[k].measuring {
                 for n in [UInt64(0), samplers[k].measurement.iterations] {
-                    let accepted: Set<UInt8> = n == loop.defaultIterations ? [0] : [0, 1]
-                    if !samplers[k].sample(loop, n, accepted: accepted) { break }
+                    if !samplers[k].sample(loop, n) { break }
                 }
             }
             if round == 0 && lengthen {

@@ -471,7 +471,7 @@ public final class RefVCPU: VirtualCPU {
             if c.blockExited {
                 _ = charge(remaining, k &+ 1, &clock)   // (repIterations)
                 quietEntry = quietEntryEnabled
-                if c.now > vmClock.now { vmClock.now = c.now }
+                publishClock()
                 return blockExit()
             }
             remaining = charge(remaining, k, &clock)
@@ -486,7 +486,7 @@ public final class RefVCPU: VirtualCPU {
                         c.firstMMIOWrite = nil
                         c.stopAfterInstruction = false
                         quietEntry = quietEntryEnabled
-                        if c.now > vmClock.now { vmClock.now = c.now }
+                        publishClock()
                         return mmioWriteExit(w)
                     }
                     if let e = afterInstruction() {
@@ -513,7 +513,12 @@ public final class RefVCPU: VirtualCPU {
         let c = cpu
         kvmRunCR8 = c.readCR8()
         apicBase = c.apicBase
-        if c.now > vmClock.now { vmClock.now = c.now }
+        publishClock()
+    }
+
+    /// The VM's clock (VMClock) on a way out of KVM_RUN: where this vCPU's time got to.
+    @inline(__always) private func publishClock() {
+        if cpu.now > vmClock.now { vmClock.now = cpu.now }
     }
 
     /// The debug traps of an instruction that completed (SDM Vol. 3B 17.3.1.2 data
