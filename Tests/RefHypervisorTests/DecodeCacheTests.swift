@@ -350,6 +350,58 @@ import KVMABI
         }
     }
 
+    /// The ops of a block in the cache's table.
+    static func ops(_ c: DecodeCache, _ e: DecodeCache.Entry) -> [DecodedOp] {
+        (0..<Int(e.opCount)).map { c.ops[Int(e.firstOp) + $0] }
+    }
+
+    /// The ops of every block in the cache's table.
+    static func blocks(_ c: DecodeCache) -> [[DecodedOp]] {
+        (0..<DecodeCache.tableSize).filter { c.table[$0].host != 0 }.map { ops(c, c.table[$0]) }
+    }
+
+    /// A block goes on past a Jcc (DecodedOp.endsBlock): a loop whose body branches forward
+    /// on a condition that is never true runs its whole body in one block. And one that would
+    /// go on past a Jcc to more bytes than a link keeps a copy of ends after that Jcc
+    /// (buildBlock), so an exit loop's blocks are rechecked inline after every KVM_RUN.
+    @Test func blocksGoOnPastAJccWithinTheLinkCopy() throws {
+        let loop = """
+            mov ecx, 10
+            .top:
+            add eax, 1
+            test eax, 0x1000
+            jnz .never
+            add ebx, eax
+            dec ecx
+            jnz .top
+            hlt
+            .never:
+            hlt
+            """
+        let s = try Snippet(.long64, loop)
+        #expect("\(try s.run(10_000))" == "hlt")
+        #expect(try s.regs().rbx == 55)
+        #expect(Self.blocks(s.ref.cpu.decodeCache).contains { $0.dropLast().contains { $0.kind == .jcc } },
+                "a block goes on past its JNZ .never")
+
+        // The loop is 21 bytes from its MOV to its JNZ; 12 ADDs of 6 bytes follow it.
+        let long = "mov ecx, 10\n.top:\nadd eax, 1\ntest eax, 0x1000\njnz .never\nadd ebx, eax\ndec ecx\njnz .top\n"
+            + String(repeating: "add edx, 0x12345678\n", count: 12) + "hlt\n.never:\nhlt\n"
+        let t = try Snippet(.long64, long)
+        #expect("\(try t.run(10_000))" == "hlt")
+        let c = t.ref.cpu.decodeCache
+        var checked = 0
+        for slot in 0..<DecodeCache.tableSize where c.table[slot].host != 0 {
+            let e = c.table[slot]
+            let jccWithinCopy = Self.ops(c, e).contains { $0.kind == .jcc && Int($0.end) <= DecodeCache.linkCopyBytes }
+            #expect(Int(e.byteCount) <= DecodeCache.linkCopyBytes || !jccWithinCopy,
+                    "a block of \(e.byteCount) bytes goes on past a Jcc that ends within \(DecodeCache.linkCopyBytes)")
+            checked += 1
+        }
+        #expect(checked >= 2)
+        #expect(try t.regs().rdx == UInt64(12 * 0x12345678) & 0xFFFF_FFFF)
+    }
+
     /// The cache's memory is bounded: a program far larger than its pools flushes and
     /// refills, and its footprint never exceeds the bound.
     @Test func boundedMemory() throws {

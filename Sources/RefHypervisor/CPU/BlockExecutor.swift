@@ -176,6 +176,14 @@ extension CPU {
 
     /// A near branch target as jumpNear() takes it: wrapped to the operand size, then
     /// canonical (64-bit) or inside CS; nil where jumpNear would raise #GP.
+    /// The ops from `a` up to `b` (`b` not before `a`, both in the op pool): their byte
+    /// distance over DecodedOp's 32-byte stride. `UInt64(b - a)` is a signed division with a
+    /// trap for a negative count, at every block's end.
+    @inline(__always) static func ops(from a: UnsafePointer<DecodedOp>, to b: UnsafePointer<DecodedOp>) -> UInt64 {
+        UInt64(truncatingIfNeeded: UnsafeRawPointer(a).distance(to: UnsafeRawPointer(b)))
+            &>> UInt64(MemoryLayout<DecodedOp>.stride.trailingZeroBitCount)
+    }
+
     @inline(__always) func blockTarget(_ t: UInt64, _ size: Int) -> UInt64? {
         var t = t
         if size == 2 { t &= 0xFFFF } else if size == 4 { t &= 0xFFFF_FFFF }
@@ -704,19 +712,18 @@ extension CPU {
                         regs[4] = regs[4] & spKeep | sp & spm
                     }
                     ip = t
-                    n &+= UInt64(o - first) &+ 1
+                    n &+= CPU.ops(from: first, to: o) &+ 1
                     o += 1
                     first = o   // counted: the count after the loop must not add them again
                     inOps = false   // RIP is the target's
                     continue blocks
                 case .jcc, .jmp:
-                    if o.pointee.kind == .jmp || cond(Int(o.pointee.sub)) {
-                        guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }
-                        ip = t
-                    } else {
-                        ip = next
-                    }
-                    n &+= UInt64(o - first) &+ 1
+                    // A Jcc not taken goes on to the next op, its fall-through (a Jcc does not
+                    // end its block: endsBlock), or past the block's end if it was the last.
+                    if o.pointee.kind == .jcc && !cond(Int(o.pointee.sub)) { break }
+                    guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }
+                    ip = t
+                    n &+= CPU.ops(from: first, to: o) &+ 1
                     o += 1
                     first = o   // counted: the count after the loop must not add them again
                     inOps = false   // RIP is the target's
@@ -728,7 +735,7 @@ extension CPU {
                     CPU.store(wp, size, next)
                     regs[4] = regs[4] & spKeep | sp & spm
                     ip = t
-                    n &+= UInt64(o - first) &+ 1
+                    n &+= CPU.ops(from: first, to: o) &+ 1
                     o += 1
                     first = o   // counted: the count after the loop must not add them again
                     inOps = false   // RIP is the target's
@@ -755,7 +762,7 @@ extension CPU {
                         ip = next
                     }
                     if k != 3 { setBlockReg(1, asz, true, c) }
-                    n &+= UInt64(o - first) &+ 1
+                    n &+= CPU.ops(from: first, to: o) &+ 1
                     o += 1
                     first = o   // counted: the count after the loop must not add them again
                     inOps = false   // RIP is the target's
@@ -767,7 +774,7 @@ extension CPU {
                     // RET imm16 releases imm more bytes (0 for C3).
                     regs[4] = regs[4] & spKeep | (sp &+ UInt64(size) &+ o.pointee.imm) & spm
                     ip = t
-                    n &+= UInt64(o - first) &+ 1
+                    n &+= CPU.ops(from: first, to: o) &+ 1
                     o += 1
                     first = o   // counted: the count after the loop must not add them again
                     inOps = false   // RIP is the target's
@@ -793,11 +800,11 @@ extension CPU {
             }
             inOps = false
             ip = (blockIP &+ UInt64((o - 1).pointee.end)) & ipm
-            n &+= UInt64(o - first)
+            n &+= CPU.ops(from: first, to: o)
             first = o
         }
         if inOps { ip = (blockIP &+ UInt64(o == blockOps ? 0 : (o - 1).pointee.end)) & ipm }
-        n &+= UInt64(o - first)
+        n &+= CPU.ops(from: first, to: o)
         first = o
         inOps = false
         // Stopped in front of an instruction it does not finish (a generic op, a TLB miss, a

@@ -191,7 +191,10 @@ struct DecodedOp {
         }
     }
 
-    var endsBlock: Bool { kind.rawValue >= Kind.jcc.rawValue && kind.rawValue <= Kind.portIn.rawValue }
+    /// A control transfer (or an I/O exit) ends a block, except a Jcc: a block goes on past a
+    /// conditional branch, whose fall-through is the next op (an extended basic block), so a
+    /// branch not taken costs no block look-up. Only a taken one leaves the block there.
+    var endsBlock: Bool { kind.rawValue > Kind.jcc.rawValue && kind.rawValue <= Kind.portIn.rawValue }
 }
 
 /// The cache's storage (bump-allocated pools, a direct-mapped block table), one per vCPU.
@@ -245,6 +248,9 @@ final class DecodeCache {
     static let opCapacity = 32768
     static let byteCapacity = 262_144
     static let maxOpsPerBlock = 32
+    /// The most code bytes a link keeps a copy of (Link: `head`, `second`, `third`, `tail`).
+    /// A longer block is rechecked through the table after every KVM_RUN (recheckThroughTable).
+    static let linkCopyBytes = 32
 
     // Safety: each pool is allocated once with its capacity, initialised, and freed in deinit;
     // every index into it is below the bump pointer, which is kept under the capacity.
@@ -402,7 +408,7 @@ final class DecodeCache {
         // The bytes the ops were decoded from (the pool's copy; equal to guest memory in this
         // epoch, in which `e` was checked).
         let n = Int(e.byteCount), copy = UnsafeRawPointer(bytes + Int(e.firstByte))
-        if n > 16 && n <= 32 {
+        if n > 16 && n <= DecodeCache.linkCopyBytes {
             link.host = e.host
             (link.head, link.second, link.third, link.tail) = DecodeCache.fourWords(copy, n)
         } else if n >= 8 && n <= 16 {
@@ -527,7 +533,7 @@ extension CPU {
     }
 
     /// Decodes up to maxOpsPerBlock instructions of the subset from `host`, stopping after a
-    /// control transfer or at a generic op (the first other instruction, or one that does
+    /// control transfer other than a Jcc (endsBlock) or at a generic op (the first other instruction, or one that does
     /// not end on this page).
     @inline(never) func buildBlock(_ host: UnsafeMutableRawPointer, room: Int) -> DecodeCache.Entry {
         let c = decodeCache
@@ -553,6 +559,8 @@ extension CPU {
         var offset = 0
         var count = 0
         var generic = false
+        // Where the block could end after a Jcc within the link's copy (ops, bytes): see below.
+        var cutAfterJcc: (count: Int, offset: Int)? = nil
         while count < DecodeCache.maxOpsPerBlock {
             var op = DecodedOp()
             if offset == room { break }     // the page ends here: the next block is on the next
@@ -573,6 +581,17 @@ extension CPU {
             c.ops[first + count] = op
             count += 1
             if op.endsBlock { break }
+            if op.kind == .jcc && offset <= DecodeCache.linkCopyBytes { cutAfterJcc = (count, offset) }
+        }
+        // A block that goes on past a Jcc to more bytes than a link keeps ends after its last
+        // Jcc that fits instead: the block it would have been before (a Jcc ended every block)
+        // is no longer, so its recheck after every KVM_RUN (an exit loop's every iteration)
+        // stays inline (recheck()).
+        let span0 = generic ? offset + 1 : offset
+        if span0 > DecodeCache.linkCopyBytes, let cut = cutAfterJcc {
+            count = cut.count
+            offset = cut.offset
+            generic = false
         }
         if deadFlagElimination { DecodeCache.markDeadFlags(c.ops + first, count: count, ignoringStops: deadFlagsIgnoreStops) }
         // The bytes kept (and compared when the block is entered in a newer epoch) are those

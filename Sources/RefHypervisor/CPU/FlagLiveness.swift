@@ -9,7 +9,8 @@
 // Flags are architectural state that the outside sees whenever execution leaves the block
 // executor: a fault, an exit, an interrupt taken between instructions, KVM_GET_REGS, a
 // trace line. The pass therefore treats the flags as live
-//   - at the end of every block (the next block, or step(), may read them);
+//   - at the end of every block (the next block, or step(), may read them), and before
+//     every Jcc, which leaves its block when taken (a block goes on past one: endsBlock);
 //   - before every op the executor may stop in front of (a memory operand that misses the
 //     TLB or fails a segment check, a stack access, a branch whose target step() must check,
 //     DIV's #DE): step() then runs that instruction, or raises its fault, with the flags of
