@@ -11,6 +11,38 @@ import KVMABI
         return try s.regs()
     }
 
+    /// The inline shift (CPU.shift: the decoded blocks' SHL/SHR/SAR/ROL/ROR, 8/16 bits
+    /// included) and the out-of-line one (CPU.shiftOp, step()'s group 2) agree on every
+    /// operation, width and count 0-63, for operands with the top, bottom and middle bits set
+    /// and clear, from flags all clear and all set: result and every flag. (A 16-bit ROL by
+    /// 16 or 32 sets CF/OF from the unrotated value; an 8-bit SHL by 9..31 leaves CF 0.)
+    @Test func inlineShiftMatchesShiftOp() throws {
+        let c = try Snippet(.long64, "hlt").ref.cpu
+        let patterns: [UInt64] = [0, 1, 0x80, 0x81, 0x7F, 0x8000, 0x8001, 0x7FFF, 0xA5A5, 0x8000_0000, 0x8000_0001,
+                                  0x7FFF_FFFF, 0xDEAD_BEEF, 0x8000_0000_0000_0000, 0x0123_4567_89AB_CDEF, ~0]
+        var compared = 0
+        for size in [1, 2, 4, 8] {
+            let m = CPU.mask(size)
+            for k in [0, 1, 4, 5, 6, 7] {
+                for count in UInt64(0)..<64 {
+                    for a in Set(patterns.map { $0 & m }) {
+                        for before in [UInt64(0x2), 0x2 | FL.arith] {
+                            c.flags = before
+                            let inline = c.shift(k, a, count, size)
+                            let fInline = c.flags
+                            c.flags = before
+                            let outOfLine = c.shiftOp(k, a, count, size)
+                            #expect(inline == outOfLine && fInline == c.flags,
+                                    "op \(k) size \(size) count \(count) of \(a) from flags \(before)")
+                            compared += 1
+                        }
+                    }
+                }
+            }
+        }
+        #expect(compared > 4 * 6 * 64 * 2 * 5)
+    }
+
     @Test func addSignedOverflow() throws {
         // 0x7FFFFFFF + 1 = 0x80000000: OF (sign change), SF, AF (carry out of bit 3), PF (low byte 0x00 even).
         let r = try run64("mov eax, 0x7fffffff\nadd eax, 1\npushfq\npop rbx")

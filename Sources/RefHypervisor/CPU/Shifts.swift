@@ -4,12 +4,15 @@
 
 extension CPU {
     /// Group 2: op = ModRM.reg (ROL ROR RCL RCR SHL SHR SAL SAR).
-    /// shiftOp with SHL/SAL/SHR/SAR of 32- and 64-bit operands inline (the same formulas; the
-    /// count is at most 63 after masking, so the masking shifts equal the checked ones). shiftOp
-    /// is too big to inline, and a call per SHL cost ~3% of a register ALU loop.
-    /// ROL and ROR of 32/64 bits too (the count, masked, is below the width: no modulo).
+    /// shiftOp with SHL/SAL/SHR/SAR inline (the same formulas; the count is at most 63 after
+    /// masking, so the masking shifts equal the checked ones; for 8/16 bits a count above the
+    /// width makes `bits - count` wrap to 41 or more, which shifts the masked operand to 0,
+    /// as shiftOp's explicit CF = 0). shiftOp is too big to inline, and a call per SHL cost
+    /// ~3% of a register ALU loop (a 16-bit ROL, ~70 host instructions, a real-mode one's).
+    /// ROL and ROR too: the count, masked to 31 or 63, modulo the width (a power of two).
+    /// `a` is masked to `size`, as every caller has it. RCL/RCR stay out of line.
     @inline(__always) func shift(_ k: Int, _ a: UInt64, _ countIn: UInt64, _ size: Int) -> UInt64 {
-        if k == 2 || k == 3 || size < 4 { return shiftOp(k, a, countIn, size) }
+        if k == 2 || k == 3 { return shiftOp(k, a, countIn, size) }
         let bits = UInt64(truncatingIfNeeded: size &* 8)
         let count = countIn & (size == 8 ? 63 : 31)
         if count == 0 { return a }
@@ -18,7 +21,10 @@ extension CPU {
         if k < 2 {
             // ROL: CF = bit 0 of the result, OF = its top bit XOR CF; ROR: CF = the top bit,
             // OF = the top two bits XORed (SDM Vol. 2B RCL/RCR/ROL/ROR; OF as for count 1).
-            let r = k == 0 ? ((a &<< count) | (a &>> (bits &- count))) & m : ((a &>> count) | (a &<< (bits &- count))) & m
+            // A count that is a multiple of the width (8/16 bits) rotates nothing but still
+            // sets CF and OF from the result, as shiftOp.
+            let c = count & (bits &- 1)
+            let r = k == 0 ? ((a &<< c) | (a &>> (bits &- c))) & m : ((a &>> c) | (a &<< (bits &- c))) & m
             let top = (r &>> (bits &- 1)) & 1
             let cf = k == 0 ? r & 1 : top
             let of = k == 0 ? top ^ cf : top ^ ((r &>> (bits &- 2)) & 1)
