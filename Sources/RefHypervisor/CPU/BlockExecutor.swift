@@ -334,8 +334,9 @@ extension CPU {
             blockIP = ip
             blockOps = o
             inOps = true
-            let end = o + Int(opCount)
-            while o < end {
+            // Every block ends in an op that leaves the loop: a transfer, a stop, or the
+            // block-end op after its last (buildBlock), so there is no end test per op.
+            while true {
                 var next: UInt64 { (blockIP &+ UInt64(o.pointee.end)) & ipm }
                 // This op's own RIP (where the one before it ends).
                 var opIP: UInt64 { (blockIP &+ UInt64(o == blockOps ? 0 : (o - 1).pointee.end)) & ipm }
@@ -717,10 +718,13 @@ extension CPU {
                     first = o   // counted: the count after the loop must not add them again
                     inOps = false   // RIP is the target's
                     continue blocks
-                case .jcc, .jmp:
+                case .jcc:
                     // A Jcc not taken goes on to the next op, its fall-through (a Jcc does not
                     // end its block: endsBlock), or past the block's end if it was the last.
-                    if o.pointee.kind == .jcc && !cond(Int(o.pointee.sub)) { break }
+                    // A taken one is a JMP.
+                    if !cond(Int(o.pointee.sub)) { break }
+                    fallthrough
+                case .jmp:
                     guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }
                     ip = t
                     n &+= CPU.ops(from: first, to: o) &+ 1
@@ -795,13 +799,17 @@ extension CPU {
                 case .generic:
                     // step()'s, run after the loop below without leaving this call.
                     break blocks
+                case .blockEnd:
+                    // Past the block's last op (one that did not leave it: a Jcc not taken, or
+                    // any other at the 32-op or page limit): the next block starts at its end.
+                    inOps = false
+                    ip = (blockIP &+ UInt64(o.pointee.end)) & ipm
+                    n &+= CPU.ops(from: first, to: o)
+                    first = o
+                    continue blocks
                 }
                 o += 1
             }
-            inOps = false
-            ip = (blockIP &+ UInt64((o - 1).pointee.end)) & ipm
-            n &+= CPU.ops(from: first, to: o)
-            first = o
         }
         if inOps { ip = (blockIP &+ UInt64(o == blockOps ? 0 : (o - 1).pointee.end)) & ipm }
         n &+= CPU.ops(from: first, to: o)

@@ -144,6 +144,9 @@ struct DecodedOp {
         case setccR, cmovRR8, cmovRR4
         // Shifts and rotates of a 64/32-bit register by an immediate count.
         case shiftRI8, shiftRI4
+        // Not an instruction: the op after a block's last (buildBlock), so the executor's
+        // op loop needs no end test; its `end` is the block's. Never counted in opCount.
+        case blockEnd
     }
 
     /// The size-specialised kind for this op, where there is one.
@@ -537,7 +540,7 @@ extension CPU {
     /// not end on this page).
     @inline(never) func buildBlock(_ host: UnsafeMutableRawPointer, room: Int) -> DecodeCache.Entry {
         let c = decodeCache
-        if c.opsUsed + DecodeCache.maxOpsPerBlock > DecodeCache.opCapacity
+        if c.opsUsed + DecodeCache.maxOpsPerBlock + 1 > DecodeCache.opCapacity
             || c.bytesUsed + DecodeCache.maxOpsPerBlock * 15 > DecodeCache.byteCapacity {
             c.flush()
         }
@@ -593,6 +596,11 @@ extension CPU {
             offset = cut.offset
             generic = false
         }
+        // The block-end op after the last (not counted: opCount is the instructions).
+        var sentinel = DecodedOp()
+        sentinel.kind = .blockEnd
+        sentinel.end = UInt16(offset)
+        c.ops[first + count] = sentinel
         if deadFlagElimination { DecodeCache.markDeadFlags(c.ops + first, count: count, ignoringStops: deadFlagsIgnoreStops) }
         // The bytes kept (and compared when the block is entered in a newer epoch) are those
         // of the decoded ops and the first byte of a generic op's instruction, so that a block
@@ -608,7 +616,7 @@ extension CPU {
         e.firstByte = UInt32(c.bytesUsed)
         e.epoch = c.epoch
         (c.bytes + c.bytesUsed).update(from: p, count: span)
-        c.opsUsed += count
+        c.opsUsed += count + 1
         c.bytesUsed += span
         if c.opsUsed > c.peakOps { c.peakOps = c.opsUsed }
         if c.bytesUsed > c.peakBytesUsed { c.peakBytesUsed = c.bytesUsed }
