@@ -11,10 +11,10 @@ import PackageDescription
 /// whatever the linker puts before it (a change to the bench code moved it by 880 bytes;
 /// DESIGN.md "Issue 13"). Every innermost loop starts on one too
 /// (`-x86-experimental-pref-innermost-loop-alignment=6`; `-align-loops` is overridden by the
-/// x86 target): runBlocks' dispatch (`add $0x20`..`jmp *`, 30-36 bytes) is its inner loop's
-/// head, so it stays inside one line whatever the code around it. SwiftPM does not recompile
-/// a target when only these flags change: remove .build/<triple>/<configuration> after
-/// editing them.
+/// x86 target), so a loop's head does not move within its line with the code before it
+/// (runBlocks' single dispatch sequence was one until the block-end op let the compiler
+/// copy the dispatch into every case). SwiftPM does not recompile a target when only these
+/// flags change: remove .build/<triple>/<configuration> after editing them.
 let engineSettings: [SwiftSetting] = [
     .unsafeFlags(["-O", "-wmo", "-num-threads", "2", "-enforce-exclusivity=unchecked",
                   "-Xllvm", "-align-all-functions=6", "-Xllvm", "-x86-experimental-pref-innermost-loop-alignment=6"]),
