@@ -721,8 +721,11 @@ extension CPU {
                 case .jcc:
                     // A Jcc not taken goes on to the next op, its fall-through (a Jcc does not
                     // end its block: endsBlock), or past the block's end if it was the last.
-                    // A taken one is a JMP.
-                    if !cond(Int(o.pointee.sub)) { break }
+                    // A taken one is a JMP. Most conditions are one test of the flags
+                    // (DecodedOp.flagTest): no switch on the condition for those.
+                    let test = o.pointee.disp
+                    let taken = test != 0 ? (flags & test != 0) != (o.pointee.sub & 1 != 0) : cond(Int(o.pointee.sub))
+                    if !taken { break }
                     fallthrough
                 case .jmp:
                     guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }

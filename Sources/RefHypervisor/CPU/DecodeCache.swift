@@ -57,6 +57,8 @@ struct DecodedOp {
     var flagsDead = false
     // The byte fields above fit in 16 bytes, so a DecodedOp is 32: a power of two, which
     // turns the executor's op counts (pointer differences) into shifts.
+    /// Memory operand displacement. A Jcc has none: there it is the flags its condition
+    /// tests when that is one test of some flags set (`flagTest`), else 0.
     var disp: UInt64 = 0
     /// Immediate (already sign-extended and masked as the instruction uses it), branch
     /// displacement, or shift count.
@@ -149,8 +151,24 @@ struct DecodedOp {
         case blockEnd
     }
 
+    /// For a Jcc's condition (SDM Vol. 1 Appendix B): the flags whose being set (any of them)
+    /// is the condition, for O, B, Z, BE, S and P (their negations by `sub` bit 0), or 0 for
+    /// L, LE and theirs (SF != OF), which CPU.cond works out.
+    static func flagTest(_ condition: UInt8) -> UInt64 {
+        switch (condition >> 1) & 7 {
+        case 0: return F.of
+        case 1: return F.cf
+        case 2: return F.zf
+        case 3: return F.cf | F.zf
+        case 4: return F.sf
+        case 5: return F.pf
+        default: return 0
+        }
+    }
+
     /// The size-specialised kind for this op, where there is one.
     mutating func specialise() {
+        if kind == .jcc { disp = DecodedOp.flagTest(sub) }
         if !isReg && kind != .movRegImm {
             switch (kind, size) {
             case (.movRegRM, 4): kind = .load4
