@@ -151,10 +151,8 @@ struct DecodedOp {
         case blockEnd
     }
 
-    /// For a Jcc's condition (SDM Vol. 1 Appendix B): the flags whose being set (any of them)
-    /// is the condition, for O, B, Z, BE, S and P (their negations by `sub` bit 0), or 0 for
-    /// L, LE and theirs (SF != OF), which CPU.cond works out.
-    static func flagTest(_ condition: UInt8) -> UInt64 {
+    /// The flags a condition (Jcc, SETcc, CMOVcc; SDM Vol. 1 Appendix B) reads.
+    static func conditionFlags(_ condition: UInt8) -> UInt64 {
         switch (condition >> 1) & 7 {
         case 0: return F.of
         case 1: return F.cf
@@ -162,8 +160,16 @@ struct DecodedOp {
         case 3: return F.cf | F.zf
         case 4: return F.sf
         case 5: return F.pf
-        default: return 0
+        case 6: return F.sf | F.of
+        default: return F.zf | F.sf | F.of
         }
+    }
+
+    /// For a Jcc's condition: the flags whose being set (any of them) is the condition, for
+    /// O, B, Z, BE, S and P (their negations by `sub` bit 0), or 0 for L, LE and theirs
+    /// (SF != OF, ZF or SF != OF), which CPU.cond works out.
+    static func flagTest(_ condition: UInt8) -> UInt64 {
+        (condition >> 1) & 7 < 6 ? conditionFlags(condition) : 0
     }
 
     /// The size-specialised kind for this op, where there is one.

@@ -92,16 +92,7 @@ extension DecodedOp {
         guard flagUse == .reads, !isRotateWritingCFOF else { return 0 }
         switch kind {
         case .jcc, .setcc, .setccR, .cmovcc, .cmovRR4, .cmovRR8:
-            switch (sub >> 1) & 7 {
-            case 0: return F.of
-            case 1: return F.cf
-            case 2: return F.zf
-            case 3: return F.cf | F.zf
-            case 4: return F.sf
-            case 5: return F.pf
-            case 6: return F.sf | F.of
-            default: return F.zf | F.sf | F.of
-            }
+            return DecodedOp.conditionFlags(sub)
         default:
             return F.arith
         }
