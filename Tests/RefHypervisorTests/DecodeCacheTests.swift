@@ -362,8 +362,9 @@ import KVMABI
 
     /// A block goes on past a Jcc (DecodedOp.endsBlock): a loop whose body branches forward
     /// on a condition that is never true runs its whole body in one block. And one that would
-    /// go on past a Jcc to more bytes than a link keeps a copy of ends after that Jcc
-    /// (buildBlock), so an exit loop's blocks are rechecked inline after every KVM_RUN.
+    /// go on past a backward Jcc (a loop's last) to more bytes than a link keeps a copy of
+    /// ends after that Jcc (buildBlock), so an exit loop's blocks are rechecked inline after
+    /// every KVM_RUN.
     @Test func blocksGoOnPastAJccWithinTheLinkCopy() throws {
         let loop = """
             mov ecx, 10
@@ -393,13 +394,61 @@ import KVMABI
         var checked = 0
         for slot in 0..<DecodeCache.tableSize where c.table[slot].host != 0 {
             let e = c.table[slot]
-            let jccWithinCopy = Self.ops(c, e).contains { $0.kind == .jcc && Int($0.end) <= DecodeCache.linkCopyBytes }
+            let jccWithinCopy = Self.ops(c, e).contains {
+                $0.kind == .jcc && Int64(bitPattern: $0.imm) < 0 && Int($0.end) <= DecodeCache.linkCopyBytes
+            }
             #expect(Int(e.byteCount) <= DecodeCache.linkCopyBytes || !jccWithinCopy,
-                    "a block of \(e.byteCount) bytes goes on past a Jcc that ends within \(DecodeCache.linkCopyBytes)")
+                    "a block of \(e.byteCount) bytes goes on past a backward Jcc that ends within \(DecodeCache.linkCopyBytes)")
             checked += 1
         }
         #expect(checked >= 2)
         #expect(try t.regs().rdx == UInt64(12 * 0x12345678) & 0xFFFF_FFFF)
+    }
+
+    /// A block goes on at the target of a JMP forward in 32/64-bit code (jmpAhead): the path
+    /// through an if/else is one block. The op after the JMP is the target's instruction: its
+    /// RIP (here, an MMIO read's exit, which leaves RIP on the load) is the target's. Real-mode
+    /// code (16-bit IP, which wraps) keeps its JMPs.
+    @Test func blocksGoOnAtAForwardJMP() throws {
+        let diamond = """
+            mov ecx, 10
+            .top:
+            add eax, 1
+            test eax, 1
+            jz .even
+            add ebx, eax
+            jmp .join
+            .even:
+            sub ebx, 3
+            .join:
+            dec ecx
+            jnz .top
+            mov rdx, .load
+            mov esi, 0x200000
+            jmp .load
+            times 20 nop
+            .load:
+            mov eax, [rsi]
+            hlt
+            """
+        let s = try Snippet(.long64, diamond)
+        let e = try s.run(10_000)
+        guard case .mmio(let m) = e else { Issue.record("expected the load's MMIO exit, got \(e)"); return }
+        #expect(m.physicalAddress == 0x200000 && !m.isWrite)
+        let r = try s.regs()
+        #expect(r.rbx == 25 &- 15, "odd counts 1+3+5+7+9 added, five SUBs of 3")
+        #expect(r.rip == r.rdx, "RIP at the exit is the load's, at the JMP's target")
+        let blocks = Self.blocks(s.ref.cpu.decodeCache)
+        #expect(blocks.contains { b in b.dropLast().contains { $0.kind == .jmpAhead } && b.last?.kind == .jcc },
+                "the path through JMP .join goes on to DEC and JNZ in one block")
+        #expect(blocks.contains { b in
+                    zip(b, b.dropFirst()).contains { $0.kind == .jmpAhead && $1.kind == .load4 }
+                }, "JMP .load over 20 NOPs goes on at the load")
+
+        let real = try Snippet(.real, "mov cx, 3\n.top:\ninc ax\njmp .n\nnop\n.n:\ndec cx\njnz .top\nhlt\n")
+        #expect("\(try real.run(1_000))" == "hlt")
+        #expect(try real.regs().rax & 0xFFFF == 3)
+        #expect(!Self.blocks(real.ref.cpu.decodeCache).contains { $0.contains { $0.kind == .jmpAhead } })
     }
 
     /// The cache's memory is bounded: a program far larger than its pools flushes and

@@ -637,8 +637,8 @@ extension CPU {
                     }
                 case .cwd:
                     setReg(2, size, reg(0, size) & CPU.signBit(size) != 0 ? ~0 : 0)
-                case .nop:
-                    break
+                case .nop, .jmpAhead:
+                    break   // a JMP within the block: the next op is at its target (buildBlock)
                 case .bitTest:
                     if !o.pointee.isReg {
                         if !blockBitString(o, next) { break blocks }

@@ -149,6 +149,9 @@ struct DecodedOp {
         // Not an instruction: the op after a block's last (buildBlock), so the executor's
         // op loop needs no end test; its `end` is the block's. Never counted in opCount.
         case blockEnd
+        // A JMP to a later byte of its own block (buildBlock): nothing to do, the next op is
+        // the one at its target, where this op's `end` is.
+        case jmpAhead
     }
 
     /// The flags a condition (Jcc, SETcc, CMOVcc; SDM Vol. 1 Appendix B) reads.
@@ -278,6 +281,9 @@ final class DecodeCache {
     /// The most code bytes a link keeps a copy of (Link: `head`, `second`, `third`, `tail`).
     /// A longer block is rechecked through the table after every KVM_RUN (recheckThroughTable).
     static let linkCopyBytes = 32
+    /// The farthest a JMP may skip for its block to go on at its target (jmpAhead): the
+    /// bytes it skips are part of the block's bytes (compared, tracked) though not decoded.
+    static let jumpAheadBytes = 64
 
     // Safety: each pool is allocated once with its capacity, initialised, and freed in deinit;
     // every index into it is below the bump pointer, which is kept under the capacity.
@@ -559,8 +565,9 @@ extension CPU {
         return buildBlock(host, room: room)
     }
 
-    /// Decodes up to maxOpsPerBlock instructions of the subset from `host`, stopping after a
-    /// control transfer other than a Jcc (endsBlock) or at a generic op (the first other instruction, or one that does
+    /// Decodes up to maxOpsPerBlock instructions of the subset from `host`, going on past a
+    /// Jcc and at the target of a short JMP forward (jmpAhead), stopping after any other
+    /// control transfer (endsBlock) or at a generic op (the first other instruction, or one that does
     /// not end on this page).
     @inline(never) func buildBlock(_ host: UnsafeMutableRawPointer, room: Int) -> DecodeCache.Entry {
         let c = decodeCache
@@ -605,15 +612,31 @@ extension CPU {
             }
             offset += Int(op.end)           // the length, until placed here
             op.end = UInt16(offset)
+            if op.kind == .jmp && decodeMode >= 2 && op.size >= 4 {
+                // A JMP forward on this page, in 32/64-bit code at its own size: the block goes
+                // on at its target (if/else code: one block for the path through it). Its
+                // target lies inside the block's bytes, which runBlocks checks against CS's
+                // limit and RIP's wrap before it runs any: jumpNear's checks cannot fail.
+                let skip = Int(truncatingIfNeeded: op.imm)   // sign-extended
+                if skip >= 0 && skip <= DecodeCache.jumpAheadBytes && offset + skip < room {
+                    op.kind = .jmpAhead
+                    offset += skip
+                    op.end = UInt16(offset)
+                }
+            }
             c.ops[first + count] = op
             count += 1
             if op.endsBlock { break }
-            if op.kind == .jcc && offset <= DecodeCache.linkCopyBytes { cutAfterJcc = (count, offset) }
+            // A backward Jcc closes a loop: past it is the loop's exit, seldom run.
+            if op.kind == .jcc && Int64(bitPattern: op.imm) < 0 && offset <= DecodeCache.linkCopyBytes {
+                cutAfterJcc = (count, offset)
+            }
         }
-        // A block that goes on past a Jcc to more bytes than a link keeps ends after its last
-        // Jcc that fits instead: the block it would have been before (a Jcc ended every block)
-        // is no longer, so its recheck after every KVM_RUN (an exit loop's every iteration)
-        // stays inline (recheck()).
+        // A block that goes on past a backward Jcc (a loop's last instruction) to more bytes
+        // than a link keeps ends after the last such Jcc that fits instead: the block it would
+        // have been before (a Jcc ended every block) is no longer, so its recheck after every
+        // KVM_RUN (an exit loop's every iteration) stays inline (recheck()). Past a forward Jcc
+        // is the rest of an if/else, as hot as what is before it.
         let span0 = generic ? offset + 1 : offset
         if span0 > DecodeCache.linkCopyBytes, let cut = cutAfterJcc {
             count = cut.count

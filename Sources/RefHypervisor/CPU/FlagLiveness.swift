@@ -68,7 +68,7 @@ extension DecodedOp {
         case .movRR4, .movRR8, .movRI8, .movRegImm, .movRegRM, .movRMReg, .movRMImm, .load4, .load8,
              .store4, .store8, .movzx, .movsx, .movsxd, .lea, .nop, .bswap, .xchg, .cbw, .cwd,
              .push, .pop, .pushImm, .pushRM, .popRM, .leave, .jmp, .call, .ret, .jmpIndirect, .callIndirect,
-             .portOut, .portIn:
+             .portOut, .portIn, .jmpAhead:
             return .none
         default:
             return .reads
@@ -112,7 +112,7 @@ extension DecodedOp {
     /// The executor may stop in front of this op (BlockExecutor.swift's `break blocks`).
     var mayStopBefore: Bool {
         switch kind {
-        case .lea, .nop, .bswap, .cbw, .cwd, .flagOp, .movRegImm, .movRI8, .lahf, .sahf:
+        case .lea, .nop, .bswap, .cbw, .cwd, .flagOp, .movRegImm, .movRI8, .lahf, .sahf, .jmpAhead:
             return false
         case .stringOp, .xlat, .pushf, .popf, .loop,
              .push, .pop, .pushImm, .pushRM, .popRM, .leave, .jcc, .jmp, .call, .ret, .jmpIndirect, .callIndirect,
