@@ -407,7 +407,8 @@ import KVMABI
 
     /// A block goes on at the target of a JMP forward in 32/64-bit code (jmpAhead): the path
     /// through an if/else is one block. The op after the JMP is the target's instruction: its
-    /// RIP (here, an MMIO read's exit, which leaves RIP on the load) is the target's. Real-mode
+    /// RIP (here, an MMIO read's exit, which leaves RIP on the load; or where step() goes on
+    /// when the executor stops in front of it) is the target's. Real-mode
     /// code (16-bit IP, which wraps) keeps its JMPs.
     @Test func blocksGoOnAtAForwardJMP() throws {
         let diamond = """
@@ -426,7 +427,7 @@ import KVMABI
             mov rdx, .load
             mov esi, 0x200000
             jmp .load
-            times 20 nop
+            times 10 inc edi
             .load:
             mov eax, [rsi]
             hlt
@@ -438,12 +439,13 @@ import KVMABI
         let r = try s.regs()
         #expect(r.rbx == 25 &- 15, "odd counts 1+3+5+7+9 added, five SUBs of 3")
         #expect(r.rip == r.rdx, "RIP at the exit is the load's, at the JMP's target")
+        #expect(r.rdi == 0, "the ten INC EDI the JMP skips never run")
         let blocks = Self.blocks(s.ref.cpu.decodeCache)
         #expect(blocks.contains { b in b.dropLast().contains { $0.kind == .jmpAhead } && b.last?.kind == .jcc },
                 "the path through JMP .join goes on to DEC and JNZ in one block")
         #expect(blocks.contains { b in
                     zip(b, b.dropFirst()).contains { $0.kind == .jmpAhead && $1.kind == .load4 }
-                }, "JMP .load over 20 NOPs goes on at the load")
+                }, "JMP .load over ten INC EDI goes on at the load")
 
         let real = try Snippet(.real, "mov cx, 3\n.top:\ninc ax\njmp .n\nnop\n.n:\ndec cx\njnz .top\nhlt\n")
         #expect("\(try real.run(1_000))" == "hlt")
