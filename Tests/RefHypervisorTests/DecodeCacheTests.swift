@@ -395,7 +395,7 @@ import KVMABI
         for slot in 0..<DecodeCache.tableSize where c.table[slot].host != 0 {
             let e = c.table[slot]
             let jccWithinCopy = Self.ops(c, e).contains {
-                $0.kind == .jcc && Int64(bitPattern: $0.imm) < 0 && Int($0.end) <= DecodeCache.linkCopyBytes
+                ($0.kind == .jcc || $0.kind == .jccBack) && Int64(bitPattern: $0.imm) < 0 && Int($0.end) <= DecodeCache.linkCopyBytes
             }
             #expect(Int(e.byteCount) <= DecodeCache.linkCopyBytes || !jccWithinCopy,
                     "a block of \(e.byteCount) bytes goes on past a backward Jcc that ends within \(DecodeCache.linkCopyBytes)")
@@ -441,7 +441,7 @@ import KVMABI
         #expect(r.rip == r.rdx, "RIP at the exit is the load's, at the JMP's target")
         #expect(r.rdi == 0, "the ten INC EDI the JMP skips never run")
         let blocks = Self.blocks(s.ref.cpu.decodeCache)
-        #expect(blocks.contains { b in b.dropLast().contains { $0.kind == .jmpAhead } && b.last?.kind == .jcc },
+        #expect(blocks.contains { b in b.dropLast().contains { $0.kind == .jmpAhead } && (b.last?.kind == .jcc || b.last?.kind == .jccBack) },
                 "the path through JMP .join goes on to DEC and JNZ in one block")
         #expect(blocks.contains { b in
                     zip(b, b.dropFirst()).contains { $0.kind == .jmpAhead && $1.kind == .load4 }
@@ -451,6 +451,51 @@ import KVMABI
         #expect("\(try real.run(1_000))" == "hlt")
         #expect(try real.regs().rax & 0xFFFF == 3)
         #expect(!Self.blocks(real.ref.cpu.decodeCache).contains { $0.contains { $0.kind == .jmpAhead } })
+    }
+
+    /// A Jcc or JMP back to its own block's first byte (jccBack, jmpBack: a loop whose body is
+    /// one block) goes round again in place, checking only the instruction limit: stopped
+    /// after any number of instructions, registers, flags and the retired count equal step()'s
+    /// (a limit check left out runs past the stop; a wrong op count counts wrong), and the
+    /// sums come out as a model of the two loops computes them.
+    @Test func loopsOfOneBlockGoRoundInPlace() throws {
+        for (mode, bits) in [(Snippet.Mode.real, 16), (.prot32, 32), (.long64, 64)] {
+            let (a, b, c) = bits == 16 ? ("ax", "bx", "cx") : bits == 32 ? ("eax", "ebx", "ecx") : ("rax", "rbx", "rcx")
+            let asm = """
+                mov \(c), 30
+                .top:
+                add \(a), \(c)
+                xor \(b), \(a)
+                dec \(c)
+                jnz .top
+                mov \(c), 20
+                .again:
+                add \(b), 3
+                dec \(c)
+                jz .out
+                jmp .again
+                .out:
+                hlt
+                """
+            var ra: UInt64 = 0, rb: UInt64 = 0
+            for k in stride(from: UInt64(30), to: 0, by: -1) { ra &+= k; rb ^= ra }
+            rb &+= 60
+            let total: UInt64 = 1 + 30 * 4 + 1 + 20 * 4 - 1
+            let s = try Snippet(mode, asm)
+            #expect("\(try s.run(10_000))" == "hlt")
+            let r = try s.regs()
+            #expect(r.rax & 0xFFFF == ra && r.rbx & 0xFFFF == rb, "\(mode): sums \(r.rax) \(r.rbx), model \(ra) \(rb)")
+            #expect(s.ref.cpu.instructionsRetired == total + 1, "\(mode): \(total) instructions and the HLT")
+            let blocks = Self.blocks(s.ref.cpu.decodeCache)
+            #expect(blocks.contains { $0.contains { $0.kind == .jccBack } }, "\(mode): JNZ .top goes back to its block's start")
+            #expect(blocks.contains { $0.last?.kind == .jmpBack }, "\(mode): JMP .again goes back to its block's start")
+            for stop in 1...(total + 2) {
+                let x = try Self.runStoppedCounting(mode, asm, cached: true, stop)
+                let y = try Self.runStoppedCounting(mode, asm, cached: false, stop)
+                #expect(x.0 == y.0, "\(mode): registers/flags differ stopped after \(stop)")
+                #expect(x.1 == y.1, "\(mode): retired differs stopped after \(stop): \(x.1) vs \(y.1)")
+            }
+        }
     }
 
     /// The cache's memory is bounded: a program far larger than its pools flushes and

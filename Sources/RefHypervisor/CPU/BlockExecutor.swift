@@ -174,8 +174,6 @@ extension CPU {
         }
     }
 
-    /// A near branch target as jumpNear() takes it: wrapped to the operand size, then
-    /// canonical (64-bit) or inside CS; nil where jumpNear would raise #GP.
     /// The ops from `a` up to `b` (`b` not before `a`, both in the op pool): their byte
     /// distance over DecodedOp's 32-byte stride. `UInt64(b - a)` is a signed division with a
     /// trap for a negative count, at every block's end.
@@ -184,6 +182,15 @@ extension CPU {
             &>> UInt64(MemoryLayout<DecodedOp>.stride.trailingZeroBitCount)
     }
 
+    /// Whether a Jcc's condition holds. Most conditions are one test of the flags
+    /// (DecodedOp.flagTest): no switch on the condition for those.
+    @inline(__always) func jccTaken(_ o: UnsafePointer<DecodedOp>) -> Bool {
+        let test = o.pointee.disp
+        return test != 0 ? (flags & test != 0) != (o.pointee.sub & 1 != 0) : cond(Int(o.pointee.sub))
+    }
+
+    /// A near branch target as jumpNear() takes it: wrapped to the operand size, then
+    /// canonical (64-bit) or inside CS; nil where jumpNear would raise #GP.
     @inline(__always) func blockTarget(_ t: UInt64, _ size: Int) -> UInt64? {
         var t = t
         if size == 2 { t &= 0xFFFF } else if size == 4 { t &= 0xFFFF_FFFF }
@@ -721,16 +728,34 @@ extension CPU {
                 case .jcc:
                     // A Jcc not taken goes on to the next op, its fall-through (a Jcc does not
                     // end its block: endsBlock), or past the block's end if it was the last.
-                    // A taken one is a JMP. Most conditions are one test of the flags
-                    // (DecodedOp.flagTest): no switch on the condition for those.
-                    let test = o.pointee.disp
-                    let taken = test != 0 ? (flags & test != 0) != (o.pointee.sub & 1 != 0) : cond(Int(o.pointee.sub))
-                    if !taken { break }
+                    // A taken one is a JMP.
+                    if !jccTaken(o) { break }
                     fallthrough
                 case .jmp:
                     guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }
                     ip = t
                     n &+= CPU.ops(from: first, to: o) &+ 1
+                    o += 1
+                    first = o   // counted: the count after the loop must not add them again
+                    inOps = false   // RIP is the target's
+                    continue blocks
+                case .jccBack:
+                    if !jccTaken(o) { break }
+                    fallthrough
+                case .jmpBack:
+                    // Back to its own block's first byte (buildBlock): round again without a
+                    // look-up. Nothing in a runBlocks call changes the block's bytes (its page
+                    // is not write-mapped), its stamp or CS, so of the checks a block is entered
+                    // with only the instruction limit (`reg`: the block's op count) is left. The
+                    // target is compared too: a 16-bit one wraps where the block's RIP may not.
+                    guard let t = blockTarget(next &+ o.pointee.imm, size) else { break blocks }
+                    n &+= CPU.ops(from: first, to: o) &+ 1
+                    if t == blockIP && UInt64(o.pointee.reg) <= limit &- n {
+                        o = blockOps
+                        first = o
+                        continue
+                    }
+                    ip = t
                     o += 1
                     first = o   // counted: the count after the loop must not add them again
                     inOps = false   // RIP is the target's

@@ -36,7 +36,8 @@ struct DecodedOp {
     /// ALU operation 0-7, condition 0-15, shift operation 0-7, group-3 operation, or the
     /// source size of MOVZX/MOVSX.
     var sub: UInt8 = 0
-    /// ModRM.reg | REX.R, or the register the opcode names.
+    /// ModRM.reg | REX.R, or the register the opcode names; for jccBack and jmpBack, their
+    /// block's op count.
     var reg: UInt8 = 0
     /// The register operand of a mod = 3 ModRM.
     var rm: UInt8 = 0
@@ -152,6 +153,10 @@ struct DecodedOp {
         // A JMP to a later byte of its own block (buildBlock): nothing to do, the next op is
         // the one at its target, where this op's `end` is.
         case jmpAhead
+        // A Jcc or JMP back to its own block's first byte (buildBlock, after the liveness
+        // pass, which sees them as Jcc and JMP): a loop whose body is one block. `reg` holds
+        // the block's op count, so runBlocks goes round again without a look-up.
+        case jccBack, jmpBack
     }
 
     /// The flags a condition (Jcc, SETcc, CMOVcc; SDM Vol. 1 Appendix B) reads.
@@ -649,6 +654,18 @@ extension CPU {
         sentinel.end = UInt16(offset)
         c.ops[first + count] = sentinel
         if deadFlagElimination { DecodeCache.markDeadFlags(c.ops + first, count: count, ignoringStops: deadFlagsIgnoreStops) }
+        // A branch back to the block's first byte (its displacement undoes its `end`) becomes
+        // jccBack or jmpBack, with the block's op count: runBlocks goes round again after
+        // checking the target and the instruction limit, as it would after looking the block
+        // up (its bytes, stamp and CS cannot change inside one runBlocks call).
+        for i in 0..<count where UInt64(c.ops[first + i].end) &+ c.ops[first + i].imm == 0 {
+            switch c.ops[first + i].kind {
+            case .jcc: c.ops[first + i].kind = .jccBack
+            case .jmp: c.ops[first + i].kind = .jmpBack
+            default: continue
+            }
+            c.ops[first + i].reg = UInt8(count)
+        }
         // The bytes kept (and compared when the block is entered in a newer epoch) are those
         // of the decoded ops and the first byte of a generic op's instruction, so that a block
         // is never empty and one whose code became decodable is rebuilt.
