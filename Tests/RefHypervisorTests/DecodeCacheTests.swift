@@ -498,6 +498,72 @@ import KVMABI
         }
     }
 
+    /// After an exit from inside a block (an MMIO read or write, an IN, an OUT), the next
+    /// KVM_RUN goes on with the rest of that block (recordResume: a link into its middle), and
+    /// its branch back to its start (jccBack) runs it whole again. Between two runs the host
+    /// writes code: before the exits (run again only through the branch back) and after one
+    /// of them. Every exit, the registers and the retired count at each equal step()'s (the
+    /// cache off), and the sums are those of a model of the loop with the two changes: ADD
+    /// EBX, 1 becomes ADD EBX, 7 after iteration 3's MMIO read (three 1s, three 7s), ADD EBP,
+    /// 2 becomes ADD EBP, 9 after iteration 3's OUT (two 2s, four 9s).
+    @Test func exitsResumeInsideTheirBlock() throws {
+        let asm = """
+            mov esi, 0x200000
+            mov ecx, 6
+            .top:
+            add ebx, 1
+            mov eax, [rsi]
+            add edi, eax
+            out 0x80, al
+            add ebp, 2
+            in al, 0x81
+            mov [rsi], edi
+            dec ecx
+            jnz .top
+            hlt
+            """
+        func run(_ cached: Bool) throws -> (log: [String], regs: Regs, midLinks: Int) {
+            let s = try Snippet(.long64, asm)
+            s.ref.cpu.fastPath = cached
+            let code = s.ram.read(at: Int(Snippet.codeBase), count: 64)
+            func at(_ pattern: [UInt8]) -> Int {
+                let i = (0...(code.count - pattern.count)).first { Array(code[$0..<($0 + pattern.count)]) == pattern }!
+                return Int(Snippet.codeBase) + i + pattern.count - 1
+            }
+            let ebxImm = at([0x83, 0xC3, 0x01]), ebpImm = at([0x83, 0xC5, 0x02])
+            var log: [String] = [], reads = 0, outs = 0
+            for _ in 0..<100 {
+                let e = try s.run()
+                let r = try s.regs()
+                log.append("\(e) rip \(r.rip) rax \(r.rax) rbx \(r.rbx) rdi \(r.rdi) rbp \(r.rbp) retired \(s.ref.cpu.instructionsRetired)")
+                if case .mmio(let m) = e, !m.isWrite {
+                    reads += 1
+                    s.vcpu.completeMMIORead(value: 0x10 &* UInt64(reads), byteCount: 4)
+                    if reads == 3 { s.ram.write([7], at: ebxImm) }
+                } else if case .io(let io) = e {
+                    if io.direction == .in { s.vcpu.completeIO(value: 0x5A, byteCount: 1) } else { outs += 1 }
+                    if outs == 3 && io.direction == .out { s.ram.write([9], at: ebpImm) }
+                } else if case .mmio = e {
+                } else { break }
+            }
+            let c = s.ref.cpu.decodeCache
+            let mid = (0..<(2 * DecodeCache.tableSize)).filter { c.links[$0].skip != 0 }.count
+            return (log, try s.regs(), mid)
+        }
+        let on = try run(true), off = try run(false)
+        #expect(on.log.count == off.log.count, "\(on.log.count) vs \(off.log.count) exits")
+        for (i, (x, y)) in zip(on.log, off.log).enumerated() where x != y {
+            Issue.record("exit \(i): cache on \(x)\ncache off \(y)")
+            break
+        }
+        #expect(on.log.last?.hasPrefix("hlt") == true, "ran to its HLT: \(on.log.last ?? "")")
+        #expect(on.log.count == 6 * 4 + 1, "four exits an iteration, then HLT")
+        #expect(on.regs.rbx == 3 * 1 + 3 * 7 && on.regs.rbp == 2 * 2 + 4 * 9, "rbx \(on.regs.rbx) rbp \(on.regs.rbp)")
+        #expect(on.regs.rdi == 0x10 * (1 + 2 + 3 + 4 + 5 + 6), "the six reads' data added")
+        // A block keeps links to its two latest successors: two of the four resume points.
+        #expect(on.midLinks >= 2, "exits resumed inside their block: \(on.midLinks) links into a block's middle")
+    }
+
     /// The cache's memory is bounded: a program far larger than its pools flushes and
     /// refills, and its footprint never exceeds the bound.
     @Test func boundedMemory() throws {

@@ -292,10 +292,13 @@ extension CPU {
         blocks: while n < limit {
             first = o
             let firstOp: UInt32, opCount: UInt8, byteCount: UInt16
+            // Where RIP is in the block: its op and byte (a link made by recordResume), else 0.
+            var skip: UInt8 = 0, bias: UInt16 = 0
             if slot >= 0, let c = cache.chained(from: slot, ip: ip, stamp: stamp),
                c.pointee.epoch == epoch || cache.recheck(c, ignoringEpoch: staleDecodeCache) {
                 // The last block went here before under this stamp: same RIP, same code.
                 firstOp = c.pointee.firstOp; opCount = c.pointee.opCount; byteCount = c.pointee.byteCount
+                skip = c.pointee.skip; bias = c.pointee.bias
                 slot = Int(c.pointee.slot)
             } else {
                 // RIP -> code bytes through the fetch TLB (beginFetch's checks); a miss, a CS
@@ -327,19 +330,22 @@ extension CPU {
             }
             // A block whose bytes do not all lie inside CS (16/32-bit code at the limit) is
             // step()'s, one instruction at a time, which checks the limit (SDM Vol. 3A 5.3).
-            let lastByte = ip &+ UInt64(byteCount) &- 1
-            if lastByte > csHi || lastByte < ip { break }
+            // A link into the middle of a block (recordResume) names the whole block; RIP is
+            // `bias` bytes into it, at its op `skip`.
+            let start = ip &- UInt64(bias)
+            let lastByte = start &+ UInt64(byteCount) &- 1
+            if lastByte > csHi || lastByte < start { break }
             // No store below can change this block: its page is never write-mapped (a store to
             // it misses the write TLB and is left to step(); DecodeCache.swift).
             // The instruction limit is checked once per block: a block runs whole or not at all.
             // One that does not fit in what is left is step()'s, an instruction at a time (at
             // most 31 per limit): its ops that skip dead flags (FlagLiveness.swift) count on
             // the ops after them to overwrite those flags, so it cannot stop in the middle.
-            if UInt64(opCount) > limit &- n { break }
-            o = UnsafePointer(ops + Int(firstOp))
+            if UInt64(opCount &- skip) > limit &- n { break }
+            blockOps = UnsafePointer(ops + Int(firstOp))
+            o = blockOps + Int(skip)
             first = o
-            blockIP = ip
-            blockOps = o
+            blockIP = start
             inOps = true
             // Every block ends in an op that leaves the loop: a transfer, a stop, or the
             // block-end op after its last (buildBlock), so there is no end test per op.
@@ -839,7 +845,21 @@ extension CPU {
                 o += 1
             }
         }
-        if inOps { ip = (blockIP &+ UInt64(o == blockOps ? 0 : (o - 1).pointee.end)) & ipm }
+        if inOps {
+            ip = (blockIP &+ UInt64(o == blockOps ? 0 : (o - 1).pointee.end)) & ipm
+            // An exit from inside the block: the next KVM_RUN may go on with the rest of it
+            // (recordResume; once made, its link is found here and nothing is recorded).
+            if blockExited || blockMMIOStored {
+                let resume = blockExited ? o + 1 : o
+                let at = (blockIP &+ UInt64((resume - 1).pointee.end)) & ipm
+                if resume.pointee.kind != .blockEnd && slot >= 0
+                    && (cache.chained(from: slot, ip: at, stamp: stamp)?.pointee.skip ?? 0) == 0 {
+                    cache.recordResume(slot: slot, ip: at, firstOp: UInt32(truncatingIfNeeded: blockOps - UnsafePointer(ops)),
+                                       skip: UInt8(truncatingIfNeeded: resume - blockOps), bias: (resume - 1).pointee.end,
+                                       stamp: stamp)
+                }
+            }
+        }
         n &+= CPU.ops(from: first, to: o)
         first = o
         inOps = false

@@ -226,10 +226,12 @@ struct DecodedOp {
         }
     }
 
-    /// A control transfer (or an I/O exit) ends a block, except a Jcc: a block goes on past a
-    /// conditional branch, whose fall-through is the next op (an extended basic block), so a
-    /// branch not taken costs no block look-up. Only a taken one leaves the block there.
-    var endsBlock: Bool { kind.rawValue > Kind.jcc.rawValue && kind.rawValue <= Kind.portIn.rawValue }
+    /// A control transfer ends a block, except a Jcc: a block goes on past a conditional
+    /// branch, whose fall-through is the next op (an extended basic block), so a branch not
+    /// taken costs no block look-up. Only a taken one leaves the block there. IN and OUT do
+    /// not end one either: the next KVM_RUN goes on after their exit inside the block
+    /// (recordResume), as after an MMIO access's.
+    var endsBlock: Bool { kind.rawValue > Kind.jcc.rawValue && kind.rawValue <= Kind.loop.rawValue }
 }
 
 /// The cache's storage (bump-allocated pools, a direct-mapped block table), one per vCPU.
@@ -277,6 +279,10 @@ final class DecodeCache {
         var byteCount: UInt16 = 0
         var slot: UInt16 = 0
         var opCount: UInt8 = 0
+        /// A link into the middle of its block (recordResume): the block's ops before the one
+        /// to run first, and its bytes before the link's RIP. 0 for a link to a block's start.
+        var skip: UInt8 = 0
+        var bias: UInt16 = 0
     }
 
     static let tableSize = 4096
@@ -439,10 +445,13 @@ final class DecodeCache {
 
     /// The block in slot `from` left at `ip` for block `e` (checked in this epoch, with ops),
     /// which is in slot `slot`.
-    @inline(__always) func recordChain(from: Int, ip: UInt64, to e: Entry, slot: Int, stamp: UInt64) {
+    /// With `skip` and `bias`, the link enters `e` at its op `skip`, `bias` bytes past its
+    /// first (recordResume).
+    @inline(__always) func recordChain(from: Int, ip: UInt64, to e: Entry, slot: Int, stamp: UInt64,
+                                       skip: UInt8 = 0, bias: UInt16 = 0) {
         let l = links + 2 &* from
         var link = Link(ip: ip, epoch: epoch, firstOp: e.firstOp, byteCount: e.byteCount,
-                        slot: UInt16(truncatingIfNeeded: slot), opCount: e.opCount)
+                        slot: UInt16(truncatingIfNeeded: slot), opCount: e.opCount, skip: skip, bias: bias)
         // The bytes the ops were decoded from (the pool's copy; equal to guest memory in this
         // epoch, in which `e` was checked).
         let n = Int(e.byteCount), copy = UnsafeRawPointer(bytes + Int(e.firstByte))
@@ -470,6 +479,21 @@ final class DecodeCache {
         } else {
             l.pointee = link
         }
+    }
+
+    /// An exit from inside the block in table slot `slot` (its first op `firstOp`) that the
+    /// next KVM_RUN resumes at `ip`, its op `skip`, `bias` bytes past its first byte: a link
+    /// from the block to itself, entered there, so the rest of it runs without a block of its
+    /// own (its look-up, its recheck). The link's copy is of the whole block, so a recheck
+    /// covers the ops before the entry too, which a branch back to its start runs (jccBack).
+    /// Such a link is right whichever block it is followed from: it names the block and the
+    /// op, and RIP means the same bytes while its stamp lasts. runBlocks calls this when no
+    /// such link is there yet; nothing is recorded under an old stamp, or when the table slot
+    /// holds another block now (the one running was entered through a link).
+    @inline(never) func recordResume(slot: Int, ip: UInt64, firstOp: UInt32, skip: UInt8, bias: UInt16, stamp: UInt64) {
+        let e = table[slot]
+        guard stamp == chainStamp && e.host != 0 && e.firstOp == firstOp && skip < e.opCount && bias < e.byteCount else { return }
+        recordChain(from: slot, ip: ip, to: e, slot: slot, stamp: stamp, skip: skip, bias: bias)
     }
 
     func flush() {
