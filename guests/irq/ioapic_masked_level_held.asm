@@ -23,7 +23,9 @@ payload_main:
     CHECK_EQ [count], 0, "no delivery while the entry is masked"
     IOAPIC_WR 0x10 + 2 * PIN, VEC | (1 << 15)               ; unmask
     WAIT_COUNT count, 1, 4000000000
-    CHECK_EQ rax, 1, "delivered when unmasked (the line is still high)"
+    ; At least once: how often is the next check's. An implementation that delivers twice
+    ; (kvm_pvm) may have done both before the wait reads the count.
+    CHECK_GE rax, 1, "delivered when unmasked (the line is still high)"
     WAIT_COUNT count, 2, 20000000      ; must not come before the EOI
     cli
     CHECK_EQ [count], 1, "once: Remote IRR holds it until the EOI"
